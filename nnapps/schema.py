@@ -1,0 +1,98 @@
+"""Hyperparameter schemas: declared once, they drive validation, the CLI and the UI widgets."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyperparameter: its name, kind, default, allowed range or choices and a help line.
+
+    kind is one of "int", "float", "choice", "bool". For "float" with log=True the UI uses a
+    log scale (learning rates).
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    log: bool = False
+
+    def __post_init__(self):
+        if self.kind not in ("int", "float", "choice", "bool"):
+            raise ValueError(f"Param {self.name!r}: kind must be int, float, choice or bool, got {self.kind!r}")
+        if self.kind == "choice" and self.default not in self.choices:
+            raise ValueError(f"Param {self.name!r}: default {self.default!r} not in {self.choices}")
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ").capitalize()
+
+    def coerce(self, value: Any) -> Any:
+        """Convert value (possibly a string from the command line or a URL) and check its range."""
+        try:
+            if self.kind == "int":
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError
+                value = int(value)
+            elif self.kind == "float":
+                value = float(value)
+            elif self.kind == "bool":
+                if isinstance(value, str):
+                    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                        raise ValueError
+                    value = value.lower() in ("true", "1", "yes")
+                else:
+                    value = bool(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.name} must be {self.kind}, got {value!r}") from None
+        if self.kind == "choice":
+            matches = [c for c in self.choices if str(c) == str(value)]
+            if not matches:
+                raise ValueError(f"{self.name} must be one of {list(self.choices)}, got {value!r}")
+            value = matches[0]
+        if self.kind in ("int", "float"):
+            if self.low is not None and value < self.low or self.high is not None and value > self.high:
+                raise ValueError(f"{self.name} must be between {self.low} and {self.high}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Schema:
+    """An ordered set of Params."""
+
+    params: tuple[Param, ...] = field(default_factory=tuple)
+
+    def __iter__(self):
+        return iter(self.params)
+
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def validate(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Defaults filled in, every value coerced and range-checked; unknown names rejected."""
+        unknown = sorted(set(values) - set(self.names()))
+        if unknown:
+            raise ValueError(f"unknown hyperparameter(s) {unknown}; valid: {self.names()}")
+        out = self.defaults()
+        for p in self.params:
+            if p.name in values:
+                out[p.name] = p.coerce(values[p.name])
+        return out
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """Turn ["lr=0.01", "width=64"] into {"lr": "0.01", "width": "64"}."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"expected key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
