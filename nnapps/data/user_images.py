@@ -1,0 +1,262 @@
+"""A user's images: a zip of one folder per class, checked and decoded in memory into RawData."""
+
+import io
+import os
+import re
+import warnings
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .dataset import DatasetUnavailable, RawData
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+IMAGE_FORMATS = ("PNG", "JPEG")
+MAX_IMAGES = 5_000
+MAX_MEMBER_BYTES = 20 * 2**20
+MAX_TOTAL_BYTES = 200 * 2**20
+MAX_SIDE = 4096
+MAX_CLASSES = 100
+MIN_CLASSES = 2
+MIN_IMAGES_PER_CLASS = 2
+# JPEG may round a grey picture saved as RGB to channels a level or two apart; still grey.
+GREY_TOLERANCE = 2
+# Fixed timestamps make zipping the same folder twice give the same bytes (uploads hash them).
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
+_WHITE = (255, 255, 255, 255)
+
+
+def load_image_archive(data: bytes, size: int = 32) -> RawData:
+    """Decode a zip of class folders (PNG/JPEG) into (N, C, size, size) images in [0, 1].
+
+    C is 1 when every image is grey, else 3. Raises DatasetUnavailable with a message for a
+    person when the archive is unsafe, too big, badly laid out or holds an unreadable image.
+    """
+    with _open_zip(data) as archive:
+        members = _image_members(archive)
+        _check_sizes(members)
+        labelled = _assign_classes(members)
+        class_names = sorted({name for _, name in labelled})
+        _check_classes(labelled, class_names)
+        images = [_decode(archive, info, size) for info, _ in labelled]
+    index = {name: i for i, name in enumerate(class_names)}
+    y = np.array([index[name] for _, name in labelled], dtype=np.int64)
+    return RawData(X=_stack(images), y=y, class_names=class_names)
+
+
+def zip_folder(path: Path, max_bytes: int) -> bytes:
+    """Zip a folder of class folders into memory, paths relative to it, in sorted order.
+
+    Hidden entries are left out, and so are symlinks that lead outside the folder; symlinked
+    folders are not followed, so a link back up cannot loop.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise DatasetUnavailable(f"{root}: no such folder")
+    files = _folder_files(root)
+    total = sum(f.stat().st_size for f in files)
+    if total > max_bytes:
+        raise DatasetUnavailable(f"{root}: {total / 2**20:.1f} MB of files; the limit is "
+                                 f"{max_bytes / 2**20:.0f} MB")
+    buffer = io.BytesIO()
+    # Images are compressed already, so storing costs little space and no time.
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for file in files:
+            info = zipfile.ZipInfo(file.relative_to(root).as_posix(), date_time=ZIP_DATE_TIME)
+            archive.writestr(info, file.read_bytes())
+    data = buffer.getvalue()
+    if len(data) > max_bytes:
+        raise DatasetUnavailable(f"{root}: the zipped folder is {len(data) / 2**20:.1f} MB; the "
+                                 f"limit is {max_bytes / 2**20:.0f} MB")
+    return data
+
+
+def _folder_files(root: Path) -> list[Path]:
+    resolved_root = root.resolve()
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            file = Path(dirpath) / name
+            if name.startswith(".") or not file.is_file():
+                continue
+            if file.is_symlink() and not file.resolve().is_relative_to(resolved_root):
+                continue
+            files.append(file)
+    return sorted(files, key=lambda f: f.relative_to(root).as_posix())
+
+
+def _open_zip(data: bytes) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
+        raise DatasetUnavailable(f"not a zip archive ({error})") from None
+
+
+def _parts(name: str) -> tuple[str, ...]:
+    # Zips made on Windows can use backslashes; treat them as separators so none slip past.
+    return tuple(p for p in name.replace("\\", "/").split("/") if p not in ("", "."))
+
+
+def _check_safe(name: str) -> None:
+    clean = name.replace("\\", "/")
+    if clean.startswith("/") or _DRIVE.match(clean) or ".." in clean.split("/"):
+        raise DatasetUnavailable(f"the archive member {name!r} points outside the archive "
+                                 "(absolute path or '..'); refusing it")
+
+
+def _is_ignored(info: zipfile.ZipInfo) -> bool:
+    parts = _parts(info.filename)
+    return (info.is_dir() or not parts or parts[0] == "__MACOSX"
+            or any(p.startswith(".") for p in parts)
+            or not parts[-1].lower().endswith(IMAGE_SUFFIXES))
+
+
+def _image_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    infos = archive.infolist()
+    for info in infos:
+        _check_safe(info.filename)
+    members = sorted((i for i in infos if not _is_ignored(i)), key=lambda i: i.filename)
+    if not members:
+        raise DatasetUnavailable("no PNG or JPEG images found in the archive; expected one folder "
+                                 "of images per class")
+    return members
+
+
+def _check_sizes(members: list[zipfile.ZipInfo]) -> None:
+    if len(members) > MAX_IMAGES:
+        raise DatasetUnavailable(f"the archive holds {len(members):,} images; the limit is "
+                                 f"{MAX_IMAGES:,}")
+    for info in members:
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise DatasetUnavailable(f"{info.filename} is {info.file_size / 2**20:.1f} MB "
+                                     f"uncompressed; the limit is {MAX_MEMBER_BYTES / 2**20:.0f} MB "
+                                     "per image")
+    total = sum(info.file_size for info in members)
+    if total > MAX_TOTAL_BYTES:
+        raise DatasetUnavailable(f"the images come to {total / 2**20:.0f} MB uncompressed; the "
+                                 f"limit is {MAX_TOTAL_BYTES / 2**20:.0f} MB")
+
+
+def _assign_classes(members: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, str]]:
+    """Pair each image with its class: the top folder, under one wrapping folder if there is one."""
+    paths = [_parts(info.filename) for info in members]
+    wrapped = all(len(p) >= 3 for p in paths) and len({p[0] for p in paths}) == 1
+    if wrapped:
+        paths = [p[1:] for p in paths]
+    for info, parts in zip(members, paths):
+        if len(parts) < 2:
+            raise DatasetUnavailable(f"{info.filename} is not inside a class folder; put each "
+                                     "class's images in a folder named after the class")
+    return [(info, parts[0]) for info, parts in zip(members, paths)]
+
+
+def _check_classes(labelled: list[tuple[zipfile.ZipInfo, str]], class_names: list[str]) -> None:
+    if len(class_names) < MIN_CLASSES:
+        found = f"{len(class_names)} class{'es' if len(class_names) != 1 else ''}"
+        raise DatasetUnavailable(f"found {found} ({', '.join(class_names)}); need at least two "
+                                 "folders of images, one per class")
+    if len(class_names) > MAX_CLASSES:
+        raise DatasetUnavailable(f"found {len(class_names)} classes; the limit is {MAX_CLASSES}")
+    counts = {name: 0 for name in class_names}
+    for _, name in labelled:
+        counts[name] += 1
+    few = [f"{name} ({n})" for name, n in counts.items() if n < MIN_IMAGES_PER_CLASS]
+    if few:
+        raise DatasetUnavailable(f"each class needs at least {MIN_IMAGES_PER_CLASS} images; too "
+                                 f"few in: {', '.join(few)}")
+
+
+def _decode(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> np.ndarray:
+    """One member as a (1 or 3, size, size) uint8 array: 1 channel when the picture is grey."""
+    picture = _open_image(_read_member(archive, info), info.filename)
+    try:
+        if picture.format == "JPEG":
+            picture.draft(picture.mode, (size, size))  # decode big photos at a reduced scale
+        picture = ImageOps.exif_transpose(picture)  # phones store rotation in EXIF, not pixels
+        flat = _flatten(picture)
+    except Exception:  # malformed pixel or EXIF data surfaces as many exception types in Pillow
+        raise _unreadable(info.filename) from None
+    return _to_channels(_fit(flat, size))
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    if info.flag_bits & 0x1:
+        raise DatasetUnavailable(f"{info.filename} is encrypted; zip the images without a password")
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as error:
+        raise DatasetUnavailable(f"{info.filename} could not be read from the archive "
+                                 f"({error})") from None
+
+
+def _unreadable(name: str) -> DatasetUnavailable:
+    return DatasetUnavailable(f"{name} is not a readable PNG or JPEG image")
+
+
+def _open_image(data: bytes, name: str) -> Image.Image:
+    with warnings.catch_warnings():
+        # Pillow only warns at its own pixel limit; a bomb must fail here, not exhaust memory.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            picture = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+            raise DatasetUnavailable(f"{name} has too many pixels to decode safely; the limit is "
+                                     f"{MAX_SIDE} x {MAX_SIDE}") from None
+        except (OSError, SyntaxError, ValueError):
+            raise _unreadable(name) from None
+    width, height = picture.size
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise DatasetUnavailable(f"{name} is {width} x {height} pixels; the limit is "
+                                 f"{MAX_SIDE} x {MAX_SIDE}")
+    return picture
+
+
+def _flatten(picture: Image.Image) -> Image.Image:
+    """The picture in mode L or RGB, with any transparency laid over white."""
+    if picture.mode in _SIXTEEN_BIT_MODES:
+        # Pillow's own conversion to L clips 16-bit values instead of scaling them.
+        levels = np.asarray(picture, dtype=np.float64) / 257.0
+        return Image.fromarray(np.clip(np.round(levels), 0, 255).astype(np.uint8), mode="L")
+    if picture.mode in ("1", "L"):
+        return picture.convert("L")
+    if picture.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in picture.info:
+        background = Image.new("RGBA", picture.size, _WHITE)
+        return Image.alpha_composite(background, picture.convert("RGBA")).convert("RGB")
+    return picture.convert("RGB")
+
+
+def _fit(picture: Image.Image, size: int) -> np.ndarray:
+    """Scale to fit inside size x size, keeping the aspect ratio; pad with the border's median."""
+    width, height = picture.size
+    scale = size / max(width, height)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    resized = picture.resize((new_w, new_h), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    pixels = np.asarray(resized, dtype=np.uint8).reshape(new_h, new_w, -1)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    canvas = np.empty((size, size, pixels.shape[2]), dtype=np.uint8)
+    canvas[:] = np.round(np.median(border, axis=0)).astype(np.uint8)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    canvas[top:top + new_h, left:left + new_w] = pixels
+    return canvas
+
+
+def _to_channels(pixels: np.ndarray) -> np.ndarray:
+    """(size, size, C) to channels first, folding an RGB picture with equal channels to one."""
+    if pixels.shape[2] == 3:
+        spread = pixels.max(axis=2).astype(np.int16) - pixels.min(axis=2)
+        if spread.max() <= GREY_TOLERANCE:
+            pixels = np.round(pixels.mean(axis=2, keepdims=True)).astype(np.uint8)
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1))
+
+
+def _stack(images: list[np.ndarray]) -> np.ndarray:
+    """One array for all images: 1 channel if every image is grey, else grey ones repeated to RGB."""
+    channels = max(image.shape[0] for image in images)
+    stacked = np.stack([np.repeat(image, channels // image.shape[0], axis=0) for image in images])
+    return stacked.astype(np.float32) / 255.0

@@ -1,0 +1,80 @@
+"""CNN: convolution blocks whose filters slide over the image, then a linear classifier."""
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from ..schema import Param, Schema
+from .family import ModelFamily
+from .layers import ACTIVATIONS, SeededDropout, make_activation
+
+POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+
+
+@dataclass(frozen=True)
+class CNNConfig:
+    in_channels: int
+    height: int
+    width: int
+    n_classes: int
+    n_blocks: int = 2
+    channels: int = 16
+    kernel_size: int = 3
+    pooling: str = "max"
+    activation: str = "relu"
+    dropout: float = 0.0
+
+
+class CNN(nn.Module):
+    """n_blocks x (Conv2d, activation, 2x2 pooling); channels double each block."""
+
+    def __init__(self, config: CNNConfig):
+        super().__init__()
+        self.config = config
+        blocks: list[nn.Module] = []
+        c_in, h, w = config.in_channels, config.height, config.width
+        c_out = config.channels
+        for _ in range(config.n_blocks):
+            blocks += [nn.Conv2d(c_in, c_out, config.kernel_size, padding=config.kernel_size // 2),
+                       make_activation(config.activation)]
+            # Pool only while the map is large enough, so deep stacks on 8x8 digits still build.
+            if config.pooling != "none" and min(h, w) >= 2:
+                blocks.append(POOLING[config.pooling](2))
+                h, w = h // 2, w // 2
+            c_in, c_out = c_out, c_out * 2
+        self.features = nn.Sequential(*blocks)
+        head: list[nn.Module] = [nn.Flatten()]
+        if config.dropout > 0:
+            head.append(SeededDropout(config.dropout))
+        head.append(nn.Linear(c_in * h * w, config.n_classes))
+        self.classifier = nn.Sequential(*head)
+
+    def forward(self, x):  # (B, C, H, W) -> (B, n_classes)
+        return self.classifier(self.features(x))
+
+
+SCHEMA = Schema((
+    Param("n_blocks", "int", 2, "Convolution blocks (convolution, activation, pooling)", 1, 5),
+    Param("channels", "int", 16, "Filters in the first block; each later block doubles them", 1, 128),
+    Param("kernel_size", "choice", 3, "Width and height of each filter in pixels", choices=(3, 5, 7)),
+    Param("pooling", "choice", "max", "How each block halves the feature map",
+          choices=("max", "avg", "none")),
+    Param("activation", "choice", "relu", "Non-linearity after each convolution",
+          choices=tuple(ACTIVATIONS)),
+    Param("dropout", "float", 0.0, "Share of features zeroed at random before the classifier", 0.0, 0.9),
+))
+
+
+def build(hp: dict, input_shape: tuple[int, ...], n_classes: int) -> CNN:
+    if len(input_shape) != 3:
+        raise ValueError(f"cnn needs images shaped (C, H, W), got {input_shape}")
+    c, h, w = input_shape
+    return CNN(CNNConfig(in_channels=c, height=h, width=w, n_classes=n_classes, **hp))
+
+
+FAMILY = ModelFamily(
+    name="cnn", title="CNN",
+    description="Small filters slide over the image, so a stroke is recognised wherever it appears.",
+    modalities=("image",), schema=SCHEMA, kind="torch", build=build,
+    summary=lambda hp: f"{hp['n_blocks']} blocks, {hp['channels']} ch, {hp['kernel_size']}x{hp['kernel_size']}",
+)

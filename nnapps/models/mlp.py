@@ -1,0 +1,61 @@
+"""MLP: fully connected layers of neurons with a chosen activation function."""
+
+import math
+from dataclasses import dataclass
+
+from torch import nn
+
+from ..schema import Param, Schema
+from .family import ModelFamily
+from .layers import ACTIVATIONS, SeededDropout, make_activation
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    input_dim: int
+    n_classes: int
+    n_layers: int = 2
+    width: int = 128
+    activation: str = "relu"
+    dropout: float = 0.0
+
+
+class MLP(nn.Module):
+    """Flatten, then n_layers x (Linear, activation, dropout), then a Linear to the logits."""
+
+    def __init__(self, config: MLPConfig):
+        super().__init__()
+        self.config = config
+        layers: list[nn.Module] = [nn.Flatten()]
+        n_in = config.input_dim
+        for _ in range(config.n_layers):
+            layers += [nn.Linear(n_in, config.width), make_activation(config.activation)]
+            if config.dropout > 0:
+                layers.append(SeededDropout(config.dropout))
+            n_in = config.width
+        layers.append(nn.Linear(n_in, config.n_classes))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):  # (B, *input_shape) -> (B, n_classes)
+        return self.layers(x)
+
+
+SCHEMA = Schema((
+    Param("n_layers", "int", 2, "Hidden layers between the input and the output layer", 0, 8),
+    Param("width", "int", 128, "Neurons in each hidden layer", 2, 1024),
+    Param("activation", "choice", "relu", "Non-linearity after each hidden layer",
+          choices=tuple(ACTIVATIONS)),
+    Param("dropout", "float", 0.0, "Share of hidden units zeroed at random while training", 0.0, 0.9),
+))
+
+
+def build(hp: dict, input_shape: tuple[int, ...], n_classes: int) -> MLP:
+    return MLP(MLPConfig(input_dim=math.prod(input_shape), n_classes=n_classes, **hp))
+
+
+FAMILY = ModelFamily(
+    name="mlp", title="MLP",
+    description="Every pixel connects to every neuron of the first layer; layers of neurons follow.",
+    modalities=("image",), schema=SCHEMA, kind="torch", build=build,
+    summary=lambda hp: f"{hp['n_layers']}x{hp['width']} {hp['activation']}",
+)

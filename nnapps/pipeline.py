@@ -1,0 +1,145 @@
+"""From a RunConfig to a stored Run: load data, fit the preprocessor, train, evaluate, store."""
+
+import threading
+import time
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from sklearn import metrics as skm
+from sklearn.exceptions import ConvergenceWarning
+
+from .data import Dataset, load_dataset
+from .data.dataset import ProgressFn
+from .evaluation import classification_metrics, softmax_proba
+from .features import ImageStandardizer
+from .models import ModelFamily, get_family
+from .runs import Run, RunConfig, RunStore
+from .training import EpochStats, History, TensorData, TrainConfig, fit
+
+# Weight initialisation draws from torch's process-wide generator; holding this lock while
+# seeding and building keeps two trainings in threads of one server from interleaving draws.
+_BUILD_LOCK = threading.Lock()
+
+
+def build_model(config: RunConfig, input_shape: tuple[int, ...], n_classes: int) -> Any:
+    """The untrained model for config, initialised from its seed."""
+    family = get_family(config.family)
+    with _BUILD_LOCK:
+        torch.manual_seed(config.train.get("seed", 0))
+        return family.make(config.hparams, input_shape, n_classes)
+
+
+def load_model(run: Run, store: RunStore) -> Any:
+    """A stored run's trained model (nn.Module in eval mode, or a fitted estimator)."""
+    model = build_model(run.config, tuple(run.input_shape), len(run.class_names))
+    weights = store.load_weights(run.run_id)
+    if get_family(run.config.family).kind == "sklearn":
+        model.coef_ = weights["coef"].numpy()
+        model.intercept_ = weights["intercept"].numpy()
+        model.classes_ = weights["classes"].numpy()
+        model.n_features_in_ = model.coef_.shape[1]
+        return model
+    model.load_state_dict(weights)
+    return model.eval()
+
+
+def predict_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """(N, n_classes) probabilities for preprocessed X from either kind of model."""
+    if isinstance(model, torch.nn.Module):
+        return softmax_proba(model, X)
+    proba = np.zeros((len(X), n_classes), dtype=np.float32)
+    # An estimator's columns follow the classes it saw; put them under the dataset's classes.
+    proba[:, model.classes_] = model.predict_proba(X.reshape(len(X), -1))
+    return proba
+
+
+def _train_torch(model, data: TensorData, config: RunConfig, on_epoch, should_stop) -> History:
+    train_config = TrainConfig.from_dict({**config.train})
+    return fit(model, data, train_config, on_epoch=on_epoch, should_stop=should_stop)
+
+
+def _train_sklearn(model, data: TensorData, config: RunConfig, on_epoch, should_stop) -> History:
+    t0 = time.perf_counter()
+    X = data.X_train.numpy().reshape(len(data.X_train), -1)
+    model.set_params(random_state=config.train["seed"])
+    with warnings.catch_warnings():
+        # Hitting max_iter is a choice the user made in the schema, not an error to print.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, data.y_train.numpy())
+    seconds = time.perf_counter() - t0
+    n_classes = int(max(data.y_train.max(), data.y_val.max())) + 1
+    scores = []
+    for X_split, y_split in ((data.X_train, data.y_train), (data.X_val, data.y_val)):
+        proba = predict_proba(model, X_split.numpy(), n_classes)
+        y_np = y_split.numpy()
+        scores += [float(skm.log_loss(y_np, np.clip(proba, 1e-7, 1), labels=np.arange(n_classes))),
+                   float((proba.argmax(1) == y_np).mean())]
+    # A solver has no epochs: its History is one entry, so curves and tables treat it alike.
+    stats = EpochStats(1, scores[0], scores[1], scores[2], scores[3], seconds)
+    if on_epoch is not None:
+        on_epoch(stats)
+    return History(epochs=[stats], best_epoch=1, device="cpu")
+
+
+_TRAINERS: dict[str, Callable] = {"torch": _train_torch, "sklearn": _train_sklearn}
+
+
+def _weights(model: Any, family: ModelFamily) -> dict[str, torch.Tensor]:
+    if family.kind == "sklearn":
+        return {"coef": torch.as_tensor(model.coef_), "intercept": torch.as_tensor(model.intercept_),
+                "classes": torch.as_tensor(model.classes_)}
+    return model.state_dict()
+
+
+def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None,
+              on_epoch: Callable[[EpochStats], None] | None = None,
+              should_stop: Callable[[], bool] | None = None,
+              progress: ProgressFn | None = None) -> Run:
+    """Train config (or return its stored complete run at once) and store the result.
+
+    dataset may be passed when the caller has it loaded already (several runs in a row); it
+    must be config.dataset split with config.split_seed.
+    """
+    stored = store.get(config.run_id)
+    if stored is not None and stored.status == "complete":
+        return stored
+    if dataset is None:
+        dataset = load_dataset(config.dataset, config.split_seed, progress)
+    if (dataset.name, dataset.seed) != (config.dataset, config.split_seed):
+        raise ValueError(f"dataset {dataset.name!r} seed {dataset.seed} does not match the config's "
+                         f"{config.dataset!r} seed {config.split_seed}")
+    family = get_family(config.family)
+    if dataset.spec.modality not in family.modalities:
+        raise ValueError(f"model {family.name!r} takes {family.modalities} data, not "
+                         f"{dataset.spec.modality!r} ({dataset.name})")
+    pre = ImageStandardizer().fit(dataset.X_train)
+    data = TensorData.from_numpy(pre.transform(dataset.X_train), dataset.y_train,
+                                 pre.transform(dataset.X_val), dataset.y_val)
+    model = build_model(config, dataset.input_shape, dataset.n_classes)
+    history = _TRAINERS[family.kind](model, data, config, on_epoch, should_stop)
+
+    X_test = pre.transform(dataset.X_test)
+    t0 = time.perf_counter()
+    proba = predict_proba(model, X_test, dataset.n_classes)
+    infer_seconds = time.perf_counter() - t0
+    metrics = classification_metrics(dataset.y_test, proba)
+    metrics.update(
+        params=_count_params(model),
+        train_seconds=history.train_seconds,
+        infer_ms_per_sample=1000 * infer_seconds / max(len(X_test), 1),
+        epochs_run=len(history.epochs),
+    )
+    run = Run(config=config, status="stopped" if history.stopped_by_user else "complete",
+              history=history, metrics=metrics, class_names=dataset.class_names,
+              input_shape=list(dataset.input_shape), preprocessor=pre.to_state(),
+              test_proba=proba, y_test=dataset.y_test)
+    store.put(run, _weights(model, family))
+    return run
+
+
+def _count_params(model: Any) -> int:
+    if isinstance(model, torch.nn.Module):
+        return int(sum(p.numel() for p in model.parameters()))
+    return int(model.coef_.size + model.intercept_.size)

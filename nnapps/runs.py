@@ -1,0 +1,214 @@
+"""Runs and the run store: config + history + results + weights, kept in SQLite and safetensors.
+
+A run's identity is a hash of everything that determines it, so asking for a stored config
+returns the stored run at once and a link naming configs finds the same run elsewhere.
+"""
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file as load_arrays, save_file as save_arrays
+from safetensors.torch import load_file as load_tensors, save_file as save_tensors
+
+from . import __version__
+from .models import get_family
+from .paths import home_dir
+from .training import History
+from .training import SCHEMA as TRAIN_SCHEMA
+
+# Bump when a change to training or evaluation would give a stored config other numbers.
+CODE_VERSION = __version__
+STATUSES = ("complete", "stopped")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a run. Build it with RunConfig.make to validate and normalise."""
+
+    dataset: str
+    family: str
+    hparams: dict
+    train: dict
+    split_seed: int = 0
+    code_version: str = CODE_VERSION
+
+    @classmethod
+    def make(cls, dataset: str, family: str, hparams: dict | None = None,
+             train: dict | None = None, split_seed: int = 0) -> "RunConfig":
+        fam = get_family(family)
+        hp = fam.schema.validate(hparams or {})
+        tr = TRAIN_SCHEMA.validate(train or {})
+        if fam.kind == "sklearn":
+            # A scikit-learn solver ignores the training loop's settings; keeping them would
+            # make identical baselines look like different runs.
+            tr = {"seed": tr["seed"]}
+        # Where training runs does not change what a run is (same seed, same numbers).
+        tr.pop("device", None)
+        return cls(dataset=dataset, family=family, hparams=hp, train=tr, split_seed=int(split_seed))
+
+    @property
+    def run_id(self) -> str:
+        blob = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        fam = get_family(self.family)
+        summary = fam.summary(self.hparams)
+        seed = self.train.get("seed", 0)
+        return f"{fam.title} {summary}".strip() + (f" seed {seed}" if seed else "")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        return cls(**d)
+
+
+@dataclass
+class Run:
+    """A finished (or stopped) training run and its results on the test split."""
+
+    config: RunConfig
+    status: str
+    history: History
+    metrics: dict
+    class_names: list[str]
+    input_shape: list[int]
+    preprocessor: dict
+    test_proba: np.ndarray = field(repr=False)
+    y_test: np.ndarray = field(repr=False)
+    created: float = field(default_factory=time.time)
+
+    @property
+    def run_id(self) -> str:
+        return self.config.run_id
+
+    @property
+    def label(self) -> str:
+        return self.config.label()
+
+    def __repr__(self) -> str:
+        return (f"Run({self.run_id}, {self.label!r} on {self.config.dataset!r}, {self.status}, "
+                f"accuracy={self.metrics.get('accuracy', float('nan')):.4f})")
+
+
+_SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    dataset TEXT NOT NULL,
+    split_seed INTEGER NOT NULL,
+    family TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    config TEXT NOT NULL,
+    history TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    extra TEXT NOT NULL
+)
+"""
+
+
+class RunStore:
+    """Runs in SQLite (one row each) with arrays and weights in safetensors files beside it.
+
+    Every call opens its own connection, so threads and processes (two browser tabs, the
+    command line) can write at once; files are written before the row that names them, each
+    through a temporary file and an atomic rename.
+    """
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root is not None else home_dir()
+        self.files = self.root / "runs"
+        self.files.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.root / "runs.sqlite"
+        with closing(self._connect()) as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute(_SCHEMA_SQL)
+            con.commit()
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r})"
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.db_path, timeout=30)
+
+    def _paths(self, run_id: str) -> tuple[Path, Path]:
+        return self.files / f"{run_id}.results.safetensors", self.files / f"{run_id}.weights.safetensors"
+
+    def put(self, run: Run, weights: dict[str, torch.Tensor]) -> None:
+        if run.status not in STATUSES:
+            raise ValueError(f"run status must be one of {STATUSES}, got {run.status!r}")
+        results_path, weights_path = self._paths(run.run_id)
+        _atomic(results_path, lambda p: save_arrays(
+            {"test_proba": np.ascontiguousarray(run.test_proba, dtype=np.float32),
+             "y_test": np.ascontiguousarray(run.y_test, dtype=np.int64)}, str(p)))
+        _atomic(weights_path, lambda p: save_tensors(
+            {k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(p)))
+        extra = {"class_names": run.class_names, "input_shape": list(run.input_shape),
+                 "preprocessor": run.preprocessor}
+        row = (run.run_id, run.config.dataset, run.config.split_seed, run.config.family, run.status,
+               run.created, json.dumps(run.config.to_dict()), json.dumps(run.history.to_dict()),
+               json.dumps(run.metrics), json.dumps(extra))
+        with closing(self._connect()) as con, con:
+            con.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+
+    def get(self, run_id: str) -> Run | None:
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return self._from_row(row) if row else None
+
+    def list_runs(self, dataset: str | None = None, split_seed: int | None = None) -> list[Run]:
+        """Stored runs, oldest first, optionally of one dataset and split."""
+        query, args = "SELECT * FROM runs WHERE 1=1", []
+        if dataset is not None:
+            query, args = query + " AND dataset = ?", args + [dataset]
+        if split_seed is not None:
+            query, args = query + " AND split_seed = ?", args + [split_seed]
+        with closing(self._connect()) as con:
+            rows = con.execute(query + " ORDER BY created", args).fetchall()
+        return [run for run in map(self._from_row, rows) if run is not None]
+
+    def datasets(self) -> list[str]:
+        with closing(self._connect()) as con:
+            return [r[0] for r in con.execute("SELECT DISTINCT dataset FROM runs ORDER BY dataset")]
+
+    def load_weights(self, run_id: str) -> dict[str, torch.Tensor]:
+        return load_tensors(str(self._paths(run_id)[1]))
+
+    def delete(self, run_id: str) -> bool:
+        with closing(self._connect()) as con, con:
+            deleted = con.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount > 0
+        for path in self._paths(run_id):
+            path.unlink(missing_ok=True)
+        return deleted
+
+    def _from_row(self, row) -> Run | None:
+        run_id, _, _, _, status, created, config, history, metrics, extra = row
+        results_path, _ = self._paths(run_id)
+        if not results_path.exists():  # deleted by another process between query and read
+            return None
+        arrays = load_arrays(str(results_path))
+        extra = json.loads(extra)
+        return Run(config=RunConfig.from_dict(json.loads(config)), status=status,
+                   history=History.from_dict(json.loads(history)), metrics=json.loads(metrics),
+                   class_names=extra["class_names"], input_shape=extra["input_shape"],
+                   preprocessor=extra["preprocessor"], test_proba=arrays["test_proba"],
+                   y_test=arrays["y_test"], created=created)
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

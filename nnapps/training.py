@@ -1,0 +1,236 @@
+"""The training loop: one for every network, instrumented per epoch, stoppable between steps."""
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .models.layers import set_dropout_generator
+from .schema import Param, Schema
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+SCHEMA = Schema((
+    Param("optimizer", "choice", "adam", "How weights move along the gradient", choices=OPTIMIZERS),
+    Param("lr", "float", 1e-3, "Learning rate: the step size of each update", 1e-5, 1.0, log=True),
+    Param("momentum", "float", 0.9, "SGD only: how much of the last step carries over", 0.0, 0.99),
+    Param("batch_size", "int", 64, "Examples per gradient step", 1, 4096),
+    Param("epochs", "int", 20, "Passes over the training split", 1, 200),
+    Param("weight_decay", "float", 0.0, "Pull of every weight towards zero", 0.0, 0.1),
+    Param("patience", "int", 5, "Stop after this many epochs without a better validation loss "
+          "(0: never stop early)", 0, 100),
+    Param("seed", "int", 0, "Seeds weights, shuffling and dropout: same seed, same run", 0, 2**31 - 1),
+    Param("device", "choice", "auto", "auto picks cuda when a GPU is present", choices=("auto", "cpu", "cuda")),
+))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    batch_size: int = 64
+    epochs: int = 20
+    weight_decay: float = 0.0
+    patience: int = 5
+    seed: int = 0
+    device: str = "auto"
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        return cls(**SCHEMA.validate(values))
+
+
+@dataclass
+class EpochStats:
+    """What one epoch did. Norms are per layer (a module owning parameters), keyed by its name."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    seconds: float
+    grad_norms: dict[str, float] = field(default_factory=dict)
+    weight_norms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class History:
+    epochs: list[EpochStats] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+    stopped_by_user: bool = False
+    device: str = "cpu"
+
+    @property
+    def train_seconds(self) -> float:
+        return float(sum(e.seconds for e in self.epochs))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        return cls(**{**d, "epochs": [EpochStats(**e) for e in d["epochs"]]})
+
+
+@dataclass
+class TensorData:
+    """Preprocessed splits as tensors: X (N, *input_shape) float32, y (N,) int64."""
+
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    X_val: torch.Tensor
+    y_val: torch.Tensor
+
+    @classmethod
+    def from_numpy(cls, X_train, y_train, X_val, y_val) -> "TensorData":
+        t = torch.as_tensor
+        return cls(t(np.ascontiguousarray(X_train, dtype=np.float32)), t(y_train, dtype=torch.int64),
+                   t(np.ascontiguousarray(X_val, dtype=np.float32)), t(y_val, dtype=torch.int64))
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no GPU is available; use 'auto' or 'cpu'")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = model.parameters()
+    # foreach updates all tensors in a few kernels; the per-tensor default costs more per step
+    # than the small models here spend on the maths.
+    kwargs = {"lr": config.lr, "weight_decay": config.weight_decay, "foreach": True}
+    factories = {
+        "adam": lambda: torch.optim.Adam(params, **kwargs),
+        "adamw": lambda: torch.optim.AdamW(params, **kwargs),
+        "sgd": lambda: torch.optim.SGD(params, momentum=config.momentum, **kwargs),
+    }
+    if config.optimizer not in factories:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {config.optimizer!r}")
+    return factories[config.optimizer]()
+
+
+def layer_groups(model: nn.Module) -> tuple[list[str], list[nn.Parameter], torch.Tensor]:
+    """Layer names, the parameters in order, and for each parameter the index of its layer."""
+    names: list[str] = []
+    params: list[nn.Parameter] = []
+    owner: list[int] = []
+    for pname, p in model.named_parameters():
+        layer = pname.rsplit(".", 1)[0] if "." in pname else pname
+        if layer not in names:
+            names.append(layer)
+        params.append(p)
+        owner.append(names.index(layer))
+    return names, params, torch.tensor(owner)
+
+
+def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
+                  batch_size: int = 1024) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of model on (X, y), without gradients."""
+    if len(y) == 0:
+        return float("nan"), float("nan")
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=X.device)
+    correct = torch.zeros((), device=X.device, dtype=torch.int64)
+    with torch.inference_mode():
+        for start in range(0, len(y), batch_size):
+            logits = model(X[start:start + batch_size])
+            yb = y[start:start + batch_size]
+            loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum")
+            correct += (logits.argmax(1) == yb).sum()
+    model.train(was_training)
+    return loss_sum.item() / len(y), correct.item() / len(y)
+
+
+def fit(model: nn.Module, data: TensorData, config: TrainConfig,
+        on_epoch: Callable[[EpochStats], None] | None = None,
+        should_stop: Callable[[], bool] | None = None) -> History:
+    """Train model in place on data; returns the per-epoch History.
+
+    The model's weights must already be initialised (seeded) by the caller. should_stop is
+    checked before every step: training then ends cleanly and keeps what was learned. With
+    patience > 0 the weights of the best validation epoch are restored at the end.
+    """
+    device = resolve_device(config.device)
+    model.to(device)
+    shuffle_gen = torch.Generator().manual_seed(config.seed)
+    set_dropout_generator(model, torch.Generator(device=device).manual_seed(config.seed + 1))
+    X, y = data.X_train.to(device), data.y_train.to(device)
+    X_val, y_val = data.X_val.to(device), data.y_val.to(device)
+    optimizer = make_optimizer(model, config)
+    names, params, owner = layer_groups(model)
+    owner = owner.to(device)
+    history = History(device=str(device))
+    best_loss, best_state, bad_epochs = float("inf"), None, 0
+    n = len(y)
+
+    for epoch in range(1, config.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        # One gather per epoch; each batch is then a contiguous slice, not a fresh gather.
+        perm = torch.randperm(n, generator=shuffle_gen).to(device)
+        Xs, ys = X[perm], y[perm]
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.int64)
+        grad_sq = torch.zeros(len(names), device=device)
+        n_seen, n_steps = 0, 0
+        for start in range(0, n, config.batch_size):
+            if should_stop is not None and should_stop():
+                history.stopped_by_user = True
+                break
+            xb, yb = Xs[start:start + config.batch_size], ys[start:start + config.batch_size]
+            logits = model(xb)
+            loss = nn.functional.cross_entropy(logits, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            # Squared gradient norm per layer, summed over steps without a device sync.
+            sq = torch.stack(torch._foreach_norm([p.grad for p in params])) ** 2
+            grad_sq.index_add_(0, owner, sq)
+            optimizer.step()
+            loss_sum += loss.detach() * len(yb)
+            correct += (logits.detach().argmax(1) == yb).sum()
+            n_seen += len(yb)
+            n_steps += 1
+        if n_steps == 0:
+            break
+        val_loss, val_acc = evaluate_loss(model, X_val, y_val)
+        with torch.no_grad():
+            w_sq = torch.zeros(len(names), device=device)
+            w_sq.index_add_(0, owner, torch.stack(torch._foreach_norm(params)) ** 2)
+        stats = EpochStats(
+            epoch=epoch, train_loss=loss_sum.item() / n_seen, train_acc=correct.item() / n_seen,
+            val_loss=val_loss, val_acc=val_acc, seconds=time.perf_counter() - t0,
+            # Root-mean-square over the epoch's steps of each layer's gradient norm.
+            grad_norms=dict(zip(names, (grad_sq / n_steps).sqrt().tolist())),
+            weight_norms=dict(zip(names, w_sq.sqrt().tolist())),
+        )
+        history.epochs.append(stats)
+        if on_epoch is not None:
+            on_epoch(stats)
+        if history.stopped_by_user:
+            break
+        if val_loss < best_loss - 1e-6:
+            best_loss, bad_epochs, history.best_epoch = val_loss, 0, epoch
+            if config.patience > 0:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad_epochs += 1
+            if config.patience > 0 and bad_epochs >= config.patience:
+                history.stopped_early = True
+                break
+    if best_state is not None and not history.stopped_by_user:
+        model.load_state_dict(best_state)
+    model.to("cpu")
+    set_dropout_generator(model, None)
+    return history
