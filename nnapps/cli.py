@@ -1,0 +1,153 @@
+"""The command line: list datasets and models, train (or fetch a stored run), benchmark."""
+
+import argparse
+import json
+import sys
+
+from .data import DatasetUnavailable, dataset_specs
+from .models import FAMILIES, get_family
+from .schema import Param, Schema, parse_assignments
+from .training import SCHEMA as TRAIN_SCHEMA
+
+
+def _add_schema_options(parser: argparse.ArgumentParser, schema: Schema, skip=()) -> None:
+    for p in schema:
+        if p.name in skip:
+            continue
+        parser.add_argument(f"--{p.name.replace('_', '-')}", dest=p.name, default=None,
+                            help=_param_help(p))
+
+
+def _param_help(p: Param) -> str:
+    allowed = f"one of {list(p.choices)}" if p.kind == "choice" else (
+        f"{p.kind} in [{p.low:g}, {p.high:g}]" if p.low is not None else p.kind)
+    return f"{p.help} ({allowed}; default {p.default})"
+
+
+def cmd_datasets(args) -> int:
+    specs = dataset_specs()
+    if args.json:
+        print(json.dumps([{"name": s.name, "title": s.title, "modality": s.modality,
+                           "origin": s.origin, "licence": s.licence} for s in specs.values()]))
+        return 0
+    for s in specs.values():
+        print(f"{s.name:20} {s.modality:6} {s.origin:9} {s.title}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    if args.json:
+        print(json.dumps([{"name": f.name, "title": f.title, "modalities": list(f.modalities),
+                           "kind": f.kind,
+                           "hyperparameters": [{"name": p.name, "kind": p.kind, "default": p.default,
+                                                "low": p.low, "high": p.high,
+                                                "choices": list(p.choices), "help": p.help}
+                                               for p in f.schema]}
+                          for f in FAMILIES.values()]))
+        return 0
+    for f in FAMILIES.values():
+        print(f"{f.name}: {f.title} ({', '.join(f.modalities)}) - {f.description}")
+        for p in f.schema:
+            print(f"    --{p.name.replace('_', '-'):14} {_param_help(p)}")
+    print("training options (networks):")
+    for p in TRAIN_SCHEMA:
+        print(f"    --{p.name.replace('_', '-'):14} {_param_help(p)}")
+    return 0
+
+
+def _train_parser(family_name: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m nnapps train",
+                                     description="Train a model (or return its stored run).")
+    parser.add_argument("--dataset", required=True,
+                        help="a dataset name (python -m nnapps datasets) or a path to a folder "
+                             "or zip of class folders of images")
+    parser.add_argument("--model", required=True, help=f"one of {sorted(FAMILIES)}")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="set a hyperparameter or training option; repeatable")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the train/val/test split")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_schema_options(parser, TRAIN_SCHEMA)
+    if family_name in FAMILIES:
+        _add_schema_options(parser, get_family(family_name).schema, skip=TRAIN_SCHEMA.names())
+    return parser
+
+
+def cmd_train(argv: list[str]) -> int:
+    probe = argparse.ArgumentParser(add_help=False)
+    probe.add_argument("--model")
+    family_name = probe.parse_known_args(argv)[0].model
+    args = _train_parser(family_name).parse_args(argv)
+
+    from .pipeline import train_run
+    from .runs import RunConfig, RunStore
+    from .data import get_spec
+    try:
+        family = get_family(args.model)
+        values = {k: v for k, v in vars(args).items() if v is not None}
+        values.update(parse_assignments(args.set))
+        hparams = {k: v for k, v in values.items() if k in family.schema.names()}
+        train = {k: v for k, v in values.items() if k in TRAIN_SCHEMA.names()}
+        unknown = set(parse_assignments(args.set)) - set(hparams) - set(train)
+        if unknown:
+            raise ValueError(f"unknown --set key(s) {sorted(unknown)}; valid for {family.name}: "
+                             f"{family.schema.names() + TRAIN_SCHEMA.names()}")
+        spec = get_spec(args.dataset)
+        config = RunConfig.make(spec.name, family.name, hparams, train, args.split_seed)
+        store = RunStore()
+        cached = store.get(config.run_id)
+        cached = cached is not None and cached.status == "complete"
+
+        def on_epoch(e):
+            print(f"epoch {e.epoch:3d}  train loss {e.train_loss:.4f} acc {e.train_acc:.3f}  "
+                  f"val loss {e.val_loss:.4f} acc {e.val_acc:.3f}  {e.seconds:.2f}s", file=sys.stderr)
+
+        def progress(fraction, message):
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+        run = train_run(config, store, on_epoch=on_epoch, progress=progress)
+    except (ValueError, DatasetUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    m = run.metrics
+    result = {"run_id": run.run_id, "dataset": config.dataset, "model": config.family,
+              "label": run.label, "status": run.status, "cached": cached,
+              "accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "log_loss": m["log_loss"],
+              "params": m["params"], "train_seconds": m["train_seconds"],
+              "epochs_run": m["epochs_run"], "infer_ms_per_sample": m["infer_ms_per_sample"],
+              "hparams": config.hparams, "train": config.train}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{run.label} on {config.dataset}: accuracy {m['accuracy']:.2%}, macro-F1 "
+              f"{m['macro_f1']:.3f}, log loss {m['log_loss']:.3f}, {m['params']:,} parameters, "
+              f"{m['train_seconds']:.1f} s{' (stored run)' if cached else ''}  [run {run.run_id}]")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_benchmarks
+    results = run_benchmarks(quick=args.quick, log=lambda msg: print(msg, file=sys.stderr))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for key, value in results.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m nnapps",
+                                     description="Train and compare small neural networks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("datasets", "list datasets"), ("models", "list model families")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--json", action="store_true")
+    sub.add_parser("train", help="train a model; see python -m nnapps train --help", add_help=False)
+    p = sub.add_parser("bench", help="benchmark figures (speed and accuracy)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke check")
+    if argv and argv[0] == "train":
+        return cmd_train(argv[1:])
+    args = parser.parse_args(argv)
+    return {"datasets": cmd_datasets, "models": cmd_models, "bench": cmd_bench}[args.command](args)
