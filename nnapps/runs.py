@@ -50,8 +50,6 @@ class RunConfig:
             # A scikit-learn solver ignores the training loop's settings; keeping them would
             # make identical baselines look like different runs.
             tr = {"seed": tr["seed"]}
-        # Where training runs does not change what a run is (same seed, same numbers).
-        tr.pop("device", None)
         return cls(dataset=dataset, family=family, hparams=hp, train=tr, split_seed=int(split_seed))
 
     @property

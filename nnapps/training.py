@@ -25,7 +25,6 @@ SCHEMA = Schema((
     Param("patience", "int", 5, "Stop after this many epochs without a better validation loss "
           "(0: never stop early)", 0, 100),
     Param("seed", "int", 0, "Seeds weights, shuffling and dropout: same seed, same run", 0, 2**31 - 1),
-    Param("device", "choice", "auto", "auto picks cuda when a GPU is present", choices=("auto", "cpu", "cuda")),
 ))
 
 
@@ -39,6 +38,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     patience: int = 5
     seed: int = 0
+    # Not in the schema: where a run trains does not change what it is; auto picks cuda when
+    # a GPU is present.
     device: str = "auto"
 
     @classmethod

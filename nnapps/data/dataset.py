@@ -51,6 +51,9 @@ class DatasetSpec:
     description: str
     load: Callable[[int, ProgressFn | None], RawData] = field(repr=False, compare=False)
     source_url: str = ""
+    # For downloads: whether the files are already here, so a page can offer a download button
+    # instead of starting one unasked.
+    is_cached: Callable[[], bool] = field(repr=False, compare=False, default=lambda: True)
 
     def __post_init__(self):
         if self.modality not in MODALITIES:

@@ -179,6 +179,12 @@ def _to_unit_float(images: np.ndarray) -> np.ndarray:
     return X
 
 
+def is_cached(source: SourceFiles, folder: Path | None = None) -> bool:
+    """Whether every file is already on disk (checked by name; fetch verifies checksums)."""
+    folder = Path(folder) if folder is not None else data_dir() / source.name
+    return all((folder / f.name).exists() for f in source.files())
+
+
 def load_mnist(seed: int = 0, progress: ProgressFn | None = None) -> RawData:
     return load_idx_dataset(MNIST_SOURCE, seed, progress)
 
@@ -197,6 +203,7 @@ MNIST_SPEC = DatasetSpec(
                  "and the official 10,000 test images. Downloaded once (about 11 MB) and cached "
                  "under NNAPPS_DATA_DIR."),
     load=load_mnist,
+    is_cached=lambda: is_cached(MNIST_SOURCE),
     source_url="http://yann.lecun.com/exdb/mnist/",
 )
 FASHION_SPEC = DatasetSpec(
@@ -210,5 +217,6 @@ FASHION_SPEC = DatasetSpec(
                  "10,000 test images. Harder than MNIST. Downloaded once (about 30 MB) and cached "
                  "under NNAPPS_DATA_DIR."),
     load=load_fashion,
+    is_cached=lambda: is_cached(FASHION_SOURCE),
     source_url="https://github.com/zalandoresearch/fashion-mnist",
 )

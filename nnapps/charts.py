@@ -1,0 +1,120 @@
+"""Altair chart builders: plain data in, chart out (no Streamlit here)."""
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from .training import EpochStats
+
+# A categorical scheme: the theme's default shades of one hue make runs hard to tell apart.
+RUN_COLOURS = "tableau10"
+CURVE_METRICS = {"loss": ("train_loss", "val_loss"), "accuracy": ("train_acc", "val_acc")}
+
+
+def curves_frame(histories: dict[str, list[EpochStats]]) -> pd.DataFrame:
+    """Long table of per-epoch curves: run, epoch, split (train/validation), loss, accuracy."""
+    rows = []
+    for label, epochs in histories.items():
+        for e in epochs:
+            rows.append({"run": label, "epoch": e.epoch, "split": "train",
+                         "loss": e.train_loss, "accuracy": e.train_acc})
+            rows.append({"run": label, "epoch": e.epoch, "split": "validation",
+                         "loss": e.val_loss, "accuracy": e.val_acc})
+    return pd.DataFrame(rows, columns=["run", "epoch", "split", "loss", "accuracy"])
+
+
+def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: int = 260) -> alt.Chart:
+    """Overlaid training curves: one colour per run, solid validation and dashed train lines."""
+    if metric not in CURVE_METRICS:
+        raise ValueError(f"metric must be one of {list(CURVE_METRICS)}, got {metric!r}")
+    df = curves_frame(histories)
+    y_axis = alt.Y(f"{metric}:Q", title=metric.capitalize(),
+                   scale=alt.Scale(zero=False),
+                   axis=alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis())
+    return (
+        alt.Chart(df)
+        .mark_line(point=alt.OverlayMarkDef(size=20))
+        .encode(
+            x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1)),
+            y=y_axis,
+            color=alt.Color("run:N", title="Run", scale=alt.Scale(scheme=RUN_COLOURS),
+                            legend=alt.Legend(orient="bottom", columns=2)),
+            strokeDash=alt.StrokeDash("split:N", title="Split",
+                                      scale=alt.Scale(domain=["validation", "train"], range=[[1, 0], [4, 3]]),
+                                      legend=alt.Legend(symbolType="stroke")),
+            tooltip=["run", "split", "epoch",
+                     alt.Tooltip(f"{metric}:Q", format=".2%" if metric == "accuracy" else ".4f")],
+        )
+        .properties(height=height, title=f"{metric.capitalize()} per epoch")
+    )
+
+
+def confusion_chart(confusion: list[list[int]], class_names: list[str], title: str,
+                    normalize: bool = False, size: int = 300) -> alt.Chart:
+    """Heatmap of a confusion matrix (rows: true class, columns: predicted), numbers on cells.
+
+    normalize divides each row by its count, so a cell reads "share of this class predicted as".
+    """
+    cm = np.asarray(confusion, dtype=float)
+    values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+    df = pd.DataFrame([{"true": class_names[i], "predicted": class_names[j], "value": values[i, j],
+                        "count": int(cm[i, j])}
+                       for i in range(len(class_names)) for j in range(len(class_names))])
+    order = list(class_names)
+    fmt = ".0%" if normalize else "d"
+    base = alt.Chart(df).encode(
+        x=alt.X("predicted:N", sort=order, title="Predicted"),
+        y=alt.Y("true:N", sort=order, title="True"),
+    )
+    vmax = 1.0 if normalize else max(float(values.max()), 1.0)
+    cells = base.mark_rect().encode(
+        color=alt.Color("value:Q", scale=alt.Scale(scheme="blues", domain=[0, vmax]), legend=None),
+        tooltip=["true", "predicted", "count", alt.Tooltip("value:Q", format=".2%" if normalize else "d",
+                                                            title="share" if normalize else "count")],
+    )
+    # Text colour flips on dark cells so numbers stay readable.
+    text = base.mark_text(fontSize=10 if len(order) > 6 else 12).encode(
+        text=alt.Text("value:Q", format=fmt),
+        color=alt.condition(alt.datum.value > vmax * 0.5, alt.value("white"), alt.value("black")),
+    )
+    if len(order) > 15:  # numbers would overlap
+        return cells.properties(width=size, height=size, title=title)
+    return (cells + text).properties(width=size, height=size, title=title)
+
+
+def class_balance_chart(counts: pd.DataFrame, height: int = 240) -> alt.Chart:
+    """Stacked bars of items per class and split; counts has columns class, split, count."""
+    return (
+        alt.Chart(counts)
+        .mark_bar()
+        .encode(
+            x=alt.X("class:N", sort=None, title="Class"),
+            y=alt.Y("count:Q", title="Items"),
+            color=alt.Color("split:N", sort=["train", "val", "test"], title="Split"),
+            order=alt.Order("split_order:Q"),
+            tooltip=["class", "split", "count"],
+        )
+        .properties(height=height, title="Class balance")
+    )
+
+
+def distribution_chart(probas: dict[str, np.ndarray], class_names: list[str],
+                       true_class: str | None = None, height: int = 240) -> alt.Chart:
+    """Every run's probability for every class of one sample, as grouped bars."""
+    df = pd.DataFrame([{"run": label, "class": name, "probability": float(p[i]),
+                        "is true": name == true_class}
+                       for label, p in probas.items() for i, name in enumerate(class_names)])
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            x=alt.X("class:N", sort=list(class_names), title="Class"),
+            xOffset=alt.XOffset("run:N"),
+            y=alt.Y("probability:Q", title="Probability", scale=alt.Scale(domain=[0, 1]),
+                    axis=alt.Axis(format=".0%")),
+            color=alt.Color("run:N", title="Run", scale=alt.Scale(scheme=RUN_COLOURS),
+                            legend=alt.Legend(orient="bottom", columns=2)),
+            tooltip=["run", "class", alt.Tooltip("probability:Q", format=".2%")],
+        )
+        .properties(height=height, title="Predicted probability for every class")
+    )

@@ -1,0 +1,76 @@
+"""Live training progress: a fragment that polls the job queue and draws bars and curves."""
+
+import streamlit as st
+
+from .. import charts
+from ..jobs import Job
+from . import state
+from .services import get_queue
+
+POLL_SECONDS = 0.5
+
+
+def session_jobs(dataset: str | None = None) -> list[Job]:
+    """Snapshots of the jobs this session submitted, optionally for one dataset."""
+    queue = get_queue()
+    snaps = [queue.snapshot(j) for j in st.session_state.get(state.JOBS, [])]
+    return [s for s in snaps if s is not None and (dataset is None or s.config.dataset == dataset)]
+
+
+def submit(configs) -> list[int]:
+    """Queue configs for this session and remember their job ids."""
+    queue = get_queue()
+    ids = [queue.submit(c, owner=st.session_state[state.SESSION_OWNER]) for c in configs]
+    st.session_state[state.JOBS] = [j for j in st.session_state[state.JOBS] if j not in ids] + ids
+    return ids
+
+
+def live_progress(dataset: str, show_curves: bool = True) -> None:
+    """Progress of this session's jobs on dataset; polls while any is unfinished.
+
+    When the last one finishes the whole page reruns, so what depends on stored runs (the
+    Compare tables) appears without a click.
+    """
+    active = any(not j.finished for j in session_jobs(dataset))
+    st.fragment(run_every=POLL_SECONDS if active else None)(_draw)(dataset, show_curves, active)
+
+
+def _draw(dataset: str, show_curves: bool, was_active: bool) -> None:
+    jobs = session_jobs(dataset)
+    if not jobs:
+        return
+    unfinished = [j for j in jobs if not j.finished]
+    if was_active and not unfinished:
+        st.rerun()
+    queue = get_queue()
+    with st.container(border=True):
+        head, stop = st.columns([4, 1])
+        head.markdown(f"**Training** · {len(jobs) - len(unfinished)} of {len(jobs)} finished")
+        if unfinished and stop.button("Stop", key="stop_training", icon=":material/stop_circle:",
+                                      help="End training after the current step; what was learned so far is kept"):
+            for j in unfinished:
+                queue.stop(j.job_id)
+        for j in jobs:
+            _job_row(j, queue.position(j.job_id))
+        histories = {j.config.label(): j.epochs for j in jobs if j.epochs}
+        if show_curves and histories and any(len(h) > 1 for h in histories.values()):
+            left, right = st.columns(2)
+            left.altair_chart(charts.curves_chart(histories, "loss", height=220), width="stretch")
+            right.altair_chart(charts.curves_chart(histories, "accuracy", height=220), width="stretch")
+
+
+def _job_row(job: Job, position: int) -> None:
+    done = len(job.epochs)
+    if job.state == "failed":
+        st.error(f"{job.config.label()}: {job.error}")
+        return
+    if job.state == "queued":
+        text = f"{job.config.label()}: waiting, {position} ahead in the queue"
+    else:
+        last = job.epochs[-1] if job.epochs else None
+        detail = (f" · val accuracy {last.val_acc:.1%}, loss {last.val_loss:.3f}" if last else "")
+        text = f"{job.config.label()}: {job.message}{detail}"
+        if job.state == "stopped":
+            text += " (stopped)"
+    fraction = 1.0 if job.finished else min(done / max(job.total_epochs, 1), 1.0)
+    st.progress(fraction, text=text)

@@ -1,0 +1,40 @@
+"""Process-wide services for the pages: the run store, the training queue, cached datasets."""
+
+import os
+
+import numpy as np
+import streamlit as st
+
+from ..data import Dataset, get_spec, load_dataset
+from ..jobs import JobQueue
+from ..runs import RunStore
+
+
+@st.cache_resource
+def get_store() -> RunStore:
+    """The run store; it only holds a path, so every session may share it."""
+    return RunStore()
+
+
+@st.cache_resource
+def get_queue() -> JobQueue:
+    """The one training queue of this server process.
+
+    It is shared on purpose (it is how two tabs' trainings are limited to the cores the
+    machine has); its state is guarded by its own lock and pages only read snapshots of it.
+    """
+    slots = int(os.environ.get("NNAPPS_MAX_TRAININGS", os.cpu_count() or 1))
+    return JobQueue(get_store(), max_running=max(slots, 1))
+
+
+@st.cache_data(max_entries=3, show_spinner=False)
+def _splits(name: str, seed: int) -> tuple[list[str], dict[str, np.ndarray]]:
+    ds = load_dataset(name, seed)
+    arrays = {f"{k}_{s}": getattr(ds, f"{k}_{s}") for k in ("X", "y") for s in ("train", "val", "test")}
+    return ds.class_names, arrays
+
+
+def cached_dataset(name: str, seed: int = 0) -> Dataset:
+    """A dataset's splits, loaded once per (name, seed) and shared read-only by the pages."""
+    class_names, arrays = _splits(name, seed)
+    return Dataset(spec=get_spec(name), seed=seed, class_names=class_names, **arrays)

@@ -1,0 +1,26 @@
+"""Session-state keys, named once, and their initial values."""
+
+import uuid
+
+import streamlit as st
+
+DATASET = "dataset"            # the dataset picked in the sidebar (bound to the URL)
+JOBS = "train_jobs"            # ids of the training jobs this session submitted
+SESSION_OWNER = "owner"        # who submitted a job: one id per browser session
+TRAIN_SLOTS = "train_slots"    # the architectures set up on the Train page
+NEXT_SLOT = "next_slot"
+
+DEFAULT_SLOTS = ({"id": 1, "family": "mlp"}, {"id": 2, "family": "cnn"})
+
+
+def init_state() -> None:
+    """Give every key its starting value; called at the top of each page."""
+    defaults = {
+        JOBS: [],
+        SESSION_OWNER: uuid.uuid4().hex,
+        TRAIN_SLOTS: [dict(s) for s in DEFAULT_SLOTS],
+        NEXT_SLOT: len(DEFAULT_SLOTS) + 1,
+    }
+    for key, value in defaults.items():
+        if key not in st.session_state:
+            st.session_state[key] = value

@@ -1,0 +1,45 @@
+"""Widgets drawn from a hyperparameter schema: one widget per Param, never written by hand."""
+
+import math
+from typing import Any
+
+import streamlit as st
+
+from ..schema import Param, Schema
+
+
+def log_choices(p: Param) -> list[float]:
+    """1-2-5 steps per decade between p.low and p.high, plus the default."""
+    values = {p.default}
+    for exponent in range(math.floor(math.log10(p.low)), math.ceil(math.log10(p.high)) + 1):
+        for mantissa in (1, 2, 5):
+            v = float(f"{mantissa}e{exponent}")
+            if p.low <= v <= p.high:
+                values.add(v)
+    return sorted(values)
+
+
+def param_widget(p: Param, key: str, container=st) -> Any:
+    """One widget for one Param; its value comes back already of the Param's kind."""
+    if p.kind == "choice":
+        return container.selectbox(p.label, p.choices, index=p.choices.index(p.default), key=key, help=p.help)
+    if p.kind == "bool":
+        return container.toggle(p.label, value=p.default, key=key, help=p.help)
+    if p.kind == "float" and p.log:
+        return container.select_slider(p.label, options=log_choices(p), value=p.default, key=key,
+                                       help=p.help, format_func=lambda v: f"{v:g}")
+    if p.kind == "float":
+        return container.number_input(p.label, min_value=float(p.low), max_value=float(p.high),
+                                      value=float(p.default), step=0.05, key=key, help=p.help)
+    if p.kind == "int":
+        return container.number_input(p.label, min_value=int(p.low), max_value=int(p.high),
+                                      value=int(p.default), step=1, key=key, help=p.help)
+    raise ValueError(f"no widget for parameter kind {p.kind!r}")
+
+
+def schema_widgets(schema: Schema, key_prefix: str, n_columns: int = 2, skip: tuple = ()) -> dict:
+    """Widgets for every Param of schema laid out in columns; returns {name: value}."""
+    params = [p for p in schema if p.name not in skip]
+    columns = st.columns(n_columns)
+    return {p.name: param_widget(p, f"{key_prefix}_{p.name}", columns[i % n_columns])
+            for i, p in enumerate(params)}

@@ -1,0 +1,162 @@
+"""Compare: stored runs of one dataset side by side (metrics, curves, confusion, per-sample)."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nnapps import charts
+from nnapps.data import DatasetUnavailable
+from nnapps.evaluation import FILTERS, filter_rows, probability_table
+from nnapps.runs import Run
+from nnapps.ui import state
+from nnapps.ui.images import data_uri, display_scale, to_pil
+from nnapps.ui.nav import page_link
+from nnapps.ui.progress import live_progress, session_jobs
+from nnapps.ui.services import cached_dataset, get_store
+from nnapps.ui.sidebar import dataset_picker
+
+MAX_DEFAULT_RUNS = 4
+MAX_TABLE_ROWS = 500
+SPLIT_SEED = 0
+
+state.init_state()
+spec = dataset_picker()
+store = get_store()
+
+st.title("Compare")
+live_progress(spec.name, show_curves=False)
+
+runs = store.list_runs(spec.name, SPLIT_SEED)
+if not runs:
+    st.info(f"No runs on {spec.title} yet." + (" They appear here as training finishes."
+                                             if session_jobs(spec.name) else ""))
+    page_link("pages/train.py", "Train some models", ":material/model_training:")
+    st.stop()
+
+
+def unique_labels(all_runs: list[Run]) -> dict[str, str]:
+    """run_id -> label, with the id appended where two runs would read the same."""
+    counts = pd.Series([r.label for r in all_runs]).value_counts()
+    return {r.run_id: r.label if counts[r.label] == 1 else f"{r.label} [{r.run_id[:6]}]" for r in all_runs}
+
+
+labels = unique_labels(runs)
+by_id = {r.run_id: r for r in runs}
+newest = [r.run_id for r in sorted(runs, key=lambda r: r.created, reverse=True)[:MAX_DEFAULT_RUNS]]
+chosen_ids = st.multiselect("Runs to compare", list(by_id), default=newest[::-1],
+                            format_func=lambda i: labels[i], key="compare_runs")
+chosen = [by_id[i] for i in chosen_ids]
+if not chosen:
+    st.info("Pick at least one run.")
+    st.stop()
+names = [labels[r.run_id] for r in chosen]
+
+# --- metrics -----------------------------------------------------------------------------
+st.subheader("Metrics on the test split")
+metrics = pd.DataFrame([{
+    "run": labels[r.run_id], "accuracy": r.metrics["accuracy"], "macro F1": r.metrics["macro_f1"],
+    "log loss": r.metrics["log_loss"], "parameters": r.metrics["params"],
+    "train s": r.metrics["train_seconds"], "ms / sample": r.metrics["infer_ms_per_sample"],
+    "epochs": r.metrics["epochs_run"], "status": r.status, "id": r.run_id,
+} for r in chosen])
+st.dataframe(metrics, hide_index=True, width="stretch", column_config={
+    "accuracy": st.column_config.ProgressColumn("accuracy", format="percent", min_value=0, max_value=1),
+    "macro F1": st.column_config.NumberColumn(format="%.3f"),
+    "log loss": st.column_config.NumberColumn(format="%.3f"),
+    "parameters": st.column_config.NumberColumn(format="localized"),
+    "train s": st.column_config.NumberColumn(format="%.2f"),
+    "ms / sample": st.column_config.NumberColumn(format="%.4f", help="inference time per test sample"),
+})
+
+# --- curves ------------------------------------------------------------------------------
+st.subheader("Training curves")
+st.caption("Solid: validation. Dashed: training. A gap that grows means the model memorises.")
+histories = {labels[r.run_id]: r.history.epochs for r in chosen}
+left, right = st.columns(2)
+left.altair_chart(charts.curves_chart(histories, "loss"), width="stretch")
+right.altair_chart(charts.curves_chart(histories, "accuracy"), width="stretch")
+
+# --- confusion matrices ------------------------------------------------------------------
+st.subheader("Confusion matrices")
+mode = st.segmented_control("Cells show", ["Counts", "Normalised"], default="Counts", key="cm_mode",
+                            required=True, help="Normalised: share of each true class (rows sum to 100%)")
+per_row = 3
+for start in range(0, len(chosen), per_row):
+    cols = st.columns(per_row)
+    for col, run in zip(cols, chosen[start:start + per_row]):
+        col.altair_chart(charts.confusion_chart(run.metrics["confusion"], run.class_names,
+                                                labels[run.run_id], normalize=mode == "Normalised",
+                                                size=260), width="content")
+
+with st.expander("Precision and recall per class"):
+    rows = []
+    for run in chosen:
+        for i, name in enumerate(run.class_names):
+            rows.append({"run": labels[run.run_id], "class": name, "precision": run.metrics["precision"][i],
+                         "recall": run.metrics["recall"][i], "support": run.metrics["support"][i]})
+    st.dataframe(pd.DataFrame(rows).pivot_table(index="class", columns="run",
+                                                values=["precision", "recall"], sort=False)
+                 .map(lambda v: f"{v:.1%}"), width="stretch")
+
+# --- per-sample probabilities ------------------------------------------------------------
+st.subheader("Every test sample")
+try:
+    dataset = cached_dataset(spec.name, SPLIT_SEED)
+except DatasetUnavailable as exc:
+    st.error(str(exc))
+    st.stop()
+X_test, y_test = dataset.split("test")
+mismatched = [labels[r.run_id] for r in chosen if not np.array_equal(r.y_test, y_test)]
+if mismatched:
+    st.error(f"The test split of {spec.title} has changed since {', '.join(mismatched)} were trained; "
+             "per-sample views need runs on the same split. Retrain them.")
+    st.stop()
+
+table = probability_table(y_test, {n: r.test_proba for n, r in zip(names, chosen)}, dataset.class_names)
+filter_cols = st.columns([3, 2, 2])
+how = filter_cols[0].segmented_control("Show", FILTERS, default="all", key="prob_filter", required=True)
+run_a = run_b = None
+if how == "A right, B wrong":
+    if len(names) < 2:
+        st.warning("Pick two runs to use this filter.")
+        st.stop()
+    run_a = filter_cols[1].selectbox("A (right)", names, index=0, key="filter_a")
+    run_b = filter_cols[2].selectbox("B (wrong)", names, index=1, key="filter_b")
+shown = filter_rows(table, how, run_a, run_b)
+st.caption(f"{len(shown):,} of {len(table):,} test samples"
+           + (f"; the first {MAX_TABLE_ROWS} are listed" if len(shown) > MAX_TABLE_ROWS else "")
+           + ". Click a row to see every model's full distribution.")
+if shown.empty:
+    st.info("No sample matches this filter.")
+    st.stop()
+shown = shown.head(MAX_TABLE_ROWS)
+
+view = pd.DataFrame({"image": [data_uri(X_test[i]) for i in shown["index"]],
+                     "#": shown["index"].to_numpy(), "true": shown["true"].to_numpy()})
+column_config = {"image": st.column_config.ImageColumn("image", width="small"),
+                 "#": st.column_config.NumberColumn("#", help="index in the test split")}
+for n in names:
+    view[f"{n}"] = np.where(shown[f"{n} ok"], "✓ ", "✗ ") + shown[f"{n} pred"].astype(str)
+    view[f"{n} p"] = shown[f"{n} p"].to_numpy()
+    column_config[n] = st.column_config.TextColumn(n, help=f"{n}: its prediction (✓ right, ✗ wrong)")
+    column_config[f"{n} p"] = st.column_config.ProgressColumn(
+        "p", format="percent", min_value=0, max_value=1, help=f"{n}: probability of its prediction")
+event = st.dataframe(view, hide_index=True, width="stretch", column_config=column_config, row_height=44,
+                     on_select="rerun", selection_mode="single-row", key="prob_table")
+
+selected_rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
+row = int(selected_rows[0]) if selected_rows else 0
+sample = int(shown["index"].iloc[row])
+st.markdown(f"**Test sample #{sample}**, true class **{dataset.class_names[y_test[sample]]}**")
+pic, dist = st.columns([1, 4])
+pic.image(to_pil(X_test[sample], display_scale(X_test[sample], 160)))
+dist.altair_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen)},
+                                            dataset.class_names, dataset.class_names[y_test[sample]]),
+                  width="stretch")
+
+with st.expander("Manage runs"):
+    doomed = st.multiselect("Delete runs", list(by_id), format_func=lambda i: labels[i], key="delete_runs")
+    if st.button("Delete", disabled=not doomed, icon=":material/delete:"):
+        for run_id in doomed:
+            store.delete(run_id)
+        st.rerun()

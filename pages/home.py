@@ -1,0 +1,50 @@
+"""Home: what nnapps does, a one-click example, and the datasets and models at a glance."""
+
+import pandas as pd
+import streamlit as st
+
+from nnapps.data import dataset_specs
+from nnapps.models import FAMILIES
+from nnapps.runs import RunConfig
+from nnapps.ui import state
+from nnapps.ui.nav import page_link, switch_page
+from nnapps.ui.progress import submit
+
+EXAMPLE_DATASET = "digits"
+EXAMPLE_MODELS = ("mlp", "cnn")
+
+state.init_state()
+
+st.title("nnapps")
+st.markdown(
+    "Train small neural networks on your choice of data and watch them learn, then put them "
+    "side by side: training curves, confusion matrices and each model's probability for every "
+    "test example. Every run is stored, so nothing is lost on reload, and the same settings "
+    "always give the same numbers.")
+
+with st.container(border=True):
+    st.subheader("Try it in one click")
+    st.markdown("Train an **MLP** (layers of neurons) and a **CNN** (filters that slide over the "
+                "image) on 1,797 handwritten 8x8 digits, then compare them. It takes a few seconds.")
+    if st.button("Train an MLP and a CNN on digits", type="primary", icon=":material/play_arrow:"):
+        submit([RunConfig.make(EXAMPLE_DATASET, family) for family in EXAMPLE_MODELS])
+        st.session_state[state.DATASET] = EXAMPLE_DATASET
+        switch_page("pages/compare.py")
+
+st.subheader("What you can do here")
+left, middle, right = st.columns(3)
+page_link("pages/data.py", "Data: browse a dataset or upload your own", ":material/dataset:", left)
+page_link("pages/train.py", "Train: pick architectures and train them", ":material/model_training:", middle)
+page_link("pages/compare.py", "Compare: runs side by side", ":material/compare_arrows:", right)
+
+st.subheader("Datasets")
+st.dataframe(pd.DataFrame([{"name": s.name, "dataset": s.title, "kind": s.modality, "origin": s.origin,
+                            "licence": s.licence} for s in dataset_specs().values()]),
+             hide_index=True, width="stretch")
+
+st.subheader("Models")
+st.dataframe(pd.DataFrame([{"name": f.name, "model": f.title, "data": ", ".join(f.modalities),
+                            "what it is": f.description,
+                            "hyperparameters": ", ".join(p.name for p in f.schema)}
+                           for f in FAMILIES.values()]),
+             hide_index=True, width="stretch")

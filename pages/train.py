@@ -1,0 +1,84 @@
+"""Train: pick a dataset and one or more architectures, set hyperparameters, train, watch, stop."""
+
+import streamlit as st
+
+from nnapps.models import families_for, get_family
+from nnapps.runs import RunConfig
+from nnapps.training import SCHEMA as TRAIN_SCHEMA
+from nnapps.ui import state
+from nnapps.ui.nav import page_link
+from nnapps.ui.progress import live_progress, session_jobs, submit
+from nnapps.ui.sidebar import dataset_picker
+from nnapps.ui.widgets import schema_widgets
+
+MAX_SLOTS = 6
+
+state.init_state()
+spec = dataset_picker()
+families = families_for(spec.modality)
+family_names = [f.name for f in families]
+
+st.title("Train")
+st.markdown(f"Training on **{spec.title}**. Add the architectures you want to compare; each gets "
+            "its own hyperparameters. Runs are stored: training a setting again returns it at once.")
+
+
+def add_slot() -> None:
+    st.session_state[state.TRAIN_SLOTS].append({"id": st.session_state[state.NEXT_SLOT],
+                                                 "family": family_names[0]})
+    st.session_state[state.NEXT_SLOT] += 1
+
+
+def remove_slot(slot_id: int) -> None:
+    st.session_state[state.TRAIN_SLOTS] = [s for s in st.session_state[state.TRAIN_SLOTS]
+                                           if s["id"] != slot_id]
+
+
+def architecture_slot(slot: dict, column) -> dict:
+    """One architecture: its family and that family's hyperparameter widgets."""
+    with column.container(border=True):
+        key = f"slot{slot['id']}"
+        current = slot["family"] if slot["family"] in family_names else family_names[0]
+        name = st.selectbox("Model", family_names, index=family_names.index(current),
+                            format_func=lambda n: get_family(n).title, key=f"{key}_family")
+        slot["family"] = name
+        family = get_family(name)
+        st.caption(family.description)
+        hparams = schema_widgets(family.schema, f"{key}_{name}", n_columns=2)
+        if len(st.session_state[state.TRAIN_SLOTS]) > 1:
+            st.button("Remove", key=f"{key}_remove", on_click=remove_slot, args=(slot["id"],),
+                      icon=":material/delete:")
+    return {"family": name, "hparams": hparams}
+
+
+slots = st.session_state[state.TRAIN_SLOTS]
+columns = st.columns(min(len(slots), 3))
+choices = [architecture_slot(slot, columns[i % len(columns)]) for i, slot in enumerate(slots)]
+st.button("Add an architecture", on_click=add_slot, disabled=len(slots) >= MAX_SLOTS,
+          icon=":material/add:")
+
+with st.expander("Training settings (shared by the networks)", expanded=False):
+    train = schema_widgets(TRAIN_SCHEMA, "train", n_columns=3)
+    st.caption("The logistic-regression baseline uses its own solver and only the seed.")
+
+configs = []
+errors = []
+for choice in choices:
+    try:
+        configs.append(RunConfig.make(spec.name, choice["family"], choice["hparams"], train))
+    except ValueError as exc:
+        errors.append(f"{get_family(choice['family']).title}: {exc}")
+for error in errors:
+    st.error(error)
+unique = list({c.run_id: c for c in configs}.values())
+busy = any(not j.finished for j in session_jobs(spec.name))
+label = f"Train {len(unique)} model{'s' if len(unique) != 1 else ''}"
+if st.button(label, type="primary", icon=":material/play_arrow:", disabled=busy or not unique or bool(errors)):
+    submit(unique)
+    st.rerun()
+if len(unique) < len(configs):
+    st.caption("Identical architectures are trained once.")
+
+live_progress(spec.name)
+if session_jobs(spec.name) and all(j.finished for j in session_jobs(spec.name)):
+    page_link("pages/compare.py", "Compare these runs", ":material/compare_arrows:")

@@ -1,0 +1,37 @@
+"""Shared fixtures: every test writes under its own temporary folders, never the user's."""
+
+from pathlib import Path
+
+import pytest
+
+from nnapps.data import load_dataset
+from nnapps.features import ImageStandardizer
+from nnapps.training import TensorData
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    """NNAPPS_HOME and NNAPPS_DATA_DIR point into tmp_path (subprocesses inherit them)."""
+    home, data = tmp_path / "nnapps_home", tmp_path / "nnapps_data"
+    monkeypatch.setenv("NNAPPS_HOME", str(home))
+    monkeypatch.setenv("NNAPPS_DATA_DIR", str(data))
+    return home
+
+
+@pytest.fixture(scope="session")
+def digits(tmp_path_factory):
+    """scikit-learn's digits split with seed 0; loaded once, read-only for every test."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NNAPPS_HOME", str(tmp_path_factory.mktemp("session_home")))
+        mp.setenv("NNAPPS_DATA_DIR", str(tmp_path_factory.mktemp("session_data")))
+        return load_dataset("digits", 0)
+
+
+@pytest.fixture(scope="session")
+def digits_tensors(digits):
+    """The digits splits standardised on the training split, as train_run prepares them."""
+    pre = ImageStandardizer().fit(digits.X_train)
+    return TensorData.from_numpy(pre.transform(digits.X_train), digits.y_train,
+                                 pre.transform(digits.X_val), digits.y_val)
