@@ -82,6 +82,12 @@ st.subheader("Use your own images")
 st.markdown("Upload a **zip with one folder per class** (for example `cats/` and `dogs/`), each "
             "holding PNG or JPEG images. Images are resized to 32x32; at least two classes with "
             "two images each.")
+
+
+def open_dataset(name: str) -> None:
+    st.session_state[state.DATASET] = name
+
+
 upload = st.file_uploader("Zip of class folders", type=["zip"], key="image_upload",
                           max_upload_size=MAX_ARCHIVE_BYTES // 2**20)
 if upload is not None:
@@ -91,6 +97,5 @@ if upload is not None:
         st.error(f"{upload.name} could not be used: {exc}")
     else:
         st.success(f"Stored {new_spec.title}: {new_spec.description}")
-        if st.button(f"Open {new_spec.title}", type="primary"):
-            st.session_state[state.DATASET] = new_spec.name
-            st.rerun()
+        # The sidebar's dataset widget is drawn already: its key may only change in a callback.
+        st.button(f"Open {new_spec.title}", type="primary", on_click=open_dataset, args=(new_spec.name,))

@@ -19,3 +19,21 @@ def switch_page(page: str) -> None:
         st.switch_page(page)
     except StreamlitPageNotFoundError:
         st.rerun()
+
+
+def ensure_app_navigation() -> None:
+    """Rerun through app.py when Streamlit ran this page as a legacy pages/ script.
+
+    Streamlit treats a folder named pages/ beside the entry point as the old multipage layout
+    until app.py's st.navigation has run once in the process. A fresh server whose first visitor
+    opens a deep link (a shared /compare?dataset=... URL) would run the page alone, without
+    app.py's navigation and page config, and keep doing so for everyone. Clearing the flag
+    and rerunning hands the request to app.py, which then opens the same page.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the legacy flag has nothing to undo
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

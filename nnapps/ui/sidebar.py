@@ -13,19 +13,29 @@ ORIGIN_NOTES = {"bundled": "ships with a package", "made": "made by nnapps",
 def dataset_picker(modality: str | None = None) -> DatasetSpec:
     """Draw the dataset selectbox in the sidebar and return the chosen spec.
 
-    The value is bound to the URL (?dataset=...) so a link opens the same dataset, and kept
-    for the whole session so switching pages keeps the choice.
+    The choice is kept for the whole session (switching pages keeps it) and written to the
+    URL as ?dataset=NAME, so a copied link opens the same dataset. (Streamlit's own URL
+    binding would put the displayed title in the URL, not the name.)
     """
     specs = {n: s for n, s in dataset_specs().items() if modality is None or s.modality == modality}
     names = list(specs)
-    current = st.session_state.get(state.DATASET)
-    if current is not None and current not in specs:
-        st.sidebar.warning(f"Dataset {current!r} is not known here; showing {DEFAULT_DATASET!r}.")
-        st.session_state[state.DATASET] = DEFAULT_DATASET
+    requested = st.query_params.get(state.DATASET)
+    # Apply a URL value once: afterwards the widget leads and the URL follows it.
+    if requested is not None and st.session_state.get(state.DATASET_FROM_URL) != requested:
+        st.session_state[state.DATASET_FROM_URL] = requested
+        if requested in specs:
+            st.session_state[state.DATASET] = requested
+        else:
+            st.sidebar.warning(f"The link names dataset {requested!r}, which is not known here; "
+                               f"showing {specs.get(DEFAULT_DATASET, specs[names[0]]).title} instead.")
+    if st.session_state.get(state.DATASET) not in specs:
+        st.session_state[state.DATASET] = DEFAULT_DATASET if DEFAULT_DATASET in specs else names[0]
     name = st.sidebar.selectbox(
-        "Dataset", names, index=names.index(DEFAULT_DATASET), key=state.DATASET,
-        format_func=lambda n: specs[n].title, bind="query-params", persist_state="session",
+        "Dataset", names, key=state.DATASET, format_func=lambda n: specs[n].title,
+        persist_state="session",
         help="Every page works on this dataset. Upload your own on the Data page.")
+    st.query_params[state.DATASET] = name
+    st.session_state[state.DATASET_FROM_URL] = name
     spec = specs[name]
     st.sidebar.caption(f"{spec.modality} · {ORIGIN_NOTES[spec.origin]} · {spec.licence}")
     return spec

@@ -4,7 +4,10 @@ import uuid
 
 import streamlit as st
 
-DATASET = "dataset"            # the dataset picked in the sidebar (bound to the URL)
+from .nav import ensure_app_navigation
+
+DATASET = "dataset"            # the dataset picked in the sidebar (also ?dataset= in the URL)
+DATASET_FROM_URL = "dataset_from_url"  # the last ?dataset= value applied, so it applies once
 JOBS = "train_jobs"            # ids of the training jobs this session submitted
 SESSION_OWNER = "owner"        # who submitted a job: one id per browser session
 TRAIN_SLOTS = "train_slots"    # the architectures set up on the Train page
@@ -15,6 +18,7 @@ DEFAULT_SLOTS = ({"id": 1, "family": "mlp"}, {"id": 2, "family": "cnn"})
 
 def init_state() -> None:
     """Give every key its starting value; called at the top of each page."""
+    ensure_app_navigation()
     defaults = {
         JOBS: [],
         SESSION_OWNER: uuid.uuid4().hex,

@@ -1,0 +1,262 @@
+"""Model families: the logits contract, overfitting a small batch, seeding, schemas, dropout."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from nnapps.evaluation import softmax_proba
+from nnapps.models import FAMILIES, families_for, get_family
+from nnapps.models.layers import ACTIVATIONS, SeededDropout, make_activation, set_dropout_generator
+from nnapps.pipeline import build_model, predict_proba
+from nnapps.runs import RunConfig
+
+TORCH_FAMILIES = [name for name, f in FAMILIES.items() if f.kind == "torch"]
+SKLEARN_FAMILIES = [name for name, f in FAMILIES.items() if f.kind == "sklearn"]
+SHAPES = [(1, 8, 8), (3, 12, 12)]
+N_CLASSES = 4
+
+
+def accepts(family_name: str, shape) -> bool:
+    # Every family here takes images; a family for other modalities would skip image shapes.
+    return "image" in FAMILIES[family_name].modalities and len(shape) == 3
+
+
+FAMILY_SHAPES = [pytest.param(name, shape, id=f"{name}-{'x'.join(map(str, shape))}")
+                 for name in FAMILIES for shape in SHAPES if accepts(name, shape)]
+
+
+def small_batch(shape, n=32, n_classes=N_CLASSES, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand((n, *shape), generator=g)
+    y = torch.arange(n) % n_classes
+    return X, y
+
+
+def test_registry_has_the_expected_families():
+    assert {"logreg", "mlp", "cnn"} <= set(FAMILIES)
+    assert TORCH_FAMILIES and SKLEARN_FAMILIES
+    for name, family in FAMILIES.items():
+        assert family.name == name and family.title and family.description
+        assert family.kind in ("torch", "sklearn")
+        assert isinstance(family.summary(family.schema.defaults()), str)
+
+
+def test_unknown_family_lists_valid_names():
+    with pytest.raises(ValueError) as err:
+        get_family("transformer")
+    assert "'transformer'" in str(err.value) and str(sorted(FAMILIES)) in str(err.value)
+
+
+def test_families_for_modality():
+    assert {f.name for f in families_for("image")} == {n for n, f in FAMILIES.items()
+                                                       if "image" in f.modalities}
+    assert families_for("no-such-modality") == []
+
+
+@pytest.mark.parametrize("name, shape", FAMILY_SHAPES)
+def test_schema_defaults_build_and_give_probabilities(name, shape):
+    family = FAMILIES[name]
+    model = family.make({}, shape, N_CLASSES)
+    X, y = small_batch(shape, n=12)
+    if family.kind == "torch":
+        assert isinstance(model, nn.Module)
+        model.eval()
+        with torch.no_grad():
+            logits = model(X)
+        assert logits.shape == (12, N_CLASSES) and torch.isfinite(logits).all()
+    else:
+        model.fit(X.reshape(12, -1).numpy(), y.numpy())
+    proba = predict_proba(model, X.numpy(), N_CLASSES)
+    assert proba.shape == (12, N_CLASSES)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert (proba >= 0).all()
+
+
+@pytest.mark.parametrize("name", TORCH_FAMILIES)
+def test_logits_are_not_probabilities(name):
+    """forward returns logits; softmax is applied once, in evaluation.softmax_proba."""
+    model = FAMILIES[name].make({}, (1, 8, 8), N_CLASSES).eval()
+    X, _ = small_batch((1, 8, 8), n=8)
+    with torch.no_grad():
+        logits = model(X)
+    assert not torch.allclose(logits.sum(1), torch.ones(8))
+    np.testing.assert_allclose(softmax_proba(model, X.numpy()), torch.softmax(logits, 1).numpy(),
+                               rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", SKLEARN_FAMILIES)
+def test_sklearn_probabilities_follow_dataset_classes(name):
+    """A class missing from the training data still gets its (zero) column."""
+    X, _ = small_batch((1, 8, 8), n=12)
+    y = np.array([0, 1, 3] * 4)  # class 2 never seen
+    model = FAMILIES[name].make({}, (1, 8, 8), N_CLASSES).fit(X.reshape(12, -1).numpy(), y)
+    proba = predict_proba(model, X.numpy(), N_CLASSES)
+    assert proba.shape == (12, N_CLASSES)
+    assert (proba[:, 2] == 0).all()
+    np.testing.assert_allclose(proba[:, [0, 1, 3]], model.predict_proba(X.reshape(12, -1).numpy()),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("name, shape", FAMILY_SHAPES)
+def test_overfits_a_small_batch(name, shape):
+    """32 random images with arbitrary labels: a working model memorises them."""
+    family = FAMILIES[name]
+    X, y = small_batch(shape)
+    if family.kind == "sklearn":
+        model = family.make({"C": 1e4, "max_iter": 5000}, shape, N_CLASSES)
+        model.fit(X.reshape(len(X), -1).numpy(), y.numpy())
+        proba = predict_proba(model, X.numpy(), N_CLASSES)
+        loss = -np.log(proba[np.arange(len(y)), y.numpy()]).mean()
+        assert loss < 0.05
+        return
+    torch.manual_seed(0)
+    model = family.make({}, shape, N_CLASSES)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for step in range(300):
+        loss = nn.functional.cross_entropy(model(X), y)
+        if loss.item() < 0.05:
+            break
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.05, f"{name} did not overfit 32 samples: loss {loss.item():.3f} after {step} steps"
+
+
+@pytest.mark.parametrize("name", TORCH_FAMILIES)
+def test_same_seed_same_weights(name):
+    def weights(seed):
+        config = RunConfig.make("digits", name, train={"seed": seed})
+        return build_model(config, (1, 8, 8), 10).state_dict()
+
+    a, b, c = weights(7), weights(7), weights(8)
+    assert list(a) == list(b)
+    for key in a:
+        assert torch.equal(a[key], b[key])
+    assert any(not torch.equal(a[key], c[key]) for key in a if a[key].dtype.is_floating_point)
+
+
+@pytest.mark.parametrize("name", [n for n in FAMILIES if "activation" in FAMILIES[n].schema.names()])
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_every_activation_builds(name, activation):
+    family = FAMILIES[name]
+    choices = {p.name: p for p in family.schema}["activation"].choices
+    assert activation in choices
+    model = family.make({"activation": activation}, (1, 8, 8), N_CLASSES)
+    kinds = {type(m) for m in model.modules()}
+    assert ACTIVATIONS[activation] in kinds
+    assert not (set(ACTIVATIONS.values()) - {ACTIVATIONS[activation]}) & kinds
+    X, _ = small_batch((1, 8, 8), n=3)
+    assert model(X).shape == (3, N_CLASSES)
+
+
+def test_unknown_activation():
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'; valid: \['gelu', 'relu'"):
+        make_activation("swish")
+    with pytest.raises(ValueError, match="activation must be one of"):
+        FAMILIES["mlp"].make({"activation": "swish"}, (1, 8, 8), 10)
+
+
+def test_cnn_deep_stack_on_8x8_stops_pooling_at_1x1():
+    model = FAMILIES["cnn"].make({"n_blocks": 5}, (1, 8, 8), 10)
+    pools = [m for m in model.features if isinstance(m, nn.MaxPool2d)]
+    assert len(pools) == 3  # 8 -> 4 -> 2 -> 1, then no more
+    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [16, 32, 64, 128, 256]
+    head = model.classifier[-1]
+    assert isinstance(head, nn.Linear) and head.in_features == 256 * 1 * 1
+    X, _ = small_batch((1, 8, 8), n=2)
+    assert model(X).shape == (2, 10)
+
+
+@pytest.mark.parametrize("pooling, pool_type", [("max", nn.MaxPool2d), ("avg", nn.AvgPool2d), ("none", None)])
+@pytest.mark.parametrize("kernel_size", [3, 5, 7])
+def test_cnn_pooling_and_kernel_choices(pooling, pool_type, kernel_size):
+    model = FAMILIES["cnn"].make({"pooling": pooling, "kernel_size": kernel_size}, (3, 12, 12), 5)
+    pools = [m for m in model.features if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]
+    assert len(pools) == (0 if pool_type is None else 2)
+    assert all(isinstance(p, pool_type) for p in pools)
+    side = 12 if pool_type is None else 3
+    assert model.classifier[-1].in_features == 32 * side * side
+    X, _ = small_batch((3, 12, 12), n=2)
+    assert model(X).shape == (2, 5)  # padding keeps the map size for every odd kernel
+
+
+def test_cnn_needs_images():
+    with pytest.raises(ValueError, match=r"cnn needs images shaped \(C, H, W\), got \(64,\)"):
+        FAMILIES["cnn"].make({}, (64,), 10)
+
+
+def test_mlp_layers_follow_the_schema():
+    model = FAMILIES["mlp"].make({"n_layers": 3, "width": 20}, (1, 8, 8), 10)
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert [(l.in_features, l.out_features) for l in linears] == [(64, 20), (20, 20), (20, 20), (20, 10)]
+    linear_only = FAMILIES["mlp"].make({"n_layers": 0}, (3, 12, 12), 10)
+    assert [(l.in_features, l.out_features) for l in linear_only.modules()
+            if isinstance(l, nn.Linear)] == [(432, 10)]
+
+
+@pytest.mark.parametrize("name", TORCH_FAMILIES)
+def test_dropout_layers_only_when_asked(name):
+    family = FAMILIES[name]
+    assert not any(isinstance(m, SeededDropout) for m in family.make({}, (1, 8, 8), 10).modules())
+    with_dropout = family.make({"dropout": 0.3}, (1, 8, 8), 10)
+    drops = [m for m in with_dropout.modules() if isinstance(m, SeededDropout)]
+    assert drops and all(d.p == 0.3 for d in drops)
+
+
+# ---- SeededDropout --------------------------------------------------------------------------
+
+
+def test_seeded_dropout_eval_is_identity():
+    layer = SeededDropout(0.5).eval()
+    x = torch.randn(4, 10)
+    assert torch.equal(layer(x), x)
+
+
+def test_seeded_dropout_same_generator_seed_same_mask():
+    x = torch.ones(64, 32)
+    layer = SeededDropout(0.4).train()
+
+    def masked(seed):
+        set_dropout_generator(layer, torch.Generator().manual_seed(seed))
+        return layer(x)
+
+    a, b, c = masked(1), masked(1), masked(2)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    kept = a != 0
+    # Kept units are scaled by 1 / (1 - p) so the expected activation is unchanged.
+    torch.testing.assert_close(a[kept], torch.full_like(a[kept], 1 / 0.6))
+    assert abs(kept.float().mean().item() - 0.6) < 0.03
+
+
+def test_seeded_dropout_does_not_touch_the_global_generator():
+    layer = SeededDropout(0.5).train()
+    set_dropout_generator(layer, torch.Generator().manual_seed(0))
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    layer(torch.ones(100))
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_seeded_dropout_zero_is_identity_in_training():
+    x = torch.randn(5, 5)
+    assert torch.equal(SeededDropout(0.0).train()(x), x)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
+def test_seeded_dropout_p_out_of_range(p):
+    with pytest.raises(ValueError, match=rf"dropout must be in \[0, 1\), got {p}"):
+        SeededDropout(p)
+
+
+def test_set_dropout_generator_reaches_every_layer():
+    model = FAMILIES["mlp"].make({"dropout": 0.2, "n_layers": 3}, (1, 8, 8), 10)
+    g = torch.Generator()
+    set_dropout_generator(model, g)
+    drops = [m for m in model.modules() if isinstance(m, SeededDropout)]
+    assert len(drops) == 3 and all(d.generator is g for d in drops)
+    set_dropout_generator(model, None)
+    assert all(d.generator is None for d in drops)

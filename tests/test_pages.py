@@ -1,0 +1,437 @@
+"""The Streamlit pages, run in-process with AppTest (no browser).
+
+Every test gets its own NNAPPS_HOME and NNAPPS_DATA_DIR under tmp_path and fresh Streamlit
+caches, so the process-wide run store and job queue (st.cache_resource) start empty. Training
+goes on in the queue's threads between script runs; tests rerun the app until it is done.
+"""
+
+import io
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from nnapps.evaluation import FILTERS
+from nnapps.pipeline import train_run
+from nnapps.runs import RunConfig, RunStore
+from nnapps.ui import services, state
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/compare.py")
+RUN_TIMEOUT = 60      # seconds one script run may take (the first import of torch is slow)
+POLL_TIMEOUT = 60     # seconds to wait for background training
+DIGITS_TEST_SIZE = 270
+
+
+@pytest.fixture(autouse=True)
+def fresh_services(tmp_path, monkeypatch):
+    """Temporary folders and empty Streamlit caches, so each test has its own store and queue.
+
+    tests/conftest.py points NNAPPS_HOME and NNAPPS_DATA_DIR into tmp_path as well; setting
+    them here too keeps this module self-contained (and the values are the same).
+    """
+    monkeypatch.setenv("NNAPPS_HOME", str(tmp_path / "nnapps_home"))
+    monkeypatch.setenv("NNAPPS_DATA_DIR", str(tmp_path / "nnapps_data"))
+    monkeypatch.setenv("NNAPPS_MAX_TRAININGS", "2")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def app():
+    """The whole app (st.navigation over pages/), run once on its default page (Home).
+
+    On teardown any training the session left running is stopped and waited for, so no
+    worker thread is still training when the next test (or the interpreter) starts.
+    """
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.run()
+    yield at
+    job_ids = list(at.session_state[state.JOBS]) if state.JOBS in at.session_state else []
+    if job_ids:
+        queue = services.get_queue()
+        for job_id in job_ids:
+            queue.stop(job_id)
+        queue.wait(job_ids, timeout=POLL_TIMEOUT)
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    at.switch_page(page).run()
+    assert_ok(at)
+    return at
+
+
+def assert_ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def button(at: AppTest, label: str):
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
+    return matches[0]
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [spec.get("title") for spec in chart_specs(at)]
+
+
+def progress_texts(at: AppTest) -> list[str]:
+    return [p.proto.text for p in at.get("progress")]
+
+
+def job_snapshots(at: AppTest):
+    queue = services.get_queue()
+    return [queue.snapshot(j) for j in at.session_state[state.JOBS]]
+
+
+def poll(at: AppTest, done, what: str, timeout: float = POLL_TIMEOUT, interval: float = 0.3) -> AppTest:
+    """Rerun the app until done(at) holds (training runs in threads between reruns)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        at.run()
+        assert_ok(at)
+        if done(at):
+            return at
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; "
+                        f"progress: {progress_texts(at)}")
+        time.sleep(interval)
+
+
+def train_two_digits_runs(epochs: int = 2) -> list:
+    """An MLP and a CNN on digits, trained directly into the test's NNAPPS_HOME."""
+    store = RunStore()
+    return [train_run(RunConfig.make("digits", family, train={"epochs": epochs}), store)
+            for family in ("mlp", "cnn")]
+
+
+def image_zip(classes=("cats", "dogs"), per_class: int = 4) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for c, name in enumerate(classes):
+            for i in range(per_class):
+                pixels = np.full((10, 10, 3), 30 * i + 100 * c, dtype=np.uint8)
+                png = io.BytesIO()
+                Image.fromarray(pixels).save(png, format="PNG")
+                archive.writestr(f"{name}/{i}.png", png.getvalue())
+    return buf.getvalue()
+
+
+# --- every page ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_in_the_app(app, page):
+    open_page(app, page)
+    assert app.title, f"{page} shows no title"
+    if page != "pages/home.py":  # every other page has the dataset picker in the sidebar
+        assert app.sidebar.selectbox(key="dataset").value == "digits"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_its_own(page):
+    """Run alone there is no navigation: page links fall back to plain text."""
+    at = AppTest.from_file(str(ROOT / page), default_timeout=RUN_TIMEOUT).run()
+    assert_ok(at)
+    assert at.title
+
+
+# --- Home ----------------------------------------------------------------------------------
+
+def test_home_shows_intro_example_and_tables(app):
+    assert_ok(app)
+    assert texts(app.title) == ["nnapps"]
+    assert button(app, "Train an MLP and a CNN on digits").proto.type == "primary"
+    assert "Try it in one click" in texts(app.subheader)
+    assert [p.proto.page for p in app.get("page_link")] == ["data", "train", "compare"]
+    datasets, models = app.dataframe
+    assert {"digits", "scattered-digits", "mnist"} <= set(datasets.value["name"])
+    assert {"logreg", "mlp", "cnn"} <= set(models.value["name"])
+
+
+def test_home_example_trains_two_runs_and_opens_compare(app):
+    button(app, "Train an MLP and a CNN on digits").click().run()
+    assert_ok(app)
+    assert texts(app.title) == ["Compare"]
+    assert len(app.session_state[state.JOBS]) == 2
+    assert app.session_state[state.DATASET] == "digits"
+
+    store = services.get_store()
+    poll(app, lambda at: len([r for r in store.list_runs("digits") if r.status == "complete"]) == 2
+         and all(j.finished for j in job_snapshots(at)), "the example's two runs")
+    runs = store.list_runs("digits")
+    assert sorted(r.config.family for r in runs) == ["cnn", "mlp"]
+    assert all(j.state == "done" for j in job_snapshots(app))
+    app.run()  # the rerun after the last job finished shows every run
+    labels = {r.label for r in runs}
+    assert labels <= set(chart_titles(app))
+
+
+def test_home_example_on_its_own_reruns_instead_of_switching():
+    at = AppTest.from_file(str(ROOT / "pages/home.py"), default_timeout=RUN_TIMEOUT).run()
+    button(at, "Train an MLP and a CNN on digits").click().run()
+    assert_ok(at)
+    assert texts(at.title) == ["nnapps"]
+    ids = at.session_state[state.JOBS]
+    assert len(ids) == 2
+    jobs = services.get_queue().wait(ids, timeout=POLL_TIMEOUT)
+    assert [j.state for j in jobs] == ["done", "done"]
+    assert len(services.get_store().list_runs("digits")) == 2
+
+
+# --- Data ----------------------------------------------------------------------------------
+
+def test_data_page_digits(app):
+    open_page(app, "pages/data.py")
+    assert texts(app.title) == ["Digits (8x8)"]
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics == {"Classes": "10", "Train": "1,257", "Validation": "270", "Test": "270",
+                       "Input": "1 x 8 x 8"}
+    assert "Class balance" in chart_titles(app)
+    # one row of example images per class, eight images each
+    assert len(app.image) == 10
+    assert all(len(img.value) == 8 for img in app.image)
+    assert not app.info
+
+
+def test_data_page_switches_dataset(app):
+    open_page(app, "pages/data.py")
+    app.selectbox(key="dataset").set_value("scattered-digits").run()
+    assert_ok(app)
+    assert texts(app.title) == ["Scattered digits (28x28, made)"]
+    assert any("Made by nnapps" in m for m in texts(app.markdown))
+    assert {m.label: m.value for m in app.metric}["Input"] == "1 x 28 x 28"
+
+
+def test_data_page_offers_download_of_an_uncached_dataset(app):
+    open_page(app, "pages/data.py")
+    app.selectbox(key="dataset").set_value("mnist").run()
+    assert_ok(app)
+    assert texts(app.title) == ["MNIST (28x28 digits)"]
+    assert any("not on this machine yet" in i for i in texts(app.info))
+    assert [b.label for b in app.button] == ["Download MNIST (28x28 digits)"]
+    assert not app.metric  # the page stops before loading anything
+    assert not app.error
+
+
+def test_data_page_rejects_a_bad_upload(app):
+    open_page(app, "pages/data.py")
+    app.file_uploader(key="image_upload").upload("bad.zip", b"not a zip", "application/zip").run()
+    assert_ok(app)
+    errors = texts(app.error)
+    assert len(errors) == 1 and errors[0].startswith("bad.zip could not be used")
+    assert "not a zip archive" in errors[0]
+
+
+def test_data_page_stores_and_opens_an_upload(app):
+    open_page(app, "pages/data.py")
+    app.file_uploader(key="image_upload").upload("pets.zip", image_zip(), "application/zip").run()
+    assert_ok(app)
+    assert not app.error
+    assert any("Stored pets.zip" in s for s in texts(app.success))
+    button(app, "Open pets.zip (yours)").click().run()
+    assert_ok(app)
+    assert texts(app.title) == ["pets.zip (yours)"]
+    assert app.selectbox(key="dataset").value.startswith("user-")
+    assert {m.label: m.value for m in app.metric}["Classes"] == "2"
+
+
+# --- Train ---------------------------------------------------------------------------------
+
+def test_train_page_default_slots(app):
+    open_page(app, "pages/train.py")
+    assert texts(app.title) == ["Train"]
+    assert app.selectbox(key="slot1_family").value == "mlp"
+    assert app.selectbox(key="slot2_family").value == "cnn"
+    assert app.number_input(key="slot1_mlp_width").value == 128
+    assert app.number_input(key="slot2_cnn_channels").value == 16
+    assert not button(app, "Train 2 models").disabled
+    assert [b.key for b in app.button if b.label == "Remove"] == ["slot1_remove", "slot2_remove"]
+    assert not app.get("progress")
+
+
+def test_train_page_adds_and_removes_slots(app):
+    open_page(app, "pages/train.py")
+    button(app, "Add an architecture").click().run()
+    assert_ok(app)
+    assert {s.key for s in app.selectbox if s.key and s.key.endswith("_family")} == {
+        "slot1_family", "slot2_family", "slot3_family"}
+    assert app.selectbox(key="slot3_family").value == "logreg"
+    assert button(app, "Train 3 models")
+    app.button(key="slot3_remove").click().run()
+    assert_ok(app)
+    assert button(app, "Train 2 models")
+    app.button(key="slot2_remove").click().run()
+    assert_ok(app)
+    assert button(app, "Train 1 model")
+    assert not [b for b in app.button if b.label == "Remove"]  # the last slot stays
+
+
+def test_train_page_trains_with_the_chosen_settings(app):
+    open_page(app, "pages/train.py")
+    app.number_input(key="train_epochs").set_value(2)
+    app.number_input(key="slot1_mlp_width").set_value(32)
+    button(app, "Train 2 models").click().run()
+    assert_ok(app)
+    assert len(app.session_state[state.JOBS]) == 2
+
+    poll(app, lambda at: all(j.finished for j in job_snapshots(at)), "training to finish")
+    app.run()
+    assert_ok(app)
+    assert [j.state for j in job_snapshots(app)] == ["done", "done"]
+    assert any("2 of 2 finished" in m for m in texts(app.markdown))
+    assert [p.value for p in app.get("progress")] == [100, 100]
+    assert all("test accuracy" in t for t in progress_texts(app))
+    assert "Compare these runs" in [p.proto.label for p in app.get("page_link")]
+    assert not button(app, "Train 2 models").disabled
+    assert {"Loss per epoch", "Accuracy per epoch"} <= set(chart_titles(app))
+
+    runs = {r.config.family: r for r in services.get_store().list_runs("digits")}
+    assert set(runs) == {"mlp", "cnn"}
+    assert all(r.status == "complete" and r.config.train["epochs"] == 2 for r in runs.values())
+    assert runs["mlp"].config.hparams["width"] == 32
+    assert runs["mlp"].metrics["epochs_run"] == 2
+
+
+def test_train_page_stop(app):
+    open_page(app, "pages/train.py")
+    app.selectbox(key="dataset").set_value("scattered-digits").run()
+    assert_ok(app)
+    app.number_input(key="train_epochs").set_value(200)
+    app.number_input(key="train_patience").set_value(0)
+    button(app, "Train 2 models").click().run()
+    assert_ok(app)
+    assert button(app, "Train 2 models").disabled  # busy while this session trains
+
+    # Stop once every job has trained at least one epoch.
+    poll(app, lambda at: all(j.epochs for j in job_snapshots(at)), "the first epochs")
+    assert not any(j.finished for j in job_snapshots(app))
+    app.button(key="stop_training").click().run()
+    assert_ok(app)
+    poll(app, lambda at: all(j.finished for j in job_snapshots(at)), "the jobs to stop")
+    app.run()
+    assert_ok(app)
+
+    jobs = job_snapshots(app)
+    assert [j.state for j in jobs] == ["stopped", "stopped"]
+    assert all(t.endswith("(stopped)") for t in progress_texts(app))
+    assert not [b for b in app.button if b.key == "stop_training"]
+    runs = services.get_store().list_runs("scattered-digits")
+    assert len(runs) == 2
+    assert all(r.status == "stopped" for r in runs)
+    assert all(0 < r.metrics["epochs_run"] < 200 for r in runs)
+
+
+# --- Compare -------------------------------------------------------------------------------
+
+def test_compare_page_without_runs(app):
+    open_page(app, "pages/compare.py")
+    assert texts(app.title) == ["Compare"]
+    assert texts(app.info) == ["No runs on Digits (8x8) yet."]
+    assert [p.proto.label for p in app.get("page_link")] == ["Train some models"]
+    assert not app.dataframe
+
+
+@pytest.fixture
+def compare(app):
+    """The Compare page with an MLP and a CNN trained on digits."""
+    runs = train_two_digits_runs()
+    open_page(app, "pages/compare.py")
+    return app, runs
+
+
+def test_compare_page_shows_both_runs(compare):
+    at, runs = compare
+    labels = [r.label for r in runs]
+    assert texts(at.subheader) == ["Metrics on the test split", "Training curves",
+                                   "Confusion matrices", "Every test sample"]
+    assert at.multiselect(key="compare_runs").value == [r.run_id for r in runs]
+
+    metrics = at.dataframe[0].value
+    assert list(metrics["run"]) == labels
+    assert list(metrics["epochs"]) == [2, 2]
+    assert list(metrics["status"]) == ["complete", "complete"]
+
+    titles = chart_titles(at)
+    assert {"Loss per epoch", "Accuracy per epoch"} <= set(titles)
+    assert [t for t in titles if t in labels] == labels  # one confusion matrix per run
+
+    probabilities = at.dataframe(key="prob_table").value
+    assert len(probabilities) == min(DIGITS_TEST_SIZE, 500)
+    assert list(probabilities.columns) == ["image", "#", "true"] + [
+        c for label in labels for c in (label, f"{label} p")]
+    assert "270 of 270 test samples" in texts(at.caption)[1] or any(
+        c.startswith("270 of 270 test samples") for c in texts(at.caption))
+    assert "Predicted probability for every class" in titles
+
+
+def test_compare_page_normalised_confusion(compare):
+    at, runs = compare
+    labels = {r.label for r in runs}
+
+    def confusion_text_formats():
+        return [spec["layer"][1]["encoding"]["text"]["format"]
+                for spec in chart_specs(at) if spec.get("title") in labels]
+
+    assert confusion_text_formats() == ["d", "d"]
+    at.segmented_control(key="cm_mode").set_value("Normalised").run()
+    assert_ok(at)
+    assert confusion_text_formats() == [".0%", ".0%"]
+
+
+def test_compare_page_filters(compare):
+    at, runs = compare
+    labels = [r.label for r in runs]
+    for how in FILTERS:
+        at.segmented_control(key="prob_filter").set_value(how).run()
+        assert_ok(at)
+        count = next(c for c in texts(at.caption) if "test samples" in c)
+        n_shown = int(count.split(" of ")[0].replace(",", ""))
+        if n_shown:
+            assert len(at.dataframe(key="prob_table").value) == min(n_shown, 500)
+        else:
+            assert "No sample matches this filter." in texts(at.info)
+        if how == "A right, B wrong":
+            assert at.selectbox(key="filter_a").value == labels[0]
+            assert at.selectbox(key="filter_b").value == labels[1]
+            at.selectbox(key="filter_a").set_value(labels[1]).run()
+            at.selectbox(key="filter_b").set_value(labels[0]).run()
+            assert_ok(at)
+        else:
+            assert not [s for s in at.selectbox if s.key in ("filter_a", "filter_b")]
+
+
+def test_compare_page_deletes_a_run(compare):
+    at, runs = compare
+    store = services.get_store()
+    doomed, kept = runs
+    assert button(at, "Delete").disabled
+    at.multiselect(key="delete_runs").set_value([doomed.run_id]).run()
+    assert_ok(at)
+    button(at, "Delete").click().run()
+    assert_ok(at)
+    assert store.get(doomed.run_id) is None
+    assert [r.run_id for r in store.list_runs("digits")] == [kept.run_id]
+    assert at.multiselect(key="compare_runs").value == [kept.run_id]
+    assert list(at.dataframe[0].value["run"]) == [kept.label]
+    # a filter that needs two runs says so instead of failing
+    at.segmented_control(key="prob_filter").set_value("A right, B wrong").run()
+    assert_ok(at)
+    assert texts(at.warning) == ["Pick two runs to use this filter."]
