@@ -23,7 +23,7 @@ def curves_frame(histories: dict[str, list[EpochStats]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "epoch", "split", "loss", "accuracy"])
 
 
-def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: int = 260) -> alt.Chart:
+def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: int = 340) -> alt.Chart:
     """Overlaid training curves: one colour per run, solid validation and dashed train lines."""
     if metric not in CURVE_METRICS:
         raise ValueError(f"metric must be one of {list(CURVE_METRICS)}, got {metric!r}")
@@ -38,10 +38,11 @@ def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: in
             x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1)),
             y=y_axis,
             color=alt.Color("run:N", title="Run", scale=alt.Scale(scheme=RUN_COLOURS),
-                            legend=alt.Legend(orient="bottom", columns=2)),
+                            legend=alt.Legend(orient="bottom", direction="vertical")),
             strokeDash=alt.StrokeDash("split:N", title="Split",
                                       scale=alt.Scale(domain=["validation", "train"], range=[[1, 0], [4, 3]]),
-                                      legend=alt.Legend(symbolType="stroke")),
+                                      legend=alt.Legend(symbolType="stroke", symbolStrokeColor="gray", symbolStrokeWidth=2,
+                                                        orient="bottom", direction="vertical")),
             tooltip=["run", "split", "epoch",
                      alt.Tooltip(f"{metric}:Q", format=".2%" if metric == "accuracy" else ".4f")],
         )
@@ -67,13 +68,14 @@ def confusion_chart(confusion: list[list[int]], class_names: list[str], title: s
         y=alt.Y("true:N", sort=order, title="True"),
     )
     vmax = 1.0 if normalize else max(float(values.max()), 1.0)
-    cells = base.mark_rect().encode(
-        color=alt.Color("value:Q", scale=alt.Scale(scheme="blues", domain=[0, vmax]), legend=None),
+    cells = base.mark_rect(stroke="#eeeeee", strokeWidth=0.5).encode(
+        color=alt.Color("value:Q", scale=alt.Scale(range=["#ffffff", "#08519c"], domain=[0, vmax]),
+                        legend=None),
         tooltip=["true", "predicted", "count", alt.Tooltip("value:Q", format=".2%" if normalize else "d",
                                                             title="share" if normalize else "count")],
     )
-    # Text colour flips on dark cells so numbers stay readable.
-    text = base.mark_text(fontSize=10 if len(order) > 6 else 12).encode(
+    # Empty cells stay blank so the mistakes stand out; text flips to white on dark cells.
+    text = base.transform_filter(alt.datum.count > 0).mark_text(fontSize=10 if len(order) > 6 else 12).encode(
         text=alt.Text("value:Q", format=fmt),
         color=alt.condition(alt.datum.value > vmax * 0.5, alt.value("white"), alt.value("black")),
     )

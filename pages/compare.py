@@ -18,6 +18,7 @@ from nnapps.ui.sidebar import dataset_picker
 MAX_DEFAULT_RUNS = 4
 MAX_TABLE_ROWS = 500
 SPLIT_SEED = 0
+SEEN_RUNS = "compare_seen_runs"  # run ids this session has seen here
 
 state.init_state()
 spec = dataset_picker()
@@ -43,7 +44,17 @@ def unique_labels(all_runs: list[Run]) -> dict[str, str]:
 labels = unique_labels(runs)
 by_id = {r.run_id: r for r in runs}
 newest = [r.run_id for r in sorted(runs, key=lambda r: r.created, reverse=True)[:MAX_DEFAULT_RUNS]]
-chosen_ids = st.multiselect("Runs to compare", list(by_id), default=newest[::-1],
+# A run stored since this session last drew the page (a training that just finished) joins
+# the comparison: the widget keeps its value across reruns, so its default would not add it.
+seen = st.session_state.get(SEEN_RUNS)
+if seen is not None and "compare_runs" in st.session_state:
+    added = [i for i in by_id if i not in seen]
+    if added:
+        st.session_state["compare_runs"] = [i for i in st.session_state["compare_runs"] if i in by_id] + added
+st.session_state[SEEN_RUNS] = set(by_id)
+# The default only matters when the widget starts (passing it beside a value set above warns).
+chosen_ids = st.multiselect("Runs to compare", list(by_id),
+                            default=None if "compare_runs" in st.session_state else newest[::-1],
                             format_func=lambda i: labels[i], key="compare_runs")
 chosen = [by_id[i] for i in chosen_ids]
 if not chosen:
@@ -86,7 +97,7 @@ for start in range(0, len(chosen), per_row):
     for col, run in zip(cols, chosen[start:start + per_row]):
         col.altair_chart(charts.confusion_chart(run.metrics["confusion"], run.class_names,
                                                 labels[run.run_id], normalize=mode == "Normalised",
-                                                size=260), width="content")
+                                                size=320), width="content")
 
 with st.expander("Precision and recall per class"):
     rows = []

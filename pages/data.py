@@ -33,6 +33,7 @@ def download_prompt() -> bool:
     try:
         load_dataset(spec.name, 0, progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg))
     except DatasetUnavailable as exc:
+        bar.empty()
         st.error(str(exc))
         return False
     return True

@@ -55,8 +55,8 @@ def _draw(dataset: str, show_curves: bool, was_active: bool) -> None:
         histories = {j.config.label(): j.epochs for j in jobs if j.epochs}
         if show_curves and histories and any(len(h) > 1 for h in histories.values()):
             left, right = st.columns(2)
-            left.altair_chart(charts.curves_chart(histories, "loss", height=220), width="stretch")
-            right.altair_chart(charts.curves_chart(histories, "accuracy", height=220), width="stretch")
+            left.altair_chart(charts.curves_chart(histories, "loss", height=300), width="stretch")
+            right.altair_chart(charts.curves_chart(histories, "accuracy", height=300), width="stretch")
 
 
 def _job_row(job: Job, position: int) -> None:
