@@ -20,6 +20,8 @@ from .training import EpochStats
 
 STATES = ("queued", "running", "done", "stopped", "failed")
 _DATASET_CACHE_SIZE = 2
+# Finished jobs kept for pages to read; older ones are forgotten (their runs stay in the store).
+_MAX_FINISHED = 500
 
 
 @dataclass
@@ -74,6 +76,9 @@ class JobQueue:
                     return job.job_id
             job = Job(job_id=next(self._ids), config=config, owner=owner)
             self._jobs[job.job_id] = job
+            finished = [j for j in self._jobs.values() if j.finished]
+            for old in finished[:max(len(finished) - _MAX_FINISHED, 0)]:
+                del self._jobs[old.job_id]
         self._pending.put(job.job_id)
         return job.job_id
 

@@ -60,6 +60,8 @@ class FusedOptimizer:
                        pick(self.steps))
 
     def _sgd(self, params, grads, buffers) -> None:
+        # Without momentum there is no buffer to keep, and the kernel refuses one.
+        buffers = buffers if self.momentum > 0 else []
         torch._fused_sgd_(params, grads, buffers, weight_decay=self.weight_decay,
                           momentum=self.momentum, lr=self.lr, dampening=0.0, nesterov=False,
                           maximize=False, is_first_step=self.first_step)

@@ -128,13 +128,29 @@ class RunStore:
         self.files = self.root / "runs"
         self.files.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "runs.sqlite"
-        with closing(self._connect()) as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute(_SCHEMA_SQL)
-            con.commit()
+        self._create()
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
+
+    def _create(self, attempts: int = 100) -> None:
+        """Switch the database to WAL (readers never wait for a writer) and create the table.
+
+        Changing the journal mode needs the database to itself, and sqlite's busy timeout does
+        not cover that step, so several processes opening a new store at once retry briefly.
+        """
+        for attempt in range(attempts):
+            try:
+                with closing(self._connect()) as con:
+                    if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        con.execute("PRAGMA journal_mode=WAL")
+                    con.execute(_SCHEMA_SQL)
+                    con.commit()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05)
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.db_path, timeout=30)

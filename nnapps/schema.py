@@ -1,5 +1,6 @@
 """Hyperparameter schemas: declared once, they drive validation, the CLI and the UI widgets."""
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,8 @@ class Param:
             if not matches:
                 raise ValueError(f"{self.name} must be one of {list(self.choices)}, got {value!r}")
             value = matches[0]
+        if self.kind == "float" and math.isnan(value):  # NaN would slip past both range checks
+            raise ValueError(f"{self.name} must be a number, got {value!r}")
         if self.kind in ("int", "float"):
             if self.low is not None and value < self.low or self.high is not None and value > self.high:
                 raise ValueError(f"{self.name} must be between {self.low} and {self.high}, got {value!r}")

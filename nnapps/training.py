@@ -115,6 +115,9 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> FusedOptimizer:
 # Below this many multiply-adds per step, a second thread costs more in hand-offs than it
 # saves (an MLP on 8x8 digits); above it (a CNN on 28x28 images) two threads halve the time.
 _SINGLE_THREAD_MACS = 2_000_000
+# The process's thread count at start-up. Trainings in threads of one server share torch's one
+# setting, so each sets what it needs from this, never from what another training left.
+_MAX_THREADS = torch.get_num_threads()
 
 
 def macs_per_sample(model: nn.Module, x: torch.Tensor) -> int:
@@ -144,7 +147,7 @@ def threads_for(model: nn.Module, x: torch.Tensor, batch_size: int) -> int:
     """How many CPU threads a training step of this size should use."""
     if macs_per_sample(model, x) * batch_size < _SINGLE_THREAD_MACS:
         return 1
-    return torch.get_num_threads()
+    return _MAX_THREADS
 
 
 def layer_groups(model: nn.Module) -> tuple[list[str], list[nn.Parameter], torch.Tensor]:
@@ -191,7 +194,6 @@ def fit(model: nn.Module, data: TensorData, config: TrainConfig,
     """
     device = resolve_device(config.device)
     model.to(device)
-    threads_before = torch.get_num_threads()
     if device.type == "cpu" and len(data.X_train):
         was_training = model.training
         model.eval()
@@ -200,7 +202,7 @@ def fit(model: nn.Module, data: TensorData, config: TrainConfig,
     try:
         return _fit(model, data, config, device, on_epoch, should_stop)
     finally:
-        torch.set_num_threads(threads_before)
+        torch.set_num_threads(_MAX_THREADS)
         model.to("cpu")
         set_dropout_generator(model, None)
 

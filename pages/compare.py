@@ -18,7 +18,6 @@ from nnapps.ui.sidebar import dataset_picker
 MAX_DEFAULT_RUNS = 4
 MAX_TABLE_ROWS = 500
 SPLIT_SEED = 0
-SEEN_RUNS = "compare_seen_runs"  # run ids this session has seen here
 
 state.init_state()
 spec = dataset_picker()
@@ -46,16 +45,16 @@ by_id = {r.run_id: r for r in runs}
 newest = [r.run_id for r in sorted(runs, key=lambda r: r.created, reverse=True)[:MAX_DEFAULT_RUNS]]
 # A run stored since this session last drew the page (a training that just finished) joins
 # the comparison: the widget keeps its value across reruns, so its default would not add it.
-seen = st.session_state.get(SEEN_RUNS)
-if seen is not None and "compare_runs" in st.session_state:
+seen = st.session_state.get(state.COMPARE_SEEN)
+if seen is not None and state.COMPARE_RUNS in st.session_state:
     added = [i for i in by_id if i not in seen]
     if added:
-        st.session_state["compare_runs"] = [i for i in st.session_state["compare_runs"] if i in by_id] + added
-st.session_state[SEEN_RUNS] = set(by_id)
+        st.session_state[state.COMPARE_RUNS] = [i for i in st.session_state[state.COMPARE_RUNS] if i in by_id] + added
+st.session_state[state.COMPARE_SEEN] = set(by_id)
 # The default only matters when the widget starts (passing it beside a value set above warns).
 chosen_ids = st.multiselect("Runs to compare", list(by_id),
-                            default=None if "compare_runs" in st.session_state else newest[::-1],
-                            format_func=lambda i: labels[i], key="compare_runs")
+                            default=None if state.COMPARE_RUNS in st.session_state else newest[::-1],
+                            format_func=lambda i: labels[i], key=state.COMPARE_RUNS)
 chosen = [by_id[i] for i in chosen_ids]
 if not chosen:
     st.info("Pick at least one run.")

@@ -60,6 +60,14 @@ def test_rare_classes_fall_back_to_an_unstratified_split():
     assert_partition(parts, len(y))
 
 
+@pytest.mark.parametrize("n_classes, per_class", [(2, 2), (3, 3), (5, 4), (10, 2)])
+def test_small_datasets_that_uploads_accept_can_be_split(n_classes, per_class):
+    y = np.repeat(np.arange(n_classes), per_class)
+    parts = split_indices(y, seed=0)
+    assert_partition(parts, len(y))
+    assert all(len(p) > 0 for p in parts)
+
+
 def test_fixed_test_markers_are_respected():
     rng = np.random.default_rng(0)
     fixed = np.full(len(DIGIT_LABELS), -1)

@@ -41,15 +41,7 @@ CASES = {
 }
 
 
-SGD_NO_MOMENTUM_BUG = pytest.mark.xfail(
-    strict=True, raises=RuntimeError,
-    reason="library bug (nnapps/optim.py FusedOptimizer._sgd): with momentum=0 it still passes "
-           "momentum buffers to torch._fused_sgd_, which refuses them ('Expected "
-           "momentum_buffer_list.empty()'); the training schema allows momentum 0.0 for SGD")
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, marks=SGD_NO_MOMENTUM_BUG) if c == "sgd-plain" else c
-                                  for c in CASES])
+@pytest.mark.parametrize("case", list(CASES))
 def test_matches_torch_optim_every_step(case):
     ours_kwargs, make_reference = CASES[case]
     ours_model, ref_model = make_model(), make_model()

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import streamlit as st
 from PIL import Image
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from nnapps.evaluation import FILTERS
@@ -48,7 +49,25 @@ def fresh_services(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def app():
+def app_navigation(monkeypatch):
+    """Run app.py the way a server does once its st.navigation has run.
+
+    A server decides once per process whether a pages/ folder means Streamlit's legacy
+    multipage mode, and app.py's st.navigation turns that off for good. AppTest resets the
+    flag before every run, so each run would take the legacy path, nnapps.ui.nav's
+    ensure_app_navigation would rerun it, and that rerun drops the run's button clicks.
+    """
+    original_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def app(app_navigation):
     """The whole app (st.navigation over pages/), run once on its default page (Home).
 
     On teardown any training the session left running is stopped and waited for, so no
@@ -153,6 +172,42 @@ def test_page_renders_on_its_own(page):
     assert at.title
 
 
+def test_dataset_link_opens_the_named_dataset(app_navigation):
+    """?dataset=NAME in the URL picks the sidebar's dataset, on any page it opens."""
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.query_params["dataset"] = "scattered-digits"
+    at.run()
+    open_page(at, "pages/data.py")
+    assert at.sidebar.selectbox(key="dataset").value == "scattered-digits"
+    assert texts(at.title) == ["Scattered digits (28x28, made)"]
+    at.sidebar.selectbox(key="dataset").set_value("digits").run()
+    assert_ok(at)
+    assert at.query_params["dataset"] == "digits"
+
+
+def test_deep_link_into_a_fresh_server_runs_through_app_py():
+    """A first request for /compare?dataset=... (legacy pages/ mode) is handed to app.py."""
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.switch_page("pages/compare.py")  # before any run: like a deep link into a new server
+    at.query_params["dataset"] = "scattered-digits"
+    at.run()
+    assert_ok(at)
+    assert texts(at.title) == ["Compare"]
+    assert texts(at.info) == ["No runs on Scattered digits (28x28, made) yet."]
+    registered = getattr(at, "_registered_pages", None)  # AppTest internals: checked when there
+    if registered:
+        assert [p.get("page_name") for p in registered.values()] == ["Home", "Data", "Train", "Compare"]
+
+
+def test_unknown_dataset_link_falls_back_to_digits(app_navigation):
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.query_params["dataset"] = "no-such-data"
+    at.run()
+    open_page(at, "pages/data.py")
+    assert at.sidebar.selectbox(key="dataset").value == "digits"
+    assert any("no-such-data" in w for w in texts(at.sidebar.warning))
+
+
 # --- Home ----------------------------------------------------------------------------------
 
 def test_home_shows_intro_example_and_tables(app):
@@ -179,7 +234,9 @@ def test_home_example_trains_two_runs_and_opens_compare(app):
     runs = store.list_runs("digits")
     assert sorted(r.config.family for r in runs) == ["cnn", "mlp"]
     assert all(j.state == "done" for j in job_snapshots(app))
-    app.run()  # the rerun after the last job finished shows every run
+    app.run()
+    # Both runs are compared, also the one stored after the page first showed the other.
+    assert sorted(app.multiselect(key="compare_runs").value) == sorted(r.run_id for r in runs)
     labels = {r.label for r in runs}
     assert labels <= set(chart_titles(app))
 
@@ -377,9 +434,25 @@ def test_compare_page_shows_both_runs(compare):
     assert len(probabilities) == min(DIGITS_TEST_SIZE, 500)
     assert list(probabilities.columns) == ["image", "#", "true"] + [
         c for label in labels for c in (label, f"{label} p")]
-    assert "270 of 270 test samples" in texts(at.caption)[1] or any(
-        c.startswith("270 of 270 test samples") for c in texts(at.caption))
+    assert any(c.startswith("270 of 270 test samples") for c in texts(at.caption))
     assert "Predicted probability for every class" in titles
+
+
+def test_compare_page_adds_runs_stored_while_it_is_open(app):
+    store = RunStore()
+    first = train_run(RunConfig.make("digits", "mlp", train={"epochs": 1}), store)
+    open_page(app, "pages/compare.py")
+    assert app.multiselect(key="compare_runs").value == [first.run_id]
+    second = train_run(RunConfig.make("digits", "cnn", train={"epochs": 1}), store)
+    app.run()
+    assert_ok(app)
+    assert app.multiselect(key="compare_runs").value == [first.run_id, second.run_id]
+    # A run the user took out stays out when another one arrives.
+    app.multiselect(key="compare_runs").set_value([second.run_id]).run()
+    third = train_run(RunConfig.make("digits", "logreg"), store)
+    app.run()
+    assert_ok(app)
+    assert app.multiselect(key="compare_runs").value == [second.run_id, third.run_id]
 
 
 def test_compare_page_normalised_confusion(compare):

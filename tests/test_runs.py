@@ -162,8 +162,8 @@ def test_put_rejects_unknown_status(tmp_path):
 
 def test_list_runs_filters_and_orders_oldest_first(tmp_path):
     store = RunStore(tmp_path)
-    made = [fake_run(0, 1, dataset="digits", split_seed=0)[0], fake_run(0, 2, dataset="digits", split_seed=1)[0],
-            fake_run(0, 3, dataset="scattered-digits", split_seed=0)[0], fake_run(0, 4, dataset="digits")[0]]
+    made = [fake_run(0, i, dataset=dataset, split_seed=split_seed)[0] for i, dataset, split_seed in
+            ((1, "digits", 0), (2, "digits", 1), (3, "scattered-digits", 0), (4, "digits", 0))]
     for k, run in enumerate(made):
         run.created = 1000.0 - k  # stored newest first
         store.put(run, {"w": torch.zeros(1)})
@@ -204,13 +204,23 @@ def test_no_temporary_files_are_left(tmp_path):
 N_PER_WRITER = 10
 
 
-def put_many(root: str, writer: int, barrier=None) -> None:
-    """One writer: open the store and put N_PER_WRITER runs (in a process or a thread)."""
-    if barrier is not None:
-        barrier.wait(timeout=60)  # start together, so the writes overlap
-    store = RunStore(root)
-    for i in range(N_PER_WRITER):
-        store.put(*fake_run(writer, i))
+def put_many(root: str, writer: int, barrier=None, errors=None) -> None:
+    """One writer: open the store and put N_PER_WRITER runs (in a process or a thread).
+
+    errors (a queue or list) receives the traceback of a failure, so the test can show it.
+    """
+    try:
+        if barrier is not None:
+            barrier.wait(timeout=60)  # start together, so the writes overlap
+        store = RunStore(root)
+        for i in range(N_PER_WRITER):
+            store.put(*fake_run(writer, i))
+    except BaseException:
+        if errors is None:
+            raise
+        import traceback
+        report = f"writer {writer}: {traceback.format_exc()}"
+        errors.put(report) if hasattr(errors, "put") else errors.append(report)
 
 
 def check_all_written(root, writers) -> None:
@@ -228,12 +238,17 @@ def check_all_written(root, writers) -> None:
 
 def test_concurrent_processes_write_one_store(tmp_path):
     ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(2)
-    procs = [ctx.Process(target=put_many, args=(str(tmp_path), writer, barrier)) for writer in (1, 2)]
+    barrier, errors = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=put_many, args=(str(tmp_path), writer, barrier, errors))
+             for writer in (1, 2)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(timeout=120)
+    reports = []
+    while not errors.empty():
+        reports.append(errors.get(timeout=5))
+    assert reports == [], "\n".join(reports)
     assert [p.exitcode for p in procs] == [0, 0]
     check_all_written(tmp_path, (1, 2))
 
@@ -242,25 +257,19 @@ def test_concurrent_threads_write_one_store(tmp_path):
     writers = (1, 2, 3, 4)
     barrier = threading.Barrier(len(writers))
     errors = []
-
-    def work(writer):
-        try:
-            put_many(str(tmp_path), writer, barrier)
-        except Exception as exc:  # a thread's exception would otherwise vanish
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(w,)) for w in writers]
+    threads = [threading.Thread(target=put_many, args=(str(tmp_path), w, barrier, errors))
+               for w in writers]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=120)
-    assert errors == []
+    assert errors == [], "\n".join(errors)
     check_all_written(tmp_path, writers)
 
 
 # ---- the pipeline: train_run ----------------------------------------------------------------
 
-FAST = {"mlp": ({"width": 32}, {"epochs": 2}),
+FAST = {"mlp": ({"width": 32}, {"epochs": 2, "lr": 0.01}),
         "cnn": ({"channels": 4}, {"epochs": 1}),
         "logreg": ({"max_iter": 100}, {})}
 

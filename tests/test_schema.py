@@ -55,8 +55,6 @@ def test_float_rejects_text():
         LR.coerce("fast")
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: Param.coerce lets NaN through the range check "
-                   "(NaN < low and NaN > high are both False), so --lr nan is accepted")
 def test_float_rejects_nan():
     with pytest.raises(ValueError, match="lr"):
         LR.coerce("nan")

@@ -1,5 +1,7 @@
 """Deterministic stratified train/validation/test splits."""
 
+import math
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -36,7 +38,12 @@ def split_indices(y: np.ndarray, seed: int, fixed: np.ndarray | None = None,
 
 def _stratified(idx: np.ndarray, y: np.ndarray, fraction: float, seed: int):
     labels = y[idx]
-    # Stratify only where every class can give one item to each side.
     counts = np.bincount(labels)
-    stratify = labels if counts[counts > 0].min() >= 2 else None
-    return train_test_split(idx, test_size=fraction, random_state=seed, stratify=stratify)
+    n_classes = int((counts > 0).sum())
+    n_split = math.ceil(fraction * len(idx))  # scikit-learn rounds the held-out side up
+    # Stratify only where every class can give one item to each side and each side has room
+    # for every class; a tiny upload is split at random instead.
+    can_stratify = (counts[counts > 0].min() >= 2 and n_split >= n_classes
+                    and len(idx) - n_split >= n_classes)
+    return train_test_split(idx, test_size=fraction, random_state=seed,
+                            stratify=labels if can_stratify else None)

@@ -10,6 +10,8 @@ DATASET = "dataset"            # the dataset picked in the sidebar (also ?datase
 DATASET_FROM_URL = "dataset_from_url"  # the last ?dataset= value applied, so it applies once
 JOBS = "train_jobs"            # ids of the training jobs this session submitted
 SESSION_OWNER = "owner"        # who submitted a job: one id per browser session
+COMPARE_RUNS = "compare_runs"  # the runs picked on the Compare page (a widget key)
+COMPARE_SEEN = "compare_seen_runs"  # run ids the Compare page has shown, to add new ones
 TRAIN_SLOTS = "train_slots"    # the architectures set up on the Train page
 NEXT_SLOT = "next_slot"
 

@@ -1,0 +1,164 @@
+"""End to end in a real browser: `streamlit run app.py` driven by Debian's Chromium via Playwright.
+
+The server runs as a subprocess on a free port with its own NNAPPS_HOME; Playwright never
+downloads a browser here, it launches /usr/bin/chromium. The module skips when either is
+missing. Set NNAPPS_SCREENSHOT_DIR to keep a screenshot of the Compare page as compare.png.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"the browser test needs Debian's chromium at {CHROMIUM} (apt-get install chromium)",
+                allow_module_level=True)
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    pytest.skip(f"the browser test needs the playwright package ({exc})", allow_module_level=True)
+
+from nnapps.runs import RunConfig
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SERVER_START_TIMEOUT = 60   # seconds for the server to answer its health check
+TRAINING_TIMEOUT = 120      # seconds for the example's two runs to reach the Compare page
+VIEWPORT = {"width": 1400, "height": 3000}  # tall: Streamlit scrolls inside its own container
+EXAMPLE_LABELS = [RunConfig.make("digits", family).label() for family in ("mlp", "cnn")]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A fresh `streamlit run app.py` on a free port, with its own run store; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "NNAPPS_HOME": str(tmp_path / "nnapps_home"),
+           "NNAPPS_DATA_DIR": str(tmp_path / "nnapps_data"), "PYTHONUNBUFFERED": "1"}
+    log_path = tmp_path / "streamlit.log"
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not healthy(url):
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer in {SERVER_START_TIMEOUT} s:\n{log_path.read_text()}")
+            time.sleep(0.25)
+        yield url
+        log_text = log_path.read_text()
+        assert "Traceback" not in log_text, f"the server logged an error:\n{log_text}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def nav_titles(page) -> list[str]:
+    """The page titles in the sidebar navigation (each link also holds its icon's name)."""
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    return [text.split("\n")[-1].strip() for text in links.all_inner_texts()]
+
+
+def chart_titled(page, title: str):
+    """Vega-Lite charts whose title (not a legend or an axis) reads title."""
+    return page.locator('[data-testid="stVegaLiteChart"]').filter(
+        has=page.locator(".role-title-text", has_text=title))
+
+
+def test_deep_link_opens_the_page_through_app_py(server, page):
+    """The first visitor of a fresh server opens a shared /compare?dataset=... link."""
+    page.goto(f"{server}/compare?dataset=scattered-digits")
+    expect(page.get_by_role("heading", name="Compare", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("No runs on Scattered digits (28x28, made) yet.")).to_be_visible()
+    # app.py's navigation (its titles), not Streamlit's legacy pages/ listing
+    expect(page.locator('[data-testid="stSidebarNav"] a')).to_have_count(4)
+    assert nav_titles(page) == ["Home", "Data", "Train", "Compare"]
+    assert "dataset=scattered-digits" in page.url
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_example_trains_and_compares_two_models(server, page, tmp_path):
+    page.goto(server)
+    expect(page.get_by_role("heading", name="nnapps", exact=True)).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Train an MLP and a CNN on digits").click()
+
+    # "confusion matrices" is in the home page's intro too: wait for the Compare heading itself
+    expect(page.get_by_role("heading", name="Confusion matrices", exact=True)).to_be_visible(
+        timeout=TRAINING_TIMEOUT * 1000)
+    assert "/compare" in page.url
+    expect(page.get_by_text("2 of 2 finished")).to_be_visible(timeout=TRAINING_TIMEOUT * 1000)
+
+    # one confusion matrix per run, each titled with its run's label
+    for label in EXAMPLE_LABELS:
+        expect(chart_titled(page, label)).to_have_count(1, timeout=30_000)
+    for title in ("Loss per epoch", "Accuracy per epoch"):
+        expect(chart_titled(page, title)).to_have_count(1)
+
+    # the per-sample table: a heading, then a dataframe with every test sample
+    heading = page.get_by_role("heading", name="Every test sample", exact=True)
+    expect(heading).to_be_visible()
+    expect(heading.locator("xpath=following::*[@data-testid='stDataFrame']").first).to_be_visible()
+    expect(page.get_by_text("270 of 270 test samples", exact=False)).to_be_visible()
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+    # let the last rerun settle (no running indicator), then keep a picture of the page
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=30_000)
+    page.wait_for_timeout(1000)
+    shot = tmp_path / "compare.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
+    if os.environ.get("NNAPPS_SCREENSHOT_DIR"):
+        target = Path(os.environ["NNAPPS_SCREENSHOT_DIR"])
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, target / "compare.png")

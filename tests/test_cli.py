@@ -1,0 +1,221 @@
+"""The command line, run as a user runs it: python -m nnapps in a subprocess.
+
+Each subprocess spends most of its time importing torch, so the independent commands start
+together in one module fixture and the tests then read their results.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nnapps import cli
+from nnapps.data import dataset_specs
+from nnapps.models import FAMILIES
+from nnapps.runs import RunStore
+from nnapps.training import SCHEMA as TRAIN_SCHEMA
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN_MLP = ["train", "--dataset", "digits", "--model", "mlp", "--epochs", "2", "--json"]
+MLP_PARAMS = 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
+
+
+def make_image_folder(root):
+    """3 classes x 6 tiny grey PNGs, each class a different bar (row, column or diagonal)."""
+    rng = np.random.default_rng(0)
+    patterns = {"rows": lambda a: a.__setitem__((slice(3, 5), slice(None)), 255),
+                "cols": lambda a: a.__setitem__((slice(None), slice(3, 5)), 255),
+                "diag": lambda a: np.fill_diagonal(a, 255)}
+    for name, draw in patterns.items():
+        folder = root / name
+        folder.mkdir(parents=True)
+        for i in range(6):
+            pixels = rng.integers(0, 40, (8, 8)).astype(np.uint8)
+            draw(pixels)
+            Image.fromarray(pixels, mode="L").save(folder / f"{i}.png")
+    return root
+
+
+class Cli:
+    """Starts python -m nnapps commands with their own NNAPPS_HOME and collects the results."""
+
+    def __init__(self, home, data):
+        self.env = {**os.environ, "NNAPPS_HOME": str(home), "NNAPPS_DATA_DIR": str(data),
+                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        self.env.pop("NNAPPS_MAX_UPLOAD_MB", None)
+
+    def start(self, *args):
+        return subprocess.Popen([sys.executable, "-m", "nnapps", *args], cwd=ROOT, env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    @staticmethod
+    def finish(proc, timeout=180):
+        out, err = proc.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    runner = Cli(tmp / "home", tmp / "data")
+    folder = make_image_folder(tmp / "shapes")
+    procs = {
+        "train": runner.start(*TRAIN_MLP),
+        "datasets": runner.start("datasets"),
+        "models": runner.start("models", "--json"),
+        "bad_dataset": runner.start("train", "--dataset", "no-such-data", "--model", "mlp", "--json"),
+        "folder": runner.start("train", "--dataset", str(folder), "--model", "logreg", "--json"),
+    }
+    done = {"train": runner.finish(procs.pop("train"))}
+    procs["train_again"] = runner.start(*TRAIN_MLP)  # needs the first call's stored run
+    done.update({key: runner.finish(proc) for key, proc in procs.items()})
+    return {**done, "home": tmp / "home"}
+
+
+def one_json_object(result) -> dict:
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, f"expected one JSON line on stdout, got {result.stdout!r}"
+    return json.loads(lines[0])
+
+
+def test_datasets_lists_every_registered_dataset(results):
+    r = results["datasets"]
+    assert r.returncode == 0, r.stderr
+    names = [line.split()[0] for line in r.stdout.strip().splitlines()]
+    assert names[:4] == ["digits", "scattered-digits", "mnist", "fashion-mnist"]
+    assert "digits               image  bundled   Digits (8x8)" in r.stdout
+
+
+def test_models_json_lists_every_family_with_its_schema(results):
+    r = results["models"]
+    assert r.returncode == 0, r.stderr
+    models = json.loads(r.stdout)
+    assert [m["name"] for m in models] == list(FAMILIES)
+    for m in models:
+        family = FAMILIES[m["name"]]
+        assert m["kind"] == family.kind and m["modalities"] == list(family.modalities)
+        assert [h["name"] for h in m["hyperparameters"]] == family.schema.names()
+        for h, p in zip(m["hyperparameters"], family.schema):
+            assert (h["kind"], h["default"], h["low"], h["high"]) == (p.kind, p.default, p.low, p.high)
+            assert h["choices"] == list(p.choices) and h["help"] == p.help
+
+
+def test_train_prints_one_sane_json_object(results):
+    out = one_json_object(results["train"])
+    assert len(out["run_id"]) == 16 and int(out["run_id"], 16) >= 0
+    assert out["cached"] is False and out["status"] == "complete"
+    assert (out["dataset"], out["model"]) == ("digits", "mlp")
+    assert 0.8 < out["accuracy"] <= 1.0
+    assert 0.0 <= out["macro_f1"] <= 1.0 and abs(out["macro_f1"] - out["accuracy"]) < 0.1
+    assert 0.0 < out["log_loss"] < 2.0 and math.isfinite(out["log_loss"])
+    assert out["params"] == MLP_PARAMS
+    assert 0.0 < out["train_seconds"] < 60
+    assert out["epochs_run"] == 2
+    assert out["train"]["epochs"] == 2 and set(out["train"]) == set(TRAIN_SCHEMA.names())
+    assert out["hparams"] == FAMILIES["mlp"].schema.defaults()
+    # Progress went to stderr, one line per epoch.
+    assert results["train"].stderr.count("epoch ") == 2
+
+
+def test_train_result_is_stored_under_nnapps_home(results):
+    out = one_json_object(results["train"])
+    run = RunStore(results["home"]).get(out["run_id"])
+    assert run is not None and run.metrics["accuracy"] == out["accuracy"]
+
+
+def test_second_identical_call_is_cached(results):
+    first, again = one_json_object(results["train"]), one_json_object(results["train_again"])
+    assert again["cached"] is True and again["run_id"] == first["run_id"]
+    assert again["accuracy"] == first["accuracy"] and again["log_loss"] == first["log_loss"]
+    assert "epoch " not in results["train_again"].stderr  # nothing was trained
+
+
+def main_json(capsys, argv) -> dict:
+    """cli.main in this process (same code path as python -m nnapps, minus the start-up)."""
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert len(lines) == 1, captured.out
+    return json.loads(lines[0])
+
+
+def test_set_equals_the_named_option(capsys):
+    via_set = main_json(capsys, TRAIN_MLP + ["--set", "width=16"])
+    via_option = main_json(capsys, TRAIN_MLP + ["--width", "16"])
+    assert via_set["hparams"]["width"] == 16 and via_set["cached"] is False
+    assert via_option["run_id"] == via_set["run_id"] and via_option["cached"] is True
+    assert via_set["params"] == 64 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10
+    default_width = main_json(capsys, TRAIN_MLP)
+    assert default_width["run_id"] != via_set["run_id"]
+    # --set wins over the named option when both are given.
+    both = main_json(capsys, TRAIN_MLP + ["--width", "64", "--set", "width=16"])
+    assert both["run_id"] == via_set["run_id"]
+
+
+def test_bad_set_key_exits_2_naming_it(capsys):
+    assert cli.main(TRAIN_MLP + ["--set", "widht=16"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "unknown --set key(s) ['widht']" in captured.err
+    assert "width" in captured.err.split("valid for mlp:")[1]
+    assert not RunStore().list_runs()  # nothing was trained
+
+
+def test_unknown_dataset_exits_2_listing_valid_names(results):
+    r = results["bad_dataset"]
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("error: unknown dataset 'no-such-data'")
+    assert "'digits'" in r.stderr and "'scattered-digits'" in r.stderr
+
+
+def test_train_on_a_folder_of_class_folders(results):
+    out = one_json_object(results["folder"])
+    assert out["dataset"].startswith("user-") and out["model"] == "logreg"
+    assert out["status"] == "complete" and out["train"] == {"seed": 0}
+    assert 0.0 <= out["accuracy"] <= 1.0 and math.isfinite(out["log_loss"])
+    # 32 x 32 grey pixels after normalising, three classes: a weight per pixel and class.
+    assert out["params"] == 32 * 32 * 3 + 3
+    run = RunStore(results["home"]).get(out["run_id"])
+    assert run.class_names == ["cols", "diag", "rows"] and run.input_shape == [1, 32, 32]
+
+
+# ---- error paths that need no subprocess: main() returns the exit code ---------------------------
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--dataset", "digits", "--model", "resnet"], "unknown model family 'resnet'"),
+    (["train", "--dataset", "digits", "--model", "mlp", "--width", "1"], "width must be between 2 and 1024"),
+    (["train", "--dataset", "digits", "--model", "mlp", "--set", "lr"], "expected key=value, got 'lr'"),
+    (["train", "--dataset", "digits", "--model", "logreg", "--set", "C=0"], "C must be between"),
+])
+def test_bad_values_exit_2_with_a_message(capsys, argv, message):
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and message in captured.err
+
+
+def test_device_is_not_an_option(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--dataset", "digits", "--model", "mlp", "--device", "cpu"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --device cpu" in capsys.readouterr().err
+
+
+def test_every_schema_parameter_is_an_option():
+    for family in FAMILIES.values():
+        parser = cli._train_parser(family.name)
+        options = {a.dest for a in parser._actions}
+        assert set(family.schema.names()) | set(TRAIN_SCHEMA.names()) <= options
+
+
+def test_datasets_json_in_process(capsys):
+    assert cli.main(["datasets", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [d["name"] for d in listed] == list(dataset_specs())
