@@ -69,12 +69,14 @@ def confusion_chart(confusion: list[list[int]], class_names: list[str], title: s
     )
     vmax = 1.0 if normalize else max(float(values.max()), 1.0)
     cells = base.mark_rect(stroke="#eeeeee", strokeWidth=0.5).encode(
-        color=alt.Color("value:Q", scale=alt.Scale(range=["#ffffff", "#08519c"], domain=[0, vmax]),
-                        legend=None),
+        # Empty cells white, the rest shaded, so the few mistakes stand out.
+        color=alt.condition(alt.datum.count == 0, alt.value("white"),
+                            alt.Color("value:Q", scale=alt.Scale(scheme="blues", domain=[0, vmax]),
+                                      legend=None)),
         tooltip=["true", "predicted", "count", alt.Tooltip("value:Q", format=".2%" if normalize else "d",
                                                             title="share" if normalize else "count")],
     )
-    # Empty cells stay blank so the mistakes stand out; text flips to white on dark cells.
+    # Empty cells stay blank; text flips to white on dark cells.
     text = base.transform_filter(alt.datum.count > 0).mark_text(fontSize=10 if len(order) > 6 else 12).encode(
         text=alt.Text("value:Q", format=fmt),
         color=alt.condition(alt.datum.value > vmax * 0.5, alt.value("white"), alt.value("black")),
