@@ -27,7 +27,12 @@ class FusedOptimizer:
         else:
             self.exp_avg = [torch.zeros_like(p) for p in self.params]
             self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
-            self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+            # One tensor of step counts, seen by the kernel as one 0-d view per parameter: a
+            # step then costs one add, where a list of separate counters costs an add each.
+            # (All parameters share a device here; the models are small and live on one.)
+            device = self.params[0].device if self.params else "cpu"
+            self.step_counts = torch.zeros(len(self.params), dtype=torch.float32, device=device)
+            self.steps = list(self.step_counts.unbind())
 
     def __repr__(self) -> str:
         return f"FusedOptimizer({self.kind}, lr={self.lr}, weight_decay={self.weight_decay}, n_params={len(self.params)})"
@@ -45,6 +50,7 @@ class FusedOptimizer:
         if self.kind == "sgd":
             self._sgd(self.params, grads, self.buffers)
         else:
+            self.step_counts += 1
             self._adam(self.params, grads, self.exp_avg, self.exp_avg_sq, self.steps)
 
     def _step_some(self, grads: list) -> None:
@@ -56,6 +62,7 @@ class FusedOptimizer:
         if self.kind == "sgd":
             self._sgd(pick(self.params), pick(grads), pick(self.buffers))
         else:
+            self.step_counts[live] += 1
             self._adam(pick(self.params), pick(grads), pick(self.exp_avg), pick(self.exp_avg_sq),
                        pick(self.steps))
 
@@ -68,7 +75,6 @@ class FusedOptimizer:
         self.first_step = False
 
     def _adam(self, params, grads, exp_avg, exp_avg_sq, steps) -> None:
-        torch._foreach_add_(steps, 1)
         fused = torch._fused_adamw_ if self.kind == "adamw" else torch._fused_adam_
         fused(params, grads, exp_avg, exp_avg_sq, [], steps, lr=self.lr, beta1=self.betas[0],
               beta2=self.betas[1], weight_decay=self.weight_decay, eps=self.eps, amsgrad=False,
