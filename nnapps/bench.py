@@ -18,6 +18,7 @@ from torch import nn
 
 from .data import load_dataset
 from .features import ImageStandardizer
+from .models import InputInfo
 from .pipeline import train_run
 from .runs import RunConfig, RunStore
 from .training import TensorData, TrainConfig, fit
@@ -71,7 +72,7 @@ def loop_overhead(dataset: str, family: str, epochs: int, repeats: int) -> dict:
     from .pipeline import build_model
 
     def make():
-        return build_model(config, tuple(data.X_train.shape[1:]), int(data.y_train.max()) + 1)
+        return build_model(config, InputInfo(tuple(data.X_train.shape[1:])), int(data.y_train.max()) + 1)
 
     def ours() -> float:
         model = make()

@@ -5,6 +5,7 @@ import json
 import sys
 
 from .data import DatasetUnavailable, dataset_specs
+from .features import FEATURE_SCHEMAS
 from .models import FAMILIES, get_family
 from .schema import Param, Schema, parse_assignments
 from .training import SCHEMA as TRAIN_SCHEMA
@@ -52,6 +53,11 @@ def cmd_models(args) -> int:
     print("training options (networks):")
     for p in TRAIN_SCHEMA:
         print(f"    --{p.name.replace('_', '-'):14} {_param_help(p)}")
+    for modality, schema in FEATURE_SCHEMAS.items():
+        if schema.params:
+            print(f"{modality} representation options:")
+            for p in schema:
+                print(f"    --{p.name.replace('_', '-'):14} {_param_help(p)}")
     return 0
 
 
@@ -59,14 +65,18 @@ def _train_parser(family_name: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nnapps train",
                                      description="Train a model (or return its stored run).")
     parser.add_argument("--dataset", required=True,
-                        help="a dataset name (python -m nnapps datasets) or a path to a folder "
-                             "or zip of class folders of images")
+                        help="a dataset name (python -m nnapps datasets) or a path to your own "
+                             "data: a folder or zip of class folders of images, or a CSV/TSV file")
+    parser.add_argument("--text-column", default=None, help="CSV/TSV: the column holding the texts")
+    parser.add_argument("--label-column", default=None, help="CSV/TSV: the column holding the labels")
     parser.add_argument("--model", required=True, help=f"one of {sorted(FAMILIES)}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="set a hyperparameter or training option; repeatable")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the train/val/test split")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     _add_schema_options(parser, TRAIN_SCHEMA)
+    for schema in FEATURE_SCHEMAS.values():
+        _add_schema_options(parser, schema)
     if family_name in FAMILIES:
         _add_schema_options(parser, get_family(family_name).schema, skip=TRAIN_SCHEMA.names())
     return parser
@@ -78,21 +88,33 @@ def cmd_train(argv: list[str]) -> int:
     family_name = probe.parse_known_args(argv)[0].model
     args = _train_parser(family_name).parse_args(argv)
 
+    from pathlib import Path
+
+    from .data import get_spec, uploads
     from .pipeline import train_run
     from .runs import RunConfig, RunStore
-    from .data import get_spec
     try:
         family = get_family(args.model)
+        if Path(args.dataset).exists():
+            spec = uploads.store_path(Path(args.dataset), args.text_column, args.label_column)
+        else:
+            spec = get_spec(args.dataset)
+        feature_names = FEATURE_SCHEMAS[spec.modality].names()
         values = {k: v for k, v in vars(args).items() if v is not None}
         values.update(parse_assignments(args.set))
         hparams = {k: v for k, v in values.items() if k in family.schema.names()}
         train = {k: v for k, v in values.items() if k in TRAIN_SCHEMA.names()}
-        unknown = set(parse_assignments(args.set)) - set(hparams) - set(train)
+        features = {k: v for k, v in values.items() if k in feature_names}
+        all_features = {n for schema in FEATURE_SCHEMAS.values() for n in schema.names()}
+        misplaced = sorted(k for k in values if k in all_features - set(feature_names))
+        if misplaced:
+            raise ValueError(f"{misplaced} do not apply to {spec.modality} data")
+        unknown = set(parse_assignments(args.set)) - set(hparams) - set(train) - set(features)
         if unknown:
-            raise ValueError(f"unknown --set key(s) {sorted(unknown)}; valid for {family.name}: "
-                             f"{family.schema.names() + TRAIN_SCHEMA.names()}")
-        spec = get_spec(args.dataset)
-        config = RunConfig.make(spec.name, family.name, hparams, train, args.split_seed)
+            raise ValueError(f"unknown --set key(s) {sorted(unknown)}; valid for {family.name} on "
+                             f"{spec.modality} data: "
+                             f"{family.schema.names() + TRAIN_SCHEMA.names() + feature_names}")
+        config = RunConfig.make(spec.name, family.name, hparams, train, args.split_seed, features)
         store = RunStore()
         cached = store.get(config.run_id)
         cached = cached is not None and cached.status == "complete"
@@ -114,7 +136,7 @@ def cmd_train(argv: list[str]) -> int:
               "accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "log_loss": m["log_loss"],
               "params": m["params"], "train_seconds": m["train_seconds"],
               "epochs_run": m["epochs_run"], "infer_ms_per_sample": m["infer_ms_per_sample"],
-              "hparams": config.hparams, "train": config.train}
+              "hparams": config.hparams, "train": config.train, "features": config.features}
     if args.json:
         print(json.dumps(result))
     else:

@@ -6,6 +6,8 @@ import torch
 from sklearn import metrics as skm
 from torch import nn
 
+from .training import as_input
+
 
 def softmax_proba(model: nn.Module, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """(N, K) class probabilities from a logits model; the one place softmax is applied."""
@@ -14,7 +16,7 @@ def softmax_proba(model: nn.Module, X: np.ndarray, batch_size: int = 1024) -> np
     out = []
     with torch.inference_mode():
         for start in range(0, len(X), batch_size):
-            xb = torch.as_tensor(X[start:start + batch_size], dtype=torch.float32, device=device)
+            xb = as_input(X[start:start + batch_size]).to(device)
             out.append(torch.softmax(model(xb), dim=1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 

@@ -13,8 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 from .data import Dataset, load_dataset
 from .data.dataset import ProgressFn
 from .evaluation import classification_metrics, softmax_proba
-from .features import ImageStandardizer
-from .models import ModelFamily, get_family
+from .features import make_preprocessor, preprocessor_from_state
+from .models import InputInfo, get_family
 from .runs import Run, RunConfig, RunStore
 from .training import EpochStats, History, TensorData, TrainConfig, fit
 
@@ -23,26 +23,23 @@ from .training import EpochStats, History, TensorData, TrainConfig, fit
 _BUILD_LOCK = threading.Lock()
 
 
-def build_model(config: RunConfig, input_shape: tuple[int, ...], n_classes: int) -> Any:
+def build_model(config: RunConfig, inputs: InputInfo, n_classes: int) -> Any:
     """The untrained model for config, initialised from its seed."""
     family = get_family(config.family)
     with _BUILD_LOCK:
         torch.manual_seed(config.train.get("seed", 0))
-        return family.make(config.hparams, input_shape, n_classes)
+        return family.make(config.hparams, inputs, n_classes)
 
 
 def load_model(run: Run, store: RunStore) -> Any:
     """A stored run's trained model (nn.Module in eval mode, or a fitted estimator)."""
-    model = build_model(run.config, tuple(run.input_shape), len(run.class_names))
-    weights = store.load_weights(run.run_id)
-    if get_family(run.config.family).kind == "sklearn":
-        model.coef_ = weights["coef"].numpy()
-        model.intercept_ = weights["intercept"].numpy()
-        model.classes_ = weights["classes"].numpy()
-        model.n_features_in_ = model.coef_.shape[1]
-        return model
-    model.load_state_dict(weights)
-    return model.eval()
+    model = build_model(run.config, run.input_info, len(run.class_names))
+    return get_family(run.config.family).import_weights(model, store.load_weights(run.run_id))
+
+
+def load_preprocessor(run: Run):
+    """The fitted preprocessor a run was trained with: a user's input goes through it too."""
+    return preprocessor_from_state(run.preprocessor)
 
 
 def predict_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
@@ -63,7 +60,8 @@ def _train_torch(model, data: TensorData, config: RunConfig, on_epoch, should_st
 def _train_sklearn(model, data: TensorData, config: RunConfig, on_epoch, should_stop) -> History:
     t0 = time.perf_counter()
     X = data.X_train.numpy().reshape(len(data.X_train), -1)
-    model.set_params(random_state=config.train["seed"])
+    # Every random_state in the estimator (or in each step of a pipeline) takes the run's seed.
+    model.set_params(**{k: config.train["seed"] for k in model.get_params() if k.endswith("random_state")})
     with warnings.catch_warnings():
         # Hitting max_iter is a choice the user made in the schema, not an error to print.
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -86,13 +84,6 @@ def _train_sklearn(model, data: TensorData, config: RunConfig, on_epoch, should_
 _TRAINERS: dict[str, Callable] = {"torch": _train_torch, "sklearn": _train_sklearn}
 
 
-def _weights(model: Any, family: ModelFamily) -> dict[str, torch.Tensor]:
-    if family.kind == "sklearn":
-        return {"coef": torch.as_tensor(model.coef_), "intercept": torch.as_tensor(model.intercept_),
-                "classes": torch.as_tensor(model.classes_)}
-    return model.state_dict()
-
-
 def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None,
               on_epoch: Callable[[EpochStats], None] | None = None,
               should_stop: Callable[[], bool] | None = None,
@@ -111,13 +102,15 @@ def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None
         raise ValueError(f"dataset {dataset.name!r} seed {dataset.seed} does not match the config's "
                          f"{config.dataset!r} seed {config.split_seed}")
     family = get_family(config.family)
-    if dataset.spec.modality not in family.modalities:
+    modality = dataset.spec.modality
+    if modality not in family.modalities:
         raise ValueError(f"model {family.name!r} takes {family.modalities} data, not "
-                         f"{dataset.spec.modality!r} ({dataset.name})")
-    pre = ImageStandardizer().fit(dataset.X_train)
+                         f"{modality!r} ({dataset.name})")
+    pre = make_preprocessor(modality, config.features).fit(dataset.X_train)
     data = TensorData.from_numpy(pre.transform(dataset.X_train), dataset.y_train,
                                  pre.transform(dataset.X_val), dataset.y_val)
-    model = build_model(config, dataset.input_shape, dataset.n_classes)
+    inputs = pre.input_info()
+    model = build_model(config, inputs, dataset.n_classes)
     history = _TRAINERS[family.kind](model, data, config, on_epoch, should_stop)
 
     X_test = pre.transform(dataset.X_test)
@@ -126,20 +119,21 @@ def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None
     infer_seconds = time.perf_counter() - t0
     metrics = classification_metrics(dataset.y_test, proba)
     metrics.update(
-        params=_count_params(model),
+        params=_count_params(model, family),
         train_seconds=history.train_seconds,
         infer_ms_per_sample=1000 * infer_seconds / max(len(X_test), 1),
         epochs_run=len(history.epochs),
     )
     run = Run(config=config, status="stopped" if history.stopped_by_user else "complete",
               history=history, metrics=metrics, class_names=dataset.class_names,
-              input_shape=list(dataset.input_shape), preprocessor=pre.to_state(),
+              input_info=inputs, preprocessor=pre.to_state(),
               test_proba=proba, y_test=dataset.y_test)
-    store.put(run, _weights(model, family))
+    store.put(run, family.export_weights(model))
     return run
 
 
-def _count_params(model: Any) -> int:
+def _count_params(model: Any, family) -> int:
+    """Learned numbers: a module's parameters, or an estimator's exported float arrays."""
     if isinstance(model, torch.nn.Module):
         return int(sum(p.numel() for p in model.parameters()))
-    return int(model.coef_.size + model.intercept_.size)
+    return int(sum(t.numel() for t in family.export_weights(model).values() if t.is_floating_point()))

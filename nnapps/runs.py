@@ -19,7 +19,8 @@ from safetensors.numpy import load_file as load_arrays, save_file as save_arrays
 from safetensors.torch import load_file as load_tensors, save_file as save_tensors
 
 from . import __version__
-from .models import get_family
+from .features import feature_schema
+from .models import InputInfo, get_family
 from .paths import home_dir
 from .training import History
 from .training import SCHEMA as TRAIN_SCHEMA
@@ -37,20 +38,31 @@ class RunConfig:
     family: str
     hparams: dict
     train: dict
+    features: dict = field(default_factory=dict)
     split_seed: int = 0
     code_version: str = CODE_VERSION
 
     @classmethod
     def make(cls, dataset: str, family: str, hparams: dict | None = None,
-             train: dict | None = None, split_seed: int = 0) -> "RunConfig":
+             train: dict | None = None, split_seed: int = 0, features: dict | None = None,
+             modality: str | None = None) -> "RunConfig":
+        """Validate and normalise a config. modality defaults to the registered dataset's."""
         fam = get_family(family)
+        if modality is None:
+            from .data import get_spec
+            modality = get_spec(dataset).modality
+        if modality not in fam.modalities:
+            raise ValueError(f"model {family!r} takes {', '.join(fam.modalities)} data, not {modality} "
+                             f"({dataset})")
+        feats = feature_schema(modality).validate(features or {})
         hp = fam.schema.validate(hparams or {})
         tr = TRAIN_SCHEMA.validate(train or {})
         if fam.kind == "sklearn":
             # A scikit-learn solver ignores the training loop's settings; keeping them would
             # make identical baselines look like different runs.
             tr = {"seed": tr["seed"]}
-        return cls(dataset=dataset, family=family, hparams=hp, train=tr, split_seed=int(split_seed))
+        return cls(dataset=dataset, family=family, hparams=hp, train=tr, features=feats,
+                   split_seed=int(split_seed))
 
     @property
     def run_id(self) -> str:
@@ -61,7 +73,8 @@ class RunConfig:
         fam = get_family(self.family)
         summary = fam.summary(self.hparams)
         seed = self.train.get("seed", 0)
-        return f"{fam.title} {summary}".strip() + (f" seed {seed}" if seed else "")
+        chars = " chars" if self.features.get("tokenizer") == "char" else ""
+        return f"{fam.title} {summary}".strip() + chars + (f" seed {seed}" if seed else "")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,7 +93,7 @@ class Run:
     history: History
     metrics: dict
     class_names: list[str]
-    input_shape: list[int]
+    input_info: InputInfo
     preprocessor: dict
     test_proba: np.ndarray = field(repr=False)
     y_test: np.ndarray = field(repr=False)
@@ -167,7 +180,7 @@ class RunStore:
              "y_test": np.ascontiguousarray(run.y_test, dtype=np.int64)}, str(p)))
         _atomic(weights_path, lambda p: save_tensors(
             {k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(p)))
-        extra = {"class_names": run.class_names, "input_shape": list(run.input_shape),
+        extra = {"class_names": run.class_names, "input_info": run.input_info.to_dict(),
                  "preprocessor": run.preprocessor}
         row = (run.run_id, run.config.dataset, run.config.split_seed, run.config.family, run.status,
                run.created, json.dumps(run.config.to_dict()), json.dumps(run.history.to_dict()),
@@ -214,7 +227,7 @@ class RunStore:
         extra = json.loads(extra)
         return Run(config=RunConfig.from_dict(json.loads(config)), status=status,
                    history=History.from_dict(json.loads(history)), metrics=json.loads(metrics),
-                   class_names=extra["class_names"], input_shape=extra["input_shape"],
+                   class_names=extra["class_names"], input_info=InputInfo.from_dict(extra["input_info"]),
                    preprocessor=extra["preprocessor"], test_proba=arrays["test_proba"],
                    y_test=arrays["y_test"], created=created)
 

@@ -85,7 +85,7 @@ class History:
 
 @dataclass
 class TensorData:
-    """Preprocessed splits as tensors: X (N, *input_shape) float32, y (N,) int64."""
+    """Preprocessed splits as tensors: X (N, *input_shape) float32 or int64 ids, y (N,) int64."""
 
     X_train: torch.Tensor
     y_train: torch.Tensor
@@ -94,9 +94,15 @@ class TensorData:
 
     @classmethod
     def from_numpy(cls, X_train, y_train, X_val, y_val) -> "TensorData":
-        t = torch.as_tensor
-        return cls(t(np.ascontiguousarray(X_train, dtype=np.float32)), t(y_train, dtype=torch.int64),
-                   t(np.ascontiguousarray(X_val, dtype=np.float32)), t(y_val, dtype=torch.int64))
+        """Integer inputs (token ids) stay int64; everything else becomes float32."""
+        return cls(as_input(X_train), torch.as_tensor(y_train, dtype=torch.int64),
+                   as_input(X_val), torch.as_tensor(y_val, dtype=torch.int64))
+
+
+def as_input(X: np.ndarray) -> torch.Tensor:
+    """A model input tensor: int64 for token ids, float32 otherwise."""
+    dtype = np.int64 if np.issubdtype(np.asarray(X).dtype, np.integer) else np.float32
+    return torch.as_tensor(np.ascontiguousarray(X, dtype=dtype))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -132,8 +138,8 @@ def macs_per_sample(model: nn.Module, x: torch.Tensor) -> int:
 
     def count(module, inputs, output):
         nonlocal total
-        if isinstance(module, nn.Linear):
-            total += module.in_features * module.out_features
+        if isinstance(module, nn.Linear):  # applied to every position of a sequence
+            total += output.numel() * module.in_features
         elif isinstance(module, nn.Conv2d):
             k = module.kernel_size[0] * module.kernel_size[1]
             total += output.numel() * module.in_channels // module.groups * k

@@ -183,7 +183,7 @@ def test_train_on_a_folder_of_class_folders(results):
     # 32 x 32 grey pixels after normalising, three classes: a weight per pixel and class.
     assert out["params"] == 32 * 32 * 3 + 3
     run = RunStore(results["home"]).get(out["run_id"])
-    assert run.class_names == ["cols", "diag", "rows"] and run.input_shape == [1, 32, 32]
+    assert run.class_names == ["cols", "diag", "rows"] and run.input_info.shape == (1, 32, 32)
 
 
 # ---- error paths that need no subprocess: main() returns the exit code ---------------------------

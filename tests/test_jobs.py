@@ -127,7 +127,8 @@ def test_a_stopped_run_is_retrained_when_submitted_again(store):
 
 def test_unknown_dataset_fails_with_a_clear_message(store):
     queue = JobQueue(store, max_running=1)
-    bad = queue.submit(RunConfig.make("no-such-dataset", "mlp"))
+    # modality given, so the config is built and the failure comes from the job itself
+    bad = queue.submit(RunConfig.make("no-such-dataset", "mlp", modality="image"))
     good = queue.submit(quick(0))
     bad_snap, good_snap = queue.wait([bad, good], timeout=60)
     assert bad_snap.state == "failed" and bad_snap.message == "failed"

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from nnapps.evaluation import softmax_proba
-from nnapps.models import FAMILIES, families_for, get_family
+from nnapps.models import InputInfo, FAMILIES, families_for, get_family
 from nnapps.models.layers import ACTIVATIONS, SeededDropout, make_activation, set_dropout_generator
 from nnapps.pipeline import build_model, predict_proba
 from nnapps.runs import RunConfig
@@ -57,7 +57,7 @@ def test_families_for_modality():
 @pytest.mark.parametrize("name, shape", FAMILY_SHAPES)
 def test_schema_defaults_build_and_give_probabilities(name, shape):
     family = FAMILIES[name]
-    model = family.make({}, shape, N_CLASSES)
+    model = family.make({}, InputInfo(shape), N_CLASSES)
     X, y = small_batch(shape, n=12)
     if family.kind == "torch":
         assert isinstance(model, nn.Module)
@@ -76,7 +76,7 @@ def test_schema_defaults_build_and_give_probabilities(name, shape):
 @pytest.mark.parametrize("name", TORCH_FAMILIES)
 def test_logits_are_not_probabilities(name):
     """forward returns logits; softmax is applied once, in evaluation.softmax_proba."""
-    model = FAMILIES[name].make({}, (1, 8, 8), N_CLASSES).eval()
+    model = FAMILIES[name].make({}, InputInfo((1, 8, 8)), N_CLASSES).eval()
     X, _ = small_batch((1, 8, 8), n=8)
     with torch.no_grad():
         logits = model(X)
@@ -90,7 +90,7 @@ def test_sklearn_probabilities_follow_dataset_classes(name):
     """A class missing from the training data still gets its (zero) column."""
     X, _ = small_batch((1, 8, 8), n=12)
     y = np.array([0, 1, 3] * 4)  # class 2 never seen
-    model = FAMILIES[name].make({}, (1, 8, 8), N_CLASSES).fit(X.reshape(12, -1).numpy(), y)
+    model = FAMILIES[name].make({}, InputInfo((1, 8, 8)), N_CLASSES).fit(X.reshape(12, -1).numpy(), y)
     proba = predict_proba(model, X.numpy(), N_CLASSES)
     assert proba.shape == (12, N_CLASSES)
     assert (proba[:, 2] == 0).all()
@@ -104,14 +104,14 @@ def test_overfits_a_small_batch(name, shape):
     family = FAMILIES[name]
     X, y = small_batch(shape)
     if family.kind == "sklearn":
-        model = family.make({"C": 1e4, "max_iter": 5000}, shape, N_CLASSES)
+        model = family.make({"C": 1e4, "max_iter": 5000}, InputInfo(shape), N_CLASSES)
         model.fit(X.reshape(len(X), -1).numpy(), y.numpy())
         proba = predict_proba(model, X.numpy(), N_CLASSES)
         loss = -np.log(proba[np.arange(len(y)), y.numpy()]).mean()
         assert loss < 0.05
         return
     torch.manual_seed(0)
-    model = family.make({}, shape, N_CLASSES)
+    model = family.make({}, InputInfo(shape), N_CLASSES)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()
     for step in range(300):
@@ -128,7 +128,7 @@ def test_overfits_a_small_batch(name, shape):
 def test_same_seed_same_weights(name):
     def weights(seed):
         config = RunConfig.make("digits", name, train={"seed": seed})
-        return build_model(config, (1, 8, 8), 10).state_dict()
+        return build_model(config, InputInfo((1, 8, 8)), 10).state_dict()
 
     a, b, c = weights(7), weights(7), weights(8)
     assert list(a) == list(b)
@@ -143,7 +143,7 @@ def test_every_activation_builds(name, activation):
     family = FAMILIES[name]
     choices = {p.name: p for p in family.schema}["activation"].choices
     assert activation in choices
-    model = family.make({"activation": activation}, (1, 8, 8), N_CLASSES)
+    model = family.make({"activation": activation}, InputInfo((1, 8, 8)), N_CLASSES)
     kinds = {type(m) for m in model.modules()}
     assert ACTIVATIONS[activation] in kinds
     assert not (set(ACTIVATIONS.values()) - {ACTIVATIONS[activation]}) & kinds
@@ -155,11 +155,11 @@ def test_unknown_activation():
     with pytest.raises(ValueError, match=r"unknown activation 'swish'; valid: \['gelu', 'relu'"):
         make_activation("swish")
     with pytest.raises(ValueError, match="activation must be one of"):
-        FAMILIES["mlp"].make({"activation": "swish"}, (1, 8, 8), 10)
+        FAMILIES["mlp"].make({"activation": "swish"}, InputInfo((1, 8, 8)), 10)
 
 
 def test_cnn_deep_stack_on_8x8_stops_pooling_at_1x1():
-    model = FAMILIES["cnn"].make({"n_blocks": 5}, (1, 8, 8), 10)
+    model = FAMILIES["cnn"].make({"n_blocks": 5}, InputInfo((1, 8, 8)), 10)
     pools = [m for m in model.features if isinstance(m, nn.MaxPool2d)]
     assert len(pools) == 3  # 8 -> 4 -> 2 -> 1, then no more
     convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
@@ -173,7 +173,7 @@ def test_cnn_deep_stack_on_8x8_stops_pooling_at_1x1():
 @pytest.mark.parametrize("pooling, pool_type", [("max", nn.MaxPool2d), ("avg", nn.AvgPool2d), ("none", None)])
 @pytest.mark.parametrize("kernel_size", [3, 5, 7])
 def test_cnn_pooling_and_kernel_choices(pooling, pool_type, kernel_size):
-    model = FAMILIES["cnn"].make({"pooling": pooling, "kernel_size": kernel_size}, (3, 12, 12), 5)
+    model = FAMILIES["cnn"].make({"pooling": pooling, "kernel_size": kernel_size}, InputInfo((3, 12, 12)), 5)
     pools = [m for m in model.features if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]
     assert len(pools) == (0 if pool_type is None else 2)
     assert all(isinstance(p, pool_type) for p in pools)
@@ -185,14 +185,14 @@ def test_cnn_pooling_and_kernel_choices(pooling, pool_type, kernel_size):
 
 def test_cnn_needs_images():
     with pytest.raises(ValueError, match=r"cnn needs images shaped \(C, H, W\), got \(64,\)"):
-        FAMILIES["cnn"].make({}, (64,), 10)
+        FAMILIES["cnn"].make({}, InputInfo((64,)), 10)
 
 
 def test_mlp_layers_follow_the_schema():
-    model = FAMILIES["mlp"].make({"n_layers": 3, "width": 20}, (1, 8, 8), 10)
+    model = FAMILIES["mlp"].make({"n_layers": 3, "width": 20}, InputInfo((1, 8, 8)), 10)
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     assert [(l.in_features, l.out_features) for l in linears] == [(64, 20), (20, 20), (20, 20), (20, 10)]
-    linear_only = FAMILIES["mlp"].make({"n_layers": 0}, (3, 12, 12), 10)
+    linear_only = FAMILIES["mlp"].make({"n_layers": 0}, InputInfo((3, 12, 12)), 10)
     assert [(l.in_features, l.out_features) for l in linear_only.modules()
             if isinstance(l, nn.Linear)] == [(432, 10)]
 
@@ -200,8 +200,8 @@ def test_mlp_layers_follow_the_schema():
 @pytest.mark.parametrize("name", TORCH_FAMILIES)
 def test_dropout_layers_only_when_asked(name):
     family = FAMILIES[name]
-    assert not any(isinstance(m, SeededDropout) for m in family.make({}, (1, 8, 8), 10).modules())
-    with_dropout = family.make({"dropout": 0.3}, (1, 8, 8), 10)
+    assert not any(isinstance(m, SeededDropout) for m in family.make({}, InputInfo((1, 8, 8)), 10).modules())
+    with_dropout = family.make({"dropout": 0.3}, InputInfo((1, 8, 8)), 10)
     drops = [m for m in with_dropout.modules() if isinstance(m, SeededDropout)]
     assert drops and all(d.p == 0.3 for d in drops)
 
@@ -253,7 +253,7 @@ def test_seeded_dropout_p_out_of_range(p):
 
 
 def test_set_dropout_generator_reaches_every_layer():
-    model = FAMILIES["mlp"].make({"dropout": 0.2, "n_layers": 3}, (1, 8, 8), 10)
+    model = FAMILIES["mlp"].make({"dropout": 0.2, "n_layers": 3}, InputInfo((1, 8, 8)), 10)
     g = torch.Generator()
     set_dropout_generator(model, g)
     drops = [m for m in model.modules() if isinstance(m, SeededDropout)]

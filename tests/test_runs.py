@@ -10,6 +10,7 @@ import torch
 from nnapps.features import ImageStandardizer
 from nnapps.models import FAMILIES
 from nnapps.pipeline import build_model, load_model, predict_proba, train_run
+from nnapps.models import InputInfo
 from nnapps.runs import CODE_VERSION, Run, RunConfig, RunStore
 from nnapps.training import SCHEMA as TRAIN_SCHEMA
 from nnapps.training import EpochStats, History
@@ -91,7 +92,7 @@ def fake_run(writer: int, i: int, status: str = "complete", dataset: str = "digi
     stats = EpochStats(1, float(i), 0.5, float(writer), 0.25, 0.1, {"layers.1": 1.5}, {"layers.1": 2.5})
     run = Run(config=config, status=status, history=History(epochs=[stats], best_epoch=1),
               metrics={"accuracy": i / 100, "writer": writer}, class_names=["a", "b", "c"],
-              input_shape=[1, 2, 2], preprocessor={"kind": "image_standardizer", "mean": [0.5],
+              input_info=InputInfo((1, 2, 2)), preprocessor={"kind": "image_standardizer", "mean": [0.5],
                                                     "std": [0.25]},
               test_proba=proba, y_test=rng.integers(0, 3, 7))
     weights = {"w": torch.as_tensor(rng.normal(size=(3, 4)).astype(np.float32)),
@@ -103,7 +104,7 @@ def assert_same_run(got: Run, expected: Run) -> None:
     assert got.run_id == expected.run_id and got.config == expected.config
     assert got.status == expected.status and got.metrics == expected.metrics
     assert got.history == expected.history
-    assert got.class_names == expected.class_names and got.input_shape == expected.input_shape
+    assert got.class_names == expected.class_names and got.input_info == expected.input_info
     assert got.preprocessor == expected.preprocessor and got.created == expected.created
     np.testing.assert_array_equal(got.test_proba, expected.test_proba)
     np.testing.assert_array_equal(got.y_test, expected.y_test)
@@ -353,7 +354,7 @@ def test_stored_weights_fit_the_rebuilt_model(tmp_path, digits, family):
     store = RunStore(tmp_path)
     run = train_run(RunConfig.make("digits", family, *FAST[family]), store, dataset=digits)
     weights = store.load_weights(run.run_id)
-    fresh = build_model(run.config, tuple(run.input_shape), len(run.class_names)).state_dict()
+    fresh = build_model(run.config, run.input_info, len(run.class_names)).state_dict()
     assert {k: v.shape for k, v in weights.items()} == {k: v.shape for k, v in fresh.items()}
     assert any(not torch.equal(weights[k], fresh[k]) for k in fresh)  # trained, not the init
 

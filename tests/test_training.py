@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from nnapps.models.layers import SeededDropout
+from nnapps.models import InputInfo
 from nnapps.pipeline import build_model
 from nnapps.runs import RunConfig
 from nnapps.training import (History, TrainConfig, evaluate_loss, fit, layer_groups, macs_per_sample,
@@ -15,7 +16,7 @@ from nnapps.training import (History, TrainConfig, evaluate_loss, fit, layer_gro
 
 
 def make_model(family="mlp", hparams=None, seed=0, input_shape=(1, 8, 8), n_classes=10):
-    return build_model(RunConfig.make("digits", family, hparams, {"seed": seed}), input_shape, n_classes)
+    return build_model(RunConfig.make("digits", family, hparams, {"seed": seed}), InputInfo(input_shape), n_classes)
 
 
 def train(data, family="mlp", hparams=None, on_epoch=None, should_stop=None, **train):

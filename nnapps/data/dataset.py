@@ -21,7 +21,8 @@ class DatasetUnavailable(RuntimeError):
 class RawData:
     """Items and labels before splitting.
 
-    X: images (N, C, H, W) float32 in [0, 1]. y: (N,) int64 class indices into class_names.
+    X: images (N, C, H, W) float32 in [0, 1], or texts (N,) object array of str.
+    y: (N,) int64 class indices into class_names.
     split: optional (N,) array of 0/1/2 (train/val/test) when the source fixes a split, for
     example MNIST's official test set or the made dataset's held-out glyphs; -1 means "train or
     val, let the seed decide".

@@ -114,7 +114,7 @@ def _failure_message(label: str, dest: Path, failures: list[tuple[str, BaseExcep
     mismatches = [err for _, err in failures if isinstance(err, _ChecksumMismatch)]
     if mismatches:
         return f"Could not download {label}: " + "; ".join(str(err) for err in mismatches) + "."
-    reasons = "; ".join(f"{_where(url)}: {_reason(err)}" for url, err in failures) or "no mirror given"
+    reasons = "; ".join(f"{_where(url)}: {failure_reason(err)}" for url, err in failures) or "no mirror given"
     http_errors = any(isinstance(err, urllib.error.HTTPError) for _, err in failures)
     cause = ("the download servers did not provide it" if http_errors
              else "this machine seems to be offline")
@@ -126,7 +126,7 @@ def _where(url: str) -> str:
     return urlparse(url).netloc or url
 
 
-def _reason(err: BaseException) -> str:
+def failure_reason(err: BaseException) -> str:
     if isinstance(err, urllib.error.HTTPError):
         return f"HTTP {err.code} {err.reason}"
     if isinstance(err, urllib.error.URLError):

@@ -2,16 +2,16 @@
 
 from pathlib import Path
 
-from . import digits, scattered
+from . import digits, reviews, scattered
 from .dataset import Dataset, DatasetSpec, ProgressFn, RawData
 from .splits import split_indices
 
-_BUILTIN: tuple[DatasetSpec, ...] = (digits.SPEC, scattered.SPEC)
+_BUILTIN: tuple[DatasetSpec, ...] = (digits.SPEC, scattered.SPEC, reviews.SPEC)
 
 
 def _downloadable() -> tuple[DatasetSpec, ...]:
-    from . import mnist
-    return (mnist.MNIST_SPEC, mnist.FASHION_SPEC)
+    from . import mnist, newsgroups
+    return (mnist.MNIST_SPEC, mnist.FASHION_SPEC, newsgroups.DEFAULT_SPEC)
 
 
 def dataset_specs() -> dict[str, DatasetSpec]:
@@ -27,12 +27,16 @@ def get_spec(name_or_path: str) -> DatasetSpec:
     specs = dataset_specs()
     if name_or_path in specs:
         return specs[name_or_path]
+    if name_or_path.startswith("20newsgroups:"):
+        from . import newsgroups
+        return newsgroups.spec_for(name_or_path)  # a chosen set of categories
     path = Path(name_or_path)
     if path.exists():
         from . import uploads
         return uploads.store_path(path)
     raise ValueError(f"unknown dataset {name_or_path!r}; valid names: {sorted(specs)} "
-                     "(or a path to a folder or zip of class folders)")
+                     "(or 20newsgroups:CAT+CAT, or a path to your own data: a folder or zip of "
+                     "class folders, or a CSV/TSV file)")
 
 
 def load_dataset(name_or_path: str, seed: int = 0, progress: ProgressFn | None = None) -> Dataset:

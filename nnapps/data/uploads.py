@@ -1,8 +1,9 @@
-"""The user's own datasets: archives stored once under NNAPPS_HOME and registered by content hash.
+"""The user's own datasets: uploads stored once under NNAPPS_HOME and registered by content hash.
 
-An upload (bytes from the UI) or a path (folder or zip from the command line) is validated,
-normalised to a zip and kept as uploads/user-<hash>.zip, so a run trained on it can be
-reloaded after a restart and two identical uploads are one dataset.
+An upload (bytes from the UI) or a path (from the command line) is validated and kept as
+uploads/user-<hash>.<zip|csv|tsv>, so a run trained on it can be reloaded after a restart and
+two identical uploads are one dataset. A zip of class folders holds images; a CSV or TSV file
+holds texts and labels (the chosen columns are part of the dataset's identity).
 """
 
 import hashlib
@@ -11,10 +12,12 @@ import os
 from pathlib import Path
 
 from ..paths import home_dir
-from .dataset import DatasetSpec, DatasetUnavailable
-from . import user_images
+from . import text_table, user_images
+from .dataset import DatasetSpec, DatasetUnavailable, RawData
 
 MAX_ARCHIVE_BYTES = int(float(os.environ.get("NNAPPS_MAX_UPLOAD_MB", "50")) * 1024 * 1024)
+IMAGE_SUFFIXES = (".zip",)
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 def _uploads_dir() -> Path:
@@ -23,62 +26,88 @@ def _uploads_dir() -> Path:
     return path
 
 
-def store_archive(data: bytes, title: str) -> DatasetSpec:
-    """Validate a zip of class folders, store it, and return its spec.
+def _modality(filename: str) -> str:
+    suffix = Path(filename).suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    raise DatasetUnavailable(f"{filename}: expected a .zip of class folders of images, or a .csv/.tsv "
+                             "file of texts and labels")
 
-    Raises DatasetUnavailable with a message for a person when the archive is unusable.
+
+def _read(data: bytes, meta: dict) -> RawData:
+    if meta["modality"] == "image":
+        return user_images.load_image_archive(data)
+    return text_table.load_text_table(data, meta.get("text_column"), meta.get("label_column"))
+
+
+def store_upload(data: bytes, filename: str, text_column: str | None = None,
+                 label_column: str | None = None) -> DatasetSpec:
+    """Validate an upload, store it, and return its spec.
+
+    Raises DatasetUnavailable with a message for a person when the file is unusable.
     """
     if len(data) > MAX_ARCHIVE_BYTES:
-        raise DatasetUnavailable(f"{title}: the archive is {len(data) / 2**20:.1f} MB; the limit is "
+        raise DatasetUnavailable(f"{filename}: the file is {len(data) / 2**20:.1f} MB; the limit is "
                                  f"{MAX_ARCHIVE_BYTES / 2**20:.0f} MB")
-    raw = user_images.load_image_archive(data)  # raises with a clear message when unusable
-    name = "user-" + hashlib.sha256(data).hexdigest()[:12]
+    modality = _modality(filename)
+    meta = {"title": filename, "modality": modality, "suffix": Path(filename).suffix.lower()}
+    if modality == "text":
+        meta.update(text_column=text_column, label_column=label_column)
+    raw = _read(data, meta)  # raises with a clear message when unusable
+    meta.update(n_items=int(len(raw.y)), classes=list(raw.class_names))
+    identity = hashlib.sha256(data)
+    identity.update(json.dumps([text_column, label_column]).encode())
+    name = "user-" + identity.hexdigest()[:12]
     folder = _uploads_dir()
-    zip_path = folder / f"{name}.zip"
-    if not zip_path.exists():
-        tmp = zip_path.with_suffix(f".{os.getpid()}.tmp")
+    data_path = folder / f"{name}{meta['suffix']}"
+    if not data_path.exists():
+        tmp = data_path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(data)
-        os.replace(tmp, zip_path)
-    meta = {"title": title, "modality": "image", "n_items": int(len(raw.y)),
-            "classes": list(raw.class_names)}
+        os.replace(tmp, data_path)
     (folder / f"{name}.json").write_text(json.dumps(meta))
-    return _spec(name, meta, zip_path)
+    return _spec(name, meta, data_path)
 
 
-def store_path(path: Path) -> DatasetSpec:
-    """Store a folder or zip of class folders given on the command line."""
+def store_archive(data: bytes, title: str) -> DatasetSpec:
+    """A zip of class folders of images (kept for callers that know they hold images)."""
+    return store_upload(data, title if title.lower().endswith(".zip") else f"{title}.zip")
+
+
+def store_path(path: Path, text_column: str | None = None, label_column: str | None = None) -> DatasetSpec:
+    """Store a folder or zip of class folders, or a CSV/TSV file, given on the command line."""
     path = Path(path)
     if path.is_dir():
-        data = user_images.zip_folder(path, max_bytes=MAX_ARCHIVE_BYTES)
-    elif path.suffix.lower() == ".zip":
-        if path.stat().st_size > MAX_ARCHIVE_BYTES:
-            raise DatasetUnavailable(f"{path}: larger than the {MAX_ARCHIVE_BYTES / 2**20:.0f} MB limit")
-        data = path.read_bytes()
-    else:
-        raise DatasetUnavailable(f"{path}: expected a folder or a .zip of class folders")
-    return store_archive(data, path.name)
+        return store_upload(user_images.zip_folder(path, max_bytes=MAX_ARCHIVE_BYTES), f"{path.name}.zip")
+    _modality(path.name)
+    if path.stat().st_size > MAX_ARCHIVE_BYTES:
+        raise DatasetUnavailable(f"{path}: larger than the {MAX_ARCHIVE_BYTES / 2**20:.0f} MB limit")
+    return store_upload(path.read_bytes(), path.name, text_column, label_column)
 
 
 def stored_specs() -> list[DatasetSpec]:
     specs = []
     for meta_path in sorted(_uploads_dir().glob("user-*.json")):
-        zip_path = meta_path.with_suffix(".zip")
-        if zip_path.exists():
-            specs.append(_spec(meta_path.stem, json.loads(meta_path.read_text()), zip_path))
+        meta = json.loads(meta_path.read_text())
+        data_path = meta_path.with_suffix(meta.get("suffix", ".zip"))
+        if data_path.exists():
+            specs.append(_spec(meta_path.stem, meta, data_path))
     return specs
 
 
 def delete_upload(name: str) -> None:
-    for suffix in (".zip", ".json"):
-        (_uploads_dir() / f"{name}{suffix}").unlink(missing_ok=True)
+    for path in _uploads_dir().glob(f"{name}.*"):
+        path.unlink(missing_ok=True)
 
 
-def _spec(name: str, meta: dict, zip_path: Path) -> DatasetSpec:
-    def load(seed: int = 0, progress=None):
-        return user_images.load_image_archive(zip_path.read_bytes())
+def _spec(name: str, meta: dict, data_path: Path) -> DatasetSpec:
+    def load(seed: int = 0, progress=None) -> RawData:
+        return _read(data_path.read_bytes(), meta)
 
+    items = "images" if meta["modality"] == "image" else "texts"
     return DatasetSpec(
         name=name, title=f"{meta['title']} (yours)", modality=meta["modality"], origin="upload",
         licence="yours", load=load,
-        description=(f"Your upload {meta['title']!r}: {meta['n_items']:,} images in "
-                     f"{len(meta['classes'])} classes ({', '.join(meta['classes'])})."))
+        description=(f"Your upload {meta['title']!r}: {meta['n_items']:,} {items} in "
+                     f"{len(meta['classes'])} classes ({', '.join(meta['classes'][:20])})."))

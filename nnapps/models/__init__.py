@@ -1,6 +1,6 @@
 """Model families (one file each) and their registry."""
 
-from .family import ModelFamily
+from .family import InputInfo, ModelFamily
 from .registry import FAMILIES, families_for, get_family
 
-__all__ = ["FAMILIES", "ModelFamily", "families_for", "get_family"]
+__all__ = ["FAMILIES", "InputInfo", "ModelFamily", "families_for", "get_family"]

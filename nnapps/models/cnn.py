@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ..schema import Param, Schema
-from .family import ModelFamily
+from .family import InputInfo, ModelFamily
 from .layers import ACTIVATIONS, SeededDropout, make_activation
 
 POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
@@ -65,10 +65,10 @@ SCHEMA = Schema((
 ))
 
 
-def build(hp: dict, input_shape: tuple[int, ...], n_classes: int) -> CNN:
-    if len(input_shape) != 3:
-        raise ValueError(f"cnn needs images shaped (C, H, W), got {input_shape}")
-    c, h, w = input_shape
+def build(hp: dict, inputs: InputInfo, n_classes: int) -> CNN:
+    if len(inputs.shape) != 3:
+        raise ValueError(f"cnn needs images shaped (C, H, W), got {inputs.shape}")
+    c, h, w = inputs.shape
     return CNN(CNNConfig(in_channels=c, height=h, width=w, n_classes=n_classes, **hp))
 
 

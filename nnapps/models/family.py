@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import torch
+
 from ..schema import Schema
 
 # A family builds either an nn.Module trained by nnapps.training.fit ("torch"), or a
@@ -11,8 +13,37 @@ KINDS = ("torch", "sklearn")
 
 
 @dataclass(frozen=True)
+class InputInfo:
+    """What a model is built for: the shape of one preprocessed item and, for token ids, the
+    vocabulary size (0 for images). A fitted preprocessor says this; a run stores it."""
+
+    shape: tuple[int, ...]
+    vocab_size: int = 0
+
+    def to_dict(self) -> dict:
+        return {"shape": list(self.shape), "vocab_size": self.vocab_size}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "InputInfo":
+        return cls(shape=tuple(d["shape"]), vocab_size=int(d.get("vocab_size", 0)))
+
+
+def _state_dict(model) -> dict[str, torch.Tensor]:
+    return model.state_dict()
+
+
+def _load_state_dict(model, weights: dict[str, torch.Tensor]):
+    model.load_state_dict(weights)
+    return model.eval()
+
+
+@dataclass(frozen=True)
 class ModelFamily:
-    """build(hparams, input_shape, n_classes) returns an nn.Module (logits out) or an estimator."""
+    """build(hparams, inputs, n_classes) returns an nn.Module (logits out) or an estimator.
+
+    export_weights/import_weights turn a trained model into named tensors (stored as
+    safetensors) and back; torch families use their state_dict.
+    """
 
     name: str
     title: str
@@ -20,13 +51,19 @@ class ModelFamily:
     modalities: tuple[str, ...]
     schema: Schema
     kind: str
-    build: Callable[[dict[str, Any], tuple[int, ...], int], Any] = field(repr=False, compare=False)
+    build: Callable[[dict[str, Any], InputInfo, int], Any] = field(repr=False, compare=False)
     summary: Callable[[dict[str, Any]], str] = field(repr=False, compare=False, default=lambda hp: "")
+    export_weights: Callable[[Any], dict[str, torch.Tensor]] = field(
+        repr=False, compare=False, default=_state_dict)
+    import_weights: Callable[[Any, dict[str, torch.Tensor]], Any] = field(
+        repr=False, compare=False, default=_load_state_dict)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"family {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
 
-    def make(self, hparams: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
+    def make(self, hparams: dict[str, Any], inputs: InputInfo, n_classes: int):
         """Validate hparams against the schema and build the model."""
-        return self.build(self.schema.validate(hparams), tuple(input_shape), n_classes)
+        if not isinstance(inputs, InputInfo):
+            raise TypeError(f"inputs must be an InputInfo, got {type(inputs).__name__}")
+        return self.build(self.schema.validate(hparams), inputs, n_classes)

@@ -46,3 +46,32 @@ def set_dropout_generator(model: nn.Module, generator: torch.Generator | None) -
     for module in model.modules():
         if isinstance(module, SeededDropout):
             module.generator = generator
+
+
+def padding_mask(ids: torch.Tensor, pad_id: int = 0) -> torch.Tensor:
+    """(B, T) token ids -> (B, T) bool, True where a real token is."""
+    return ids != pad_id
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over time of x (B, T, C) where mask (B, T) is True; an empty text gives zeros."""
+    weights = mask.unsqueeze(-1).to(x.dtype)
+    return (x * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+def masked_max(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Max over time of x (B, T, C) where mask is True; an empty text gives zeros."""
+    filled = x.masked_fill(~mask.unsqueeze(-1), float("-inf"))
+    out = filled.max(1).values
+    return torch.where(torch.isinf(out), torch.zeros_like(out), out)
+
+
+def trim_padding(ids: torch.Tensor, pad_id: int = 0) -> torch.Tensor:
+    """Drop the columns of (B, T) ids that are padding in every row.
+
+    Texts are padded to the tokenizer's max_len, but a batch of short sentences needs only
+    its longest; the models give the same outputs either way, several times faster.
+    """
+    real = (ids != pad_id).any(0).nonzero()
+    T = int(real.max()) + 1 if len(real) else 1
+    return ids[:, :T]

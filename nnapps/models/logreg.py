@@ -1,9 +1,10 @@
 """Logistic regression: scikit-learn's linear baseline on the flattened, standardised input."""
 
+import torch
 from sklearn.linear_model import LogisticRegression
 
 from ..schema import Param, Schema
-from .family import ModelFamily
+from .family import InputInfo, ModelFamily
 
 SCHEMA = Schema((
     Param("C", "float", 1.0, "Inverse regularisation strength: smaller means simpler weights",
@@ -12,8 +13,21 @@ SCHEMA = Schema((
 ))
 
 
-def build(hp: dict, input_shape: tuple[int, ...], n_classes: int) -> LogisticRegression:
+def build(hp: dict, inputs: InputInfo, n_classes: int) -> LogisticRegression:
     return LogisticRegression(C=hp["C"], max_iter=hp["max_iter"])
+
+
+def export_linear(clf: LogisticRegression) -> dict[str, torch.Tensor]:
+    return {"coef": torch.as_tensor(clf.coef_), "intercept": torch.as_tensor(clf.intercept_),
+            "classes": torch.as_tensor(clf.classes_)}
+
+
+def import_linear(clf: LogisticRegression, weights: dict[str, torch.Tensor]) -> LogisticRegression:
+    clf.coef_ = weights["coef"].numpy()
+    clf.intercept_ = weights["intercept"].numpy()
+    clf.classes_ = weights["classes"].numpy()
+    clf.n_features_in_ = clf.coef_.shape[1]
+    return clf
 
 
 FAMILY = ModelFamily(
@@ -21,4 +35,5 @@ FAMILY = ModelFamily(
     description="A linear baseline from scikit-learn: one weight per pixel and class, no hidden layer.",
     modalities=("image",), schema=SCHEMA, kind="sklearn", build=build,
     summary=lambda hp: f"C={hp['C']:g}",
+    export_weights=export_linear, import_weights=import_linear,
 )

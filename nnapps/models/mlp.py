@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ..schema import Param, Schema
-from .family import ModelFamily
+from .family import InputInfo, ModelFamily
 from .layers import ACTIVATIONS, SeededDropout, make_activation
 
 
@@ -49,8 +49,8 @@ SCHEMA = Schema((
 ))
 
 
-def build(hp: dict, input_shape: tuple[int, ...], n_classes: int) -> MLP:
-    return MLP(MLPConfig(input_dim=math.prod(input_shape), n_classes=n_classes, **hp))
+def build(hp: dict, inputs: InputInfo, n_classes: int) -> MLP:
+    return MLP(MLPConfig(input_dim=math.prod(inputs.shape), n_classes=n_classes, **hp))
 
 
 FAMILY = ModelFamily(

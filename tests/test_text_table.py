@@ -1,0 +1,348 @@
+"""Tests for reading a user's CSV/TSV of texts and labels, from bytes and from a file."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from nnapps.data import text_table
+from nnapps.data.dataset import DatasetUnavailable
+from nnapps.data.text_table import TableColumns, detect_columns, load_text_file, load_text_table
+
+REVIEWS = [("I loved this film", "pos"), ("Dull and far too long", "neg"),
+           ("A joy from start to finish", "pos"), ("I walked out halfway", "neg")]
+
+
+def table(rows, header=None, delimiter=",") -> bytes:
+    lines = ([delimiter.join(header)] if header else []) + [delimiter.join(row) for row in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def check_reviews(raw, texts=tuple(t for t, _ in REVIEWS), labels=tuple(lab for _, lab in REVIEWS)):
+    assert raw.X.dtype == object and raw.X.shape == (len(texts),)
+    assert list(raw.X) == list(texts)
+    assert raw.y.dtype == np.int64
+    assert raw.class_names == sorted(set(labels))
+    assert [raw.class_names[i] for i in raw.y] == list(labels)
+
+
+def test_comma_csv_with_header():
+    data = table(REVIEWS, header=("Text", "Label"))
+    assert detect_columns(data) == TableColumns("Text", "Label", ("Text", "Label"), True, ",")
+    check_reviews(load_text_table(data))
+
+
+def test_tsv_with_synonym_header_and_commas_in_texts():
+    rows = [(f"{text}, really", label) for text, label in REVIEWS]
+    data = table(rows, header=("review", "sentiment"), delimiter="\t")
+    found = detect_columns(data)
+    assert (found.delimiter, found.has_header) == ("\t", True)
+    assert (found.text, found.label) == ("review", "sentiment")
+    check_reviews(load_text_table(data), texts=[text for text, _ in rows])
+
+
+def test_headerless_tsv_with_one_comma_in_every_text():
+    rows = [(f"{text}, really", label) for text, label in REVIEWS]
+    assert csv.Sniffer().sniff(table(rows, delimiter="\t").decode(), ",\t;|").delimiter == ","
+    found = detect_columns(table(rows, delimiter="\t"))
+    assert (found.delimiter, found.has_header, found.text) == ("\t", False, "column 1")
+    check_reviews(load_text_table(table(rows, delimiter="\t")), texts=[text for text, _ in rows])
+
+
+def test_delimiter_the_sniffer_gets_wrong():
+    data = (b'text\tlabel\n"""great"" acting the good movie;"\tpos\n'
+            b'"| a | ""great"" it\'s good a"\tneg\n'
+            b'it\'s acting\tpos\n'
+            b'"| it\'s acting plot ""great"""\tneg\n')
+    assert csv.Sniffer().sniff(data.decode(), ",\t;|").delimiter == "|"
+    assert detect_columns(data).delimiter == "\t"
+    raw = load_text_table(data)
+    assert list(raw.X) == ['"great" acting the good movie;', '| a | "great" it\'s good a',
+                           "it's acting", '| it\'s acting plot "great"']
+
+
+def test_semicolon_csv():
+    data = table(REVIEWS, header=("text", "label"), delimiter=";")
+    assert detect_columns(data).delimiter == ";"
+    check_reviews(load_text_table(data))
+
+
+def test_pipe_csv_with_extra_columns():
+    rows = [(str(i), text, label, "x") for i, (text, label) in enumerate(REVIEWS)]
+    data = table(rows, header=("id", "Content", "Category", "source"), delimiter="|")
+    found = detect_columns(data)
+    assert (found.delimiter, found.text, found.label) == ("|", "Content", "Category")
+    check_reviews(load_text_table(data))
+
+
+def test_quoted_fields_with_delimiters_quotes_and_newlines():
+    data = (b'text,label\n"Good, very good",pos\n"Line one\nline two",neg\n'
+            b'"She said ""wow""",pos\r\nplain,neg\r\n')
+    raw = load_text_table(data)
+    check_reviews(raw, texts=["Good, very good", "Line one\nline two", 'She said "wow"', "plain"],
+                  labels=["pos", "neg", "pos", "neg"])
+
+
+def test_utf8_bom():
+    data = b"\xef\xbb\xbf" + table(REVIEWS, header=("text", "label"))
+    assert detect_columns(data).columns == ("text", "label")
+    check_reviews(load_text_table(data))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_with_bom(encoding):
+    text = "text,label\n" + "".join(f"{t},{lab}\n" for t, lab in REVIEWS)
+    data = text.encode(encoding) if encoding == "utf-16" else b"\xfe\xff" + text.encode(encoding)
+    check_reviews(load_text_table(data))
+
+
+def test_utf16_without_bom_is_refused():
+    with pytest.raises(DatasetUnavailable, match="NUL characters.*byte-order mark"):
+        load_text_table("text,label\nhi,pos\n".encode("utf-16-le"))
+
+
+@pytest.mark.parametrize("header", [("TEXT", "Label"), ("Tweet", "CLASS"), (" Message ", "tag"),
+                                    ("Comment", "Y"), ("body", "target")])
+def test_header_synonyms_any_case(header):
+    found = detect_columns(table(REVIEWS, header=header))
+    assert found.has_header and found.text == header[0].strip() and found.label == header[1]
+
+
+def test_header_with_label_first():
+    data = table([(lab, t) for t, lab in REVIEWS], header=("Sentiment", "Sentence"))
+    found = detect_columns(data)
+    assert (found.text, found.label) == ("Sentence", "Sentiment")
+    check_reviews(load_text_table(data))
+
+
+def test_unknown_header_names_found_by_kind_and_length():
+    data = table(REVIEWS, header=("phrase", "polarity"))
+    found = detect_columns(data)
+    assert (found.has_header, found.text, found.label) == (True, "phrase", "polarity")
+    check_reviews(load_text_table(data))
+
+
+@pytest.mark.parametrize("text_first", [True, False])
+def test_headerless_two_columns_in_either_order(text_first):
+    rows = REVIEWS if text_first else [(lab, t) for t, lab in REVIEWS]
+    found = detect_columns(table(rows))
+    text, label = ("column 1", "column 2") if text_first else ("column 2", "column 1")
+    assert found == TableColumns(text, label, ("column 1", "column 2"), False, ",")
+    check_reviews(load_text_table(table(rows)))
+
+
+def test_headerless_numeric_labels():
+    rows = [(t, "1" if lab == "pos" else "0") for t, lab in REVIEWS]
+    found = detect_columns(table(rows))
+    assert (found.has_header, found.text, found.label) == (False, "column 1", "column 2")
+    assert load_text_table(table(rows)).class_names == ["0", "1"]
+
+
+def test_headerless_three_columns_needs_a_choice():
+    rows = [(t, lab, "x") for t, lab in REVIEWS]
+    found = detect_columns(table(rows))
+    assert (found.text, found.label) == (None, None)
+    assert found.columns == ("column 1", "column 2", "column 3")
+    with pytest.raises(DatasetUnavailable, match=r"could not tell which column holds the text; "
+                                                 r"pick the text and label columns.*'column 3'"):
+        load_text_table(table(rows))
+    check_reviews(load_text_table(table(rows), text_column="Column 1", label_column="column 2"))
+
+
+def test_explicit_columns_override_detection():
+    rows = [(t, lab, lab.upper()) for t, lab in REVIEWS]
+    data = table(rows, header=("text", "label", "Mood"))
+    raw = load_text_table(data, label_column="mood")
+    assert raw.class_names == ["NEG", "POS"]
+    assert list(raw.X) == [t for t, _ in REVIEWS]
+
+
+def test_explicit_swap_of_two_columns():
+    # A file whose headers are the wrong way round: choosing the detected label column as the
+    # text gives the other column the label role.
+    data = table([(lab, t) for t, lab in REVIEWS], header=("text", "label"))
+    check_reviews(load_text_table(data, text_column="label"))
+    check_reviews(load_text_table(data, label_column="text"))
+
+
+def test_unknown_column_lists_the_columns():
+    data = table(REVIEWS, header=("Text", "Label"))
+    message = r"no column named 'txt'; the columns are: 'Text', 'Label'"
+    with pytest.raises(DatasetUnavailable, match=message):
+        load_text_table(data, text_column="txt")
+
+
+def test_same_column_for_both_is_refused():
+    with pytest.raises(DatasetUnavailable, match="must differ; both are 'text'"):
+        load_text_table(table(REVIEWS, header=("text", "label")), text_column="text",
+                        label_column="TEXT")
+
+
+def test_undecodable_bytes():
+    data = b"text,label\nhello,pos\n\xff\xfe\xfa,neg\n"
+    message = r"is not UTF-8 text \(undecodable bytes at position 21\)"
+    with pytest.raises(DatasetUnavailable, match=message):
+        detect_columns(data)
+    with pytest.raises(DatasetUnavailable, match="not UTF-8 text"):
+        load_text_table(data)
+
+
+@pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf", b"\n \n", b'""\n,,\n'])
+def test_empty_file(data):
+    with pytest.raises(DatasetUnavailable, match="the file is empty"):
+        load_text_table(data)
+
+
+def test_header_without_rows():
+    with pytest.raises(DatasetUnavailable, match="header row but no rows"):
+        load_text_table(b"text,label\n")
+
+
+def test_malformed_csv_names_the_line():
+    data = b'text,label\nfine,pos\n"bad" quote,neg\n'
+    with pytest.raises(DatasetUnavailable, match=r"line 3 is not valid CSV"):
+        detect_columns(data)
+
+
+def test_unclosed_quote_names_the_line_it_opens_on():
+    data = b'text,label\nfine,pos\n"never closed,neg\nmore,pos\n'
+    with pytest.raises(DatasetUnavailable, match=r"line 3 is not valid CSV \(unexpected end"):
+        load_text_table(data)
+
+
+def test_one_column():
+    with pytest.raises(DatasetUnavailable, match=r"the file has one column \('text'\); it needs"):
+        load_text_table(b"text\nhello\nworld\n")
+
+
+def test_unquoted_delimiter_in_text_names_the_line():
+    data = table(REVIEWS[:2] + [("Nice, I think", "pos")], header=("text", "label"))
+    with pytest.raises(DatasetUnavailable, match=r"line 4 has 3 fields but the header has 2"
+                                                 r".*quotes around a text that holds a comma"):
+        load_text_table(data)
+
+
+def test_one_class():
+    data = table([(t, "pos") for t, _ in REVIEWS], header=("text", "label"))
+    with pytest.raises(DatasetUnavailable, match=r"found 1 class \('pos'\); need at least two"):
+        load_text_table(data)
+
+
+def test_every_class_needs_two_rows():
+    data = table(REVIEWS + [("Odd one", "meh")], header=("text", "label"))
+    with pytest.raises(DatasetUnavailable, match=r"at least 2 rows; too few in: 'meh' \(1\)"):
+        load_text_table(data)
+
+
+def test_some_empty_texts_are_dropped():
+    rows = REVIEWS + [("   ", "pos"), ("", "neg")]
+    raw = load_text_table(table(rows, header=("text", "label")))
+    check_reviews(raw)
+
+
+def test_mostly_empty_texts_are_refused():
+    rows = REVIEWS[:2] + [("", "pos")] * 3
+    with pytest.raises(DatasetUnavailable, match=r"3 of 5 rows have an empty text or a missing "
+                                                 r"label \(3 without text"):
+        load_text_table(table(rows, header=("text", "label")))
+
+
+def test_all_empty_texts():
+    rows = [("", "pos"), (" ", "neg"), ("", "pos"), ("", "neg")]
+    data = table(rows, header=("text", "label"))
+    with pytest.raises(DatasetUnavailable, match="every text in column 'text' is empty"):
+        load_text_table(data)
+
+
+def test_missing_labels_are_dropped_up_to_half():
+    rows = REVIEWS + [("No label here", ""), ("Nor here", " ")]
+    data = table(rows, header=("text", "label"))
+    check_reviews(load_text_table(data))
+    short_row = table(REVIEWS, header=("text", "label")) + b"lonely\n"  # one field, no label
+    check_reviews(load_text_table(short_row))
+    with pytest.raises(DatasetUnavailable, match=r"3 of 5 rows .*\(0 without text in 'text', 3 "
+                                                 r"without label in 'label'\)"):
+        load_text_table(table(REVIEWS[:2] + [("x", "")] * 3, header=("text", "label")))
+
+
+def test_all_labels_missing():
+    data = b"text,label\n" + b"".join(f"{t},\n".encode() for t, _ in REVIEWS)
+    with pytest.raises(DatasetUnavailable, match="every label in column 'label' is empty"):
+        load_text_table(data)
+
+
+def test_labels_are_stripped():
+    rows = [(t, f"  {lab} ") for t, lab in REVIEWS]
+    assert load_text_table(table(rows, header=("text", "label"))).class_names == ["neg", "pos"]
+
+
+def test_over_size(monkeypatch):
+    data = table(REVIEWS, header=("text", "label"))
+    monkeypatch.setattr(text_table, "MAX_BYTES", len(data) - 1)
+    with pytest.raises(DatasetUnavailable, match=r"the file is 0\.0 MB; the limit is 0 MB"):
+        load_text_table(data)
+    with pytest.raises(DatasetUnavailable, match="the limit is"):
+        detect_columns(data)
+
+
+def test_size_is_checked_before_decoding(monkeypatch):
+    monkeypatch.setattr(text_table, "MAX_BYTES", 2)
+    with pytest.raises(DatasetUnavailable, match="the limit is"):
+        load_text_table(b"\xff\xff\xff\xff")
+
+
+def test_too_many_classes(monkeypatch):
+    monkeypatch.setattr(text_table, "MAX_CLASSES", 3)
+    rows = [(f"text {i}", f"class {i % 4}") for i in range(8)]
+    with pytest.raises(DatasetUnavailable, match=r"found 4 classes in column 'label'; the limit "
+                                                 r"is 3"):
+        load_text_table(table(rows, header=("text", "label")))
+
+
+def test_too_many_rows(monkeypatch):
+    monkeypatch.setattr(text_table, "MAX_ROWS", len(REVIEWS))
+    check_reviews(load_text_table(table(REVIEWS, header=("text", "label"))))
+    with pytest.raises(DatasetUnavailable, match=r"more than 4 rows; the limit is 4"):
+        load_text_table(table(REVIEWS + [("One too many", "pos")], header=("text", "label")))
+
+
+def test_long_texts_are_truncated(monkeypatch):
+    monkeypatch.setattr(text_table, "MAX_TEXT_CHARS", 5)
+    raw = load_text_table(table(REVIEWS, header=("text", "label")))
+    assert list(raw.X) == [t[:5] for t, _ in REVIEWS]
+
+
+def test_non_ascii_texts_kept_intact():
+    rows = [("très bien", "pos"), ("😀 great 👍🏽", "pos"), ("很好看的电影", "pos"),
+            ("ничего хорошего", "neg"), ("最悪だった", "neg"), ("naïve café", "neg")]
+    tsv = "text\tlabel\n" + "".join(f"{t}\t{lab}\n" for t, lab in rows)
+    for data in (table(rows, header=("text", "label")), tsv.encode("utf-16")):
+        raw = load_text_table(data)
+        check_reviews(raw, texts=[t for t, _ in rows], labels=[lab for _, lab in rows])
+
+
+def test_load_text_file(tmp_path):
+    path = tmp_path / "reviews.tsv"
+    path.write_bytes(table(REVIEWS, header=("review", "sentiment"), delimiter="\t"))
+    check_reviews(load_text_file(path))
+    check_reviews(load_text_file(str(path), text_column="REVIEW", label_column="sentiment"))
+
+
+def test_load_text_file_errors_name_the_path(tmp_path):
+    with pytest.raises(DatasetUnavailable, match="missing.csv: no such file"):
+        load_text_file(tmp_path / "missing.csv")
+    path = tmp_path / "one.csv"
+    path.write_bytes(table([(t, "pos") for t, _ in REVIEWS], header=("text", "label")))
+    with pytest.raises(DatasetUnavailable, match=r"one\.csv: found 1 class"):
+        load_text_file(path)
+
+
+def test_load_text_file_size_checked_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "big.csv"
+    path.write_bytes(table(REVIEWS, header=("text", "label")))
+    monkeypatch.setattr(text_table, "MAX_BYTES", 10)
+    opened = []
+    monkeypatch.setattr(type(path), "open", lambda self, *a, **k: opened.append(self))
+    with pytest.raises(DatasetUnavailable, match=r"big\.csv: the file is 0\.0 MB; the limit is"):
+        load_text_file(path)
+    assert opened == []
