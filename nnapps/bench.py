@@ -24,6 +24,10 @@ from .runs import RunConfig, RunStore
 from .training import TensorData, TrainConfig, fit
 
 
+TEXT_FAMILIES = ("tfidf", "boe", "textcnn", "gru", "lstm", "transformer")
+BAG_OF_WORDS = ("tfidf", "boe")  # models that cannot see word order
+
+
 def _median_times(fns: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
     """Run each fn once to warm up, then repeats times interleaved; median seconds of each."""
     for fn in fns.values():
@@ -154,4 +158,11 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print) -> d
     results["accuracy"] = runs
     cnn, small_mlp = runs[3], runs[4]
     results["scattered_cnn_minus_mlp_points"] = 100 * (cnn["accuracy"] - small_mlp["accuracy"])
+    log("text: every family on the made reviews dataset")
+    text = accuracy_runs([("reviews", family, {}) for family in TEXT_FAMILIES])
+    results["text_accuracy"] = text
+    bag = max(r["accuracy"] for r in text if r["model"] in BAG_OF_WORDS)
+    best = max((r for r in text if r["model"] not in BAG_OF_WORDS), key=lambda r: r["accuracy"])
+    results["text_best_sequence_model"] = best["label"]
+    results["text_sequence_minus_bag_points"] = 100 * (best["accuracy"] - bag)
     return results

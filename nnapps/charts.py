@@ -122,3 +122,18 @@ def distribution_chart(probas: dict[str, np.ndarray], class_names: list[str],
         )
         .properties(height=height, title="Predicted probability for every class")
     )
+
+
+def length_chart(lengths: pd.DataFrame, height: int = 220) -> alt.Chart:
+    """Histogram of text lengths in words per class; lengths has columns class, words."""
+    return (
+        alt.Chart(lengths)
+        .mark_bar(opacity=0.7)
+        .encode(
+            x=alt.X("words:Q", bin=alt.Bin(maxbins=40), title="Words per text"),
+            y=alt.Y("count():Q", title="Texts", stack=None),
+            color=alt.Color("class:N", title="Class", scale=alt.Scale(scheme=RUN_COLOURS)),
+            tooltip=["class", alt.Tooltip("count():Q", title="texts")],
+        )
+        .properties(height=height, title="Text length")
+    )

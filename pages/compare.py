@@ -7,12 +7,14 @@ import streamlit as st
 from nnapps import charts
 from nnapps.data import DatasetUnavailable
 from nnapps.evaluation import FILTERS, filter_rows, probability_table
+from nnapps.explain import word_effects
 from nnapps.runs import Run
 from nnapps.ui import state
 from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, session_jobs
-from nnapps.ui.services import cached_dataset, get_store
+from nnapps.ui.services import cached_dataset, get_predictor, get_store
+from nnapps.ui.text_view import highlighted_html
 from nnapps.ui.sidebar import dataset_picker
 
 MAX_DEFAULT_RUNS = 4
@@ -38,6 +40,23 @@ def unique_labels(all_runs: list[Run]) -> dict[str, str]:
     """run_id -> label, with the id appended where two runs would read the same."""
     counts = pd.Series([r.label for r in all_runs]).value_counts()
     return {r.run_id: r.label if counts[r.label] == 1 else f"{r.label} [{r.run_id[:6]}]" for r in all_runs}
+
+
+def word_effects_view(text: str, chosen_runs: list[Run], run_names: list[str], class_names: list[str]) -> None:
+    """For one text, each model's words tinted by how much they moved its prediction."""
+    st.markdown("**Which words moved each prediction.** Each word is removed in turn: blue words "
+                "raised the probability of the model's predicted class, red words lowered it "
+                "(hover for the change).")
+    for name, run in zip(run_names, chosen_runs):
+        try:
+            predictor = get_predictor(run.run_id)
+        except (ValueError, OSError) as exc:
+            st.warning(f"{name}: its weights could not be loaded ({exc}).")
+            continue
+        predicted = int(predictor([text])[0].argmax())
+        p, effects = word_effects(text, predictor, predicted)
+        st.markdown(f"{name} → **{class_names[predicted]}** ({p:.0%})")
+        st.html(f'<div style="line-height: 2; font-size: 1.05rem">{highlighted_html(text, effects)}</div>')
 
 
 labels = unique_labels(runs)
@@ -141,10 +160,16 @@ if shown.empty:
     st.stop()
 shown = shown.head(MAX_TABLE_ROWS)
 
-view = pd.DataFrame({"image": [data_uri(X_test[i]) for i in shown["index"]],
-                     "#": shown["index"].to_numpy(), "true": shown["true"].to_numpy()})
-column_config = {"image": st.column_config.ImageColumn("image", width="small"),
-                 "#": st.column_config.NumberColumn("#", help="index in the test split")}
+# The sample itself leads each row: a thumbnail for images, the words for texts.
+if spec.modality == "image":
+    view = pd.DataFrame({"image": [data_uri(X_test[i]) for i in shown["index"]]})
+    column_config = {"image": st.column_config.ImageColumn("image", width="small")}
+else:
+    view = pd.DataFrame({"text": [X_test[i] for i in shown["index"]]})
+    column_config = {"text": st.column_config.TextColumn("text", width="large")}
+view["#"] = shown["index"].to_numpy()
+view["true"] = shown["true"].to_numpy()
+column_config["#"] = st.column_config.NumberColumn("#", help="index in the test split")
 for n in names:
     view[f"{n}"] = np.where(shown[f"{n} ok"], "✓ ", "✗ ") + shown[f"{n} pred"].astype(str)
     view[f"{n} p"] = shown[f"{n} p"].to_numpy()
@@ -158,11 +183,17 @@ selected_rows = event.selection.rows if event is not None and hasattr(event, "se
 row = int(selected_rows[0]) if selected_rows else 0
 sample = int(shown["index"].iloc[row])
 st.markdown(f"**Test sample #{sample}**, true class **{dataset.class_names[y_test[sample]]}**")
-pic, dist = st.columns([1, 4])
-pic.image(to_pil(X_test[sample], display_scale(X_test[sample], 160)))
+if spec.modality == "image":
+    pic, dist = st.columns([1, 4])
+    pic.image(to_pil(X_test[sample], display_scale(X_test[sample], 160)))
+else:
+    dist = st.container()
 dist.altair_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen)},
                                             dataset.class_names, dataset.class_names[y_test[sample]]),
                   width="stretch")
+
+if spec.modality == "text":
+    word_effects_view(X_test[sample], chosen, names, dataset.class_names)
 
 with st.expander("Manage runs"):
     doomed = st.multiselect("Delete runs", list(by_id), format_func=lambda i: labels[i], key="delete_runs")

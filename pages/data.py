@@ -1,4 +1,4 @@
-"""Data: browse a dataset (images per class, class balance, splits, origin) or upload your own."""
+"""Data: browse a dataset (examples per class, class balance, splits, origin) or upload your own."""
 
 import numpy as np
 import pandas as pd
@@ -6,13 +6,16 @@ import streamlit as st
 
 from nnapps import charts
 from nnapps.data import DatasetUnavailable, load_dataset
-from nnapps.data.uploads import MAX_ARCHIVE_BYTES, store_archive
+from nnapps.data.text_table import detect_columns
+from nnapps.data.uploads import IMAGE_SUFFIXES, MAX_ARCHIVE_BYTES, TEXT_SUFFIXES, store_upload
+from nnapps.features.text import split_words
 from nnapps.ui import state
 from nnapps.ui.images import display_scale, to_pil
 from nnapps.ui.services import cached_dataset
 from nnapps.ui.sidebar import dataset_picker
 
 IMAGES_PER_CLASS = 8
+TEXTS_PER_CLASS = 5
 MAX_CLASSES_SHOWN = 20
 
 state.init_state()
@@ -39,7 +42,77 @@ def download_prompt() -> bool:
     return True
 
 
+def image_examples(X: np.ndarray, y: np.ndarray, class_names: list[str]) -> None:
+    rng = np.random.default_rng(0)
+    for i, name in enumerate(class_names[:MAX_CLASSES_SHOWN]):
+        idx = np.flatnonzero(y == i)
+        picks = rng.choice(idx, size=min(IMAGES_PER_CLASS, len(idx)), replace=False) if len(idx) else []
+        row = st.columns([1, 8])
+        row[0].markdown(f"**{name}**  \n{len(idx):,} images")
+        if len(picks):
+            scale = display_scale(X[picks[0]], 64)
+            row[1].image([to_pil(X[j], scale) for j in picks])
+
+
+def text_examples(X: np.ndarray, y: np.ndarray, class_names: list[str]) -> None:
+    lengths = pd.DataFrame({"class": [class_names[i] for i in y],
+                            "words": [len(split_words(t)) for t in X]})
+    st.altair_chart(charts.length_chart(lengths), width="stretch")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, name in enumerate(class_names[:MAX_CLASSES_SHOWN]):
+        idx = np.flatnonzero(y == i)
+        for j in rng.choice(idx, size=min(TEXTS_PER_CLASS, len(idx)), replace=False):
+            rows.append({"class": name, "text": X[j]})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"text": st.column_config.TextColumn("text", width="large")})
+
+
+def open_dataset(name: str) -> None:
+    st.session_state[state.DATASET] = name
+
+
+def upload_section() -> None:
+    st.subheader("Use your own data")
+    st.markdown(
+        "**Images**: a zip with one folder per class (for example `cats/` and `dogs/`) of PNG or "
+        "JPEG images, resized to 32x32.  \n**Texts**: a CSV or TSV file with a text column and a "
+        "label column (a header such as `text,label` helps; without one, the longer column is "
+        "taken as the text).  \nAt least two classes with two examples each.")
+    upload = st.file_uploader("Zip of class folders, or CSV/TSV file",
+                              type=[s.lstrip(".") for s in IMAGE_SUFFIXES + TEXT_SUFFIXES],
+                              key="data_upload", max_upload_size=MAX_ARCHIVE_BYTES // 2**20)
+    if upload is None:
+        return
+    data = upload.getvalue()
+    columns: dict = {}
+    if upload.name.lower().endswith(TEXT_SUFFIXES):
+        try:
+            found = detect_columns(data)
+        except DatasetUnavailable as exc:
+            st.error(f"{upload.name} could not be used: {exc}")
+            return
+        if found.text is None or found.label is None or len(found.columns) > 2:
+            st.info("Pick the columns that hold the texts and the labels.")
+            left, right = st.columns(2)
+            cols = list(found.columns)
+            columns["text_column"] = left.selectbox(
+                "Text column", cols, index=cols.index(found.text) if found.text in cols else 0,
+                key="upload_text_column")
+            columns["label_column"] = right.selectbox(
+                "Label column", cols, index=cols.index(found.label) if found.label in cols else min(1, len(cols) - 1),
+                key="upload_label_column")
+    try:
+        new_spec = store_upload(data, upload.name, **columns)
+    except DatasetUnavailable as exc:
+        st.error(f"{upload.name} could not be used: {exc}")
+        return
+    st.success(f"Stored {new_spec.title}: {new_spec.description}")
+    st.button(f"Open {new_spec.title}", type="primary", on_click=open_dataset, args=(new_spec.name,))
+
+
 if not spec.is_cached() and not download_prompt():
+    upload_section()
     st.stop()
 
 try:
@@ -47,6 +120,7 @@ try:
         dataset = cached_dataset(spec.name, 0)
 except DatasetUnavailable as exc:
     st.error(str(exc))
+    upload_section()
     st.stop()
 
 sizes = dataset.split_sizes()
@@ -55,8 +129,11 @@ cols[0].metric("Classes", dataset.n_classes)
 cols[1].metric("Train", f"{sizes['train']:,}")
 cols[2].metric("Validation", f"{sizes['val']:,}")
 cols[3].metric("Test", f"{sizes['test']:,}")
-cols[4].metric("Input", " x ".join(str(d) for d in dataset.input_shape),
-               help="channels x height x width")
+if spec.modality == "image":
+    cols[4].metric("Input", " x ".join(str(d) for d in dataset.input_shape), help="channels x height x width")
+else:
+    words = [len(split_words(t)) for t in dataset.X_train]
+    cols[4].metric("Median length", f"{int(np.median(words))} words")
 
 counts = pd.DataFrame([{"class": name, "split": split, "split_order": order,
                         "count": int((dataset.split(split)[1] == i).sum())}
@@ -66,37 +143,12 @@ st.altair_chart(charts.class_balance_chart(counts), width="stretch")
 
 st.subheader("Examples from the training split")
 X_train, y_train = dataset.split("train")
-rng = np.random.default_rng(0)
-for i, name in enumerate(dataset.class_names[:MAX_CLASSES_SHOWN]):
-    idx = np.flatnonzero(y_train == i)
-    picks = rng.choice(idx, size=min(IMAGES_PER_CLASS, len(idx)), replace=False) if len(idx) else []
-    row = st.columns([1, 8])
-    row[0].markdown(f"**{name}**  \n{len(idx):,} images")
-    if len(picks):
-        scale = display_scale(X_train[picks[0]], 64)
-        row[1].image([to_pil(X_train[j], scale) for j in picks])
+if spec.modality == "image":
+    image_examples(X_train, y_train, dataset.class_names)
+else:
+    text_examples(X_train, y_train, dataset.class_names)
 if dataset.n_classes > MAX_CLASSES_SHOWN:
     st.caption(f"Showing the first {MAX_CLASSES_SHOWN} of {dataset.n_classes} classes.")
 
 st.divider()
-st.subheader("Use your own images")
-st.markdown("Upload a **zip with one folder per class** (for example `cats/` and `dogs/`), each "
-            "holding PNG or JPEG images. Images are resized to 32x32; at least two classes with "
-            "two images each.")
-
-
-def open_dataset(name: str) -> None:
-    st.session_state[state.DATASET] = name
-
-
-upload = st.file_uploader("Zip of class folders", type=["zip"], key="image_upload",
-                          max_upload_size=MAX_ARCHIVE_BYTES // 2**20)
-if upload is not None:
-    try:
-        new_spec = store_archive(upload.getvalue(), upload.name)
-    except DatasetUnavailable as exc:
-        st.error(f"{upload.name} could not be used: {exc}")
-    else:
-        st.success(f"Stored {new_spec.title}: {new_spec.description}")
-        # The sidebar's dataset widget is drawn already: its key may only change in a callback.
-        st.button(f"Open {new_spec.title}", type="primary", on_click=open_dataset, args=(new_spec.name,))
+upload_section()

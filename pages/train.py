@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from nnapps.features import feature_schema
 from nnapps.models import families_for, get_family
 from nnapps.runs import RunConfig
 from nnapps.training import SCHEMA as TRAIN_SCHEMA
@@ -34,13 +35,14 @@ def remove_slot(slot_id: int) -> None:
                                            if s["id"] != slot_id]
 
 
-def architecture_slot(slot: dict, column) -> dict:
+def architecture_slot(slot: dict, position: int, column) -> dict:
     """One architecture: its family and that family's hyperparameter widgets."""
     with column.container(border=True):
         key = f"slot{slot['id']}"
-        current = slot["family"] if slot["family"] in family_names else family_names[0]
+        defaults = state.DEFAULT_FAMILIES.get(spec.modality, family_names)
+        current = slot["family"] if slot["family"] in family_names else defaults[position % len(defaults)]
         name = st.selectbox("Model", family_names, index=family_names.index(current),
-                            format_func=lambda n: get_family(n).title, key=f"{key}_family")
+                            format_func=lambda n: get_family(n).title, key=f"{key}_{spec.modality}_family")
         slot["family"] = name
         family = get_family(name)
         st.caption(family.description)
@@ -53,7 +55,7 @@ def architecture_slot(slot: dict, column) -> dict:
 
 slots = st.session_state[state.TRAIN_SLOTS]
 columns = st.columns(min(len(slots), 3))
-choices = [architecture_slot(slot, columns[i % len(columns)]) for i, slot in enumerate(slots)]
+choices = [architecture_slot(slot, i, columns[i % len(columns)]) for i, slot in enumerate(slots)]
 st.button("Add an architecture", on_click=add_slot, disabled=len(slots) >= MAX_SLOTS,
           icon=":material/add:")
 
@@ -61,11 +63,19 @@ with st.expander("Training settings (shared by the networks)", expanded=False):
     train = schema_widgets(TRAIN_SCHEMA, "train", n_columns=3)
     st.caption("The logistic-regression baseline uses its own solver and only the seed.")
 
+features: dict = {}
+if feature_schema(spec.modality).params:
+    with st.expander(f"{spec.modality.capitalize()} representation (shared)", expanded=False):
+        features = schema_widgets(feature_schema(spec.modality), f"features_{spec.modality}", n_columns=4)
+        st.caption("Fitted on the training split only and saved with each run, so your own input "
+                   "later goes through exactly the same steps.")
+
 configs = []
 errors = []
 for choice in choices:
     try:
-        configs.append(RunConfig.make(spec.name, choice["family"], choice["hparams"], train))
+        configs.append(RunConfig.make(spec.name, choice["family"], choice["hparams"], train,
+                                      features=features, modality=spec.modality))
     except ValueError as exc:
         errors.append(f"{get_family(choice['family']).title}: {exc}")
 for error in errors:

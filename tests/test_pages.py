@@ -290,7 +290,7 @@ def test_data_page_offers_download_of_an_uncached_dataset(app):
 
 def test_data_page_rejects_a_bad_upload(app):
     open_page(app, "pages/data.py")
-    app.file_uploader(key="image_upload").upload("bad.zip", b"not a zip", "application/zip").run()
+    app.file_uploader(key="data_upload").upload("bad.zip", b"not a zip", "application/zip").run()
     assert_ok(app)
     errors = texts(app.error)
     assert len(errors) == 1 and errors[0].startswith("bad.zip could not be used")
@@ -299,7 +299,7 @@ def test_data_page_rejects_a_bad_upload(app):
 
 def test_data_page_stores_and_opens_an_upload(app):
     open_page(app, "pages/data.py")
-    app.file_uploader(key="image_upload").upload("pets.zip", image_zip(), "application/zip").run()
+    app.file_uploader(key="data_upload").upload("pets.zip", image_zip(), "application/zip").run()
     assert_ok(app)
     assert not app.error
     assert any("Stored pets.zip" in s for s in texts(app.success))
@@ -315,8 +315,8 @@ def test_data_page_stores_and_opens_an_upload(app):
 def test_train_page_default_slots(app):
     open_page(app, "pages/train.py")
     assert texts(app.title) == ["Train"]
-    assert app.selectbox(key="slot1_family").value == "mlp"
-    assert app.selectbox(key="slot2_family").value == "cnn"
+    assert app.selectbox(key="slot1_image_family").value == "mlp"
+    assert app.selectbox(key="slot2_image_family").value == "cnn"
     assert app.number_input(key="slot1_mlp_width").value == 128
     assert app.number_input(key="slot2_cnn_channels").value == 16
     assert not button(app, "Train 2 models").disabled
@@ -329,8 +329,8 @@ def test_train_page_adds_and_removes_slots(app):
     button(app, "Add an architecture").click().run()
     assert_ok(app)
     assert {s.key for s in app.selectbox if s.key and s.key.endswith("_family")} == {
-        "slot1_family", "slot2_family", "slot3_family"}
-    assert app.selectbox(key="slot3_family").value == "logreg"
+        "slot1_image_family", "slot2_image_family", "slot3_image_family"}
+    assert app.selectbox(key="slot3_image_family").value == "logreg"
     assert button(app, "Train 3 models")
     app.button(key="slot3_remove").click().run()
     assert_ok(app)
@@ -508,3 +508,68 @@ def test_compare_page_deletes_a_run(compare):
     at.segmented_control(key="prob_filter").set_value("A right, B wrong").run()
     assert_ok(at)
     assert texts(at.warning) == ["Pick two runs to use this filter."]
+
+
+# --- text -----------------------------------------------------------------------------------
+
+def open_dataset(at: AppTest, page: str, dataset: str) -> AppTest:
+    open_page(at, page)
+    at.selectbox(key=state.DATASET).set_value(dataset).run()
+    assert_ok(at)
+    return at
+
+
+def test_data_page_text_dataset(app):
+    open_dataset(app, "pages/data.py", "reviews")
+    assert app.title[0].value.startswith("Reviews")
+    assert {"Class balance", "Text length"} <= set(chart_titles(app))
+    examples = app.dataframe[-1].value
+    assert list(examples.columns) == ["class", "text"] and len(examples) == 10
+    assert set(examples["class"]) == {"negative", "positive"}
+
+
+def test_data_page_asks_for_columns_of_an_ambiguous_csv(app):
+    open_page(app, "pages/data.py")
+    rows = ["id,review,rating,stars"] + [f"{i},{t},{label},{i % 5}" for i, (t, label) in enumerate(
+        [("not bad at all", "good"), ("awful phone", "bad"), ("great screen", "good"), ("it broke", "bad")] * 3)]
+    app.file_uploader(key="data_upload").upload("mine.csv", "\n".join(rows).encode(), "text/csv").run()
+    assert_ok(app)
+    assert app.selectbox(key="upload_text_column").value == "review"
+    app.selectbox(key="upload_label_column").set_value("rating").run()
+    assert_ok(app)
+    assert not app.error, texts(app.error)
+    button(app, "Open mine.csv (yours)").click().run()
+    assert_ok(app)
+    assert app.title[0].value == "mine.csv (yours)"
+    assert "2 classes (bad, good)" in " ".join(texts(app.markdown))
+
+
+def test_train_page_trains_text_models(app):
+    open_dataset(app, "pages/train.py", "reviews")
+    assert app.selectbox(key="slot1_text_family").value == "boe"
+    assert app.selectbox(key="slot2_text_family").value == "gru"
+    assert app.selectbox(key="features_text_tokenizer").value == "word"
+    app.number_input(key="train_epochs").set_value(1)
+    app.number_input(key="features_text_max_len").set_value(32)
+    button(app, "Train 2 models").click().run()
+    poll(app, lambda at: all(j.finished for j in job_snapshots(at)), "text training to finish")
+    assert [j.state for j in job_snapshots(app)] == ["done", "done"]
+    runs = {r.config.family: r for r in services.get_store().list_runs("reviews")}
+    assert set(runs) == {"boe", "gru"}
+    assert all(r.config.features["max_len"] == 32 and r.preprocessor["kind"] == "text_tokenizer"
+               for r in runs.values())
+
+
+def test_compare_page_shows_texts_and_word_effects(app):
+    store = RunStore()
+    for family in ("tfidf", "gru"):
+        train_run(RunConfig.make("reviews", family, train={"epochs": 1}), store)
+    open_dataset(app, "pages/compare.py", "reviews")
+    table = app.dataframe[-1].value
+    assert "text" in table.columns and "image" not in table.columns
+    assert all(isinstance(t, str) and t for t in table["text"])
+    assert len(table) == 500  # capped: the reviews test split holds 600
+    highlighted = [h.proto.body for h in app.get("html")]
+    assert len(highlighted) == 2 and all("<span" in body for body in highlighted)
+    first_words = table["text"].iloc[0].split()[:2]
+    assert all(word.split("'")[0] in highlighted[0] for word in first_words)

@@ -172,16 +172,16 @@ COPULA_FORMS = {
 # tense the forms using the base form weigh the same with and without a negator, or "work"
 # (mostly after "doesn't") would betray a negation that "works" lacks.
 VERB_FORMS = {
-    False: [("{s} {v}", 3, "any"), ("{s} really {v}", 1, "any"), ("{s} always {v}", 1, "any"),
+    False: [("{s} {v}", 4, "any"), ("{s} really {v}", 1, "any"), ("{s} always {v}", 1, "any"),
             ("I'd say {s} {v}", 0.5, "any"), ("I think {s} {v}", 0.5, "any"),
-            ("{s} tends to {v0}", 2, "present"), ("{s} seems to {v0}", 2, "present"),
-            ("{s} {do} {v0}", 1, "any"), ("{s} can {v0}", 1, "present"),
+            ("{s} {tends} to {v0}", 2, "present"), ("{s} {seems} to {v0}", 2, "present"),
+            ("{s} can {v0}", 1, "present"), ("{s} did {v0}", 1, "past"),
             ("{s} seemed to {v0}", 2, "past"), ("{s} tended to {v0}", 1, "past"),
             ("{s} used to {v0}", 1, "past")],
     True: [("{s} {do_n} {v0}", 4, "any"), ("{s} {do} not {v0}", 1, "any"),
-           ("I don't think {s} {v0}", 1, "present"), ("{s} never {v}", 3, "any"),
+           ("{s} never {v}", 3, "any"), ("{s} never {v}", 2, "past"),
            ("{s} hardly ever {v}", 1.5, "present"), ("{s} no longer {v}", 0.5, "present"),
-           ("{s} never {v}", 2, "past"), ("I can't say {s} {v}", 1, "any")],
+           ("I can't say {s} {v}", 1, "any"), ("I don't think {s} {v}", 1, "any")],
 }
 NEGATED_FORMS = frozenset(f for table in (COPULA_FORMS, VERB_FORMS) for f, _, _ in table[True])
 INTENSIFIERS = ["really", "truly", "genuinely", "so", "quite", "seriously"]  # suit every adjective
@@ -221,7 +221,8 @@ def clause(subject: str, p: Phrase, form: str, plural: bool = False, past: bool 
         head = past_form if past else (base if plural else s3)
         obj = p.negated_obj if negated else p.obj
         text = form.format(s=subject, v=f"{head} {obj}".strip(), v0=f"{base} {obj}".strip(),
-                           do=do, do_n=do + "n't")
+                           do=do, do_n=do + "n't", tends="tend" if plural else "tends",
+                           seems="seem" if plural else "seems")
     else:
         text = form.format(s=subject, x=p.text, be=be, be_n=be + "n't", i=intensifier, j=intensifier)
     return Clause(text, p.positive != negated)
@@ -319,8 +320,9 @@ def _sentence(rng: np.random.Generator, label: int) -> tuple[str, str]:
         assert sentence_label(family, first, second) == label
     core = text
     if rng.random() < 0.25:
-        fillers = [f for f in FILLERS if f.endswith(", ")] if (
-            text.startswith("I ") or family == "although_first") else FILLERS
+        # "I think" only fits before a subject: not "I think although", "I think great screen".
+        fillers = FILLERS if text.startswith(("the ", "this ", "my ")) else [
+            f for f in FILLERS if f.endswith(", ")]
         text = _pick(rng, fillers) + text
     if rng.random() < 0.1:
         text += _pick(rng, END_FILLERS)

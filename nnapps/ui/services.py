@@ -38,3 +38,28 @@ def cached_dataset(name: str, seed: int = 0) -> Dataset:
     """A dataset's splits, loaded once per (name, seed) and shared read-only by the pages."""
     class_names, arrays = _splits(name, seed)
     return Dataset(spec=get_spec(name), seed=seed, class_names=class_names, **arrays)
+
+
+class Predictor:
+    """A stored run's preprocessor and model together: raw items in, probabilities out."""
+
+    def __init__(self, run, store: RunStore):
+        from ..pipeline import load_model, load_preprocessor, predict_proba
+        self._predict_proba = predict_proba
+        self.run_id = run.run_id
+        self.n_classes = len(run.class_names)
+        self.preprocessor = load_preprocessor(run)
+        self.model = load_model(run, store)
+
+    def __call__(self, items) -> np.ndarray:
+        return self._predict_proba(self.model, self.preprocessor.transform(items), self.n_classes)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def get_predictor(run_id: str) -> Predictor:
+    """A run's trained model for inference, loaded once and shared read-only by sessions."""
+    store = get_store()
+    run = store.get(run_id)
+    if run is None:
+        raise ValueError(f"no stored run {run_id!r}")
+    return Predictor(run, store)

@@ -16,6 +16,8 @@ TRAIN_SLOTS = "train_slots"    # the architectures set up on the Train page
 NEXT_SLOT = "next_slot"
 
 DEFAULT_SLOTS = ({"id": 1, "family": "mlp"}, {"id": 2, "family": "cnn"})
+# What a fresh Train page offers for each modality: a baseline-beating pair to compare.
+DEFAULT_FAMILIES = {"image": ("mlp", "cnn"), "text": ("boe", "gru")}
 
 
 def init_state() -> None:
