@@ -49,8 +49,10 @@ class RunConfig:
         """Validate and normalise a config. modality defaults to the registered dataset's."""
         fam = get_family(family)
         if modality is None:
+            # The registry's own name: a path or a spelling of a name gives one identity.
             from .data import get_spec
-            modality = get_spec(dataset).modality
+            spec = get_spec(dataset)
+            dataset, modality = spec.name, spec.modality
         if modality not in fam.modalities:
             raise ValueError(f"model {family!r} takes {', '.join(fam.modalities)} data, not {modality} "
                              f"({dataset})")

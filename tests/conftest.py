@@ -30,6 +30,15 @@ def digits(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def reviews(tmp_path_factory):
+    """The made reviews (a few thousand short sentences, 2 classes) split with seed 0; read-only."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NNAPPS_HOME", str(tmp_path_factory.mktemp("session_home")))
+        mp.setenv("NNAPPS_DATA_DIR", str(tmp_path_factory.mktemp("session_data")))
+        return load_dataset("reviews", 0)
+
+
+@pytest.fixture(scope="session")
 def digits_tensors(digits):
     """The digits splits standardised on the training split, as train_run prepares them."""
     pre = ImageStandardizer().fit(digits.X_train)

@@ -23,7 +23,15 @@ from nnapps.training import SCHEMA as TRAIN_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_MLP = ["train", "--dataset", "digits", "--model", "mlp", "--epochs", "2", "--json"]
+# A small GRU and short texts keep this under a few seconds; the options reach the config.
+TRAIN_GRU = ["train", "--dataset", "reviews", "--model", "gru", "--epochs", "1", "--json",
+             "--hidden", "16", "--embed-dim", "16", "--max-len", "32"]
 MLP_PARAMS = 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
+# Every result line of train --json has these keys.
+RESULT_KEYS = {"run_id", "dataset", "model", "label", "status", "cached", "accuracy", "macro_f1",
+               "log_loss", "params", "train_seconds", "epochs_run", "infer_ms_per_sample", "hparams",
+               "train", "features"}
+TEXT_DEFAULTS = {"tokenizer": "word", "vocab_size": 5000, "min_freq": 1, "max_len": 64}
 
 
 def make_image_folder(root):
@@ -40,6 +48,19 @@ def make_image_folder(root):
             draw(pixels)
             Image.fromarray(pixels, mode="L").save(folder / f"{i}.png")
     return root
+
+
+def write_text_table(path, columns=("text", "label"), n_per_class=12):
+    """A CSV of short texts: "good"/"bad" sentences labelled pos/neg, and when asked a third
+    column "topic" (phone/laptop, independent of the sentiment) and a column "id"."""
+    rows = []
+    for i in range(n_per_class):
+        for word, label in (("good", "pos"), ("bad", "neg")):
+            cells = {"text": f"the item number {i} is really {word}", "label": label,
+                     "topic": ("phone", "laptop")[i % 2], "id": str(len(rows))}
+            rows.append(",".join(cells[c] for c in columns))
+    path.write_text(",".join(columns) + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
 
 
 class Cli:
@@ -65,12 +86,15 @@ def results(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
     runner = Cli(tmp / "home", tmp / "data")
     folder = make_image_folder(tmp / "shapes")
+    table = write_text_table(tmp / "sentiment.csv")
     procs = {
         "train": runner.start(*TRAIN_MLP),
         "datasets": runner.start("datasets"),
         "models": runner.start("models", "--json"),
         "bad_dataset": runner.start("train", "--dataset", "no-such-data", "--model", "mlp", "--json"),
         "folder": runner.start("train", "--dataset", str(folder), "--model", "logreg", "--json"),
+        "gru": runner.start(*TRAIN_GRU),
+        "csv": runner.start("train", "--dataset", str(table), "--model", "tfidf", "--json"),
     }
     done = {"train": runner.finish(procs.pop("train"))}
     procs["train_again"] = runner.start(*TRAIN_MLP)  # needs the first call's stored run
@@ -89,8 +113,12 @@ def test_datasets_lists_every_registered_dataset(results):
     r = results["datasets"]
     assert r.returncode == 0, r.stderr
     names = [line.split()[0] for line in r.stdout.strip().splitlines()]
-    assert names[:4] == ["digits", "scattered-digits", "mnist", "fashion-mnist"]
+    # Built-in first, then downloads (an upload stored by a command running alongside may follow).
+    assert names[:6] == ["digits", "scattered-digits", "reviews", "mnist", "fashion-mnist",
+                         "20newsgroups"]
     assert "digits               image  bundled   Digits (8x8)" in r.stdout
+    assert "reviews              text   made      " in r.stdout
+    assert "20newsgroups         text   download  " in r.stdout
 
 
 def test_models_json_lists_every_family_with_its_schema(results):
@@ -164,7 +192,7 @@ def test_bad_set_key_exits_2_naming_it(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "unknown --set key(s) ['widht']" in captured.err
-    assert "width" in captured.err.split("valid for mlp:")[1]
+    assert "width" in captured.err.split("valid for mlp on image data:")[1]
     assert not RunStore().list_runs()  # nothing was trained
 
 
@@ -219,3 +247,77 @@ def test_datasets_json_in_process(capsys):
     assert cli.main(["datasets", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [d["name"] for d in listed] == list(dataset_specs())
+
+
+# ---- text ----------------------------------------------------------------------------------------
+
+
+def test_train_gru_on_reviews_prints_one_sane_json_object(results):
+    out = one_json_object(results["gru"])
+    assert set(out) == RESULT_KEYS
+    assert len(out["run_id"]) == 16 and int(out["run_id"], 16) >= 0
+    assert (out["dataset"], out["model"], out["status"]) == ("reviews", "gru", "complete")
+    assert 0.0 <= out["accuracy"] <= 1.0 and 0.0 <= out["macro_f1"] <= 1.0
+    assert 0.0 < out["log_loss"] < 5.0 and math.isfinite(out["log_loss"])
+    assert out["params"] > 0 and 0.0 < out["train_seconds"] < 60 and out["epochs_run"] == 1
+    assert out["features"] == {**TEXT_DEFAULTS, "max_len": 32}
+    assert out["hparams"] == {**FAMILIES["gru"].schema.defaults(), "hidden": 16, "embed_dim": 16}
+    assert results["gru"].stderr.count("epoch ") == 1
+    run = RunStore(results["home"]).get(out["run_id"])
+    assert run.preprocessor["kind"] == "text_tokenizer" and run.preprocessor["level"] == "word"
+    assert run.input_info.shape == (32,) and run.input_info.vocab_size == len(run.preprocessor["vocab"])
+
+
+def test_train_tfidf_on_a_csv_file(results):
+    out = one_json_object(results["csv"])
+    assert set(out) == RESULT_KEYS
+    assert out["dataset"].startswith("user-") and out["model"] == "tfidf"
+    assert out["status"] == "complete" and out["train"] == {"seed": 0}
+    assert out["features"] == TEXT_DEFAULTS
+    assert out["accuracy"] == 1.0  # "good" or "bad" says it all
+    run = RunStore(results["home"]).get(out["run_id"])
+    assert run.class_names == ["neg", "pos"] and run.preprocessor["kind"] == "text_tokenizer"
+
+
+def test_text_and_label_columns_pick_columns_of_a_wider_table(tmp_path, capsys):
+    table = write_text_table(tmp_path / "wide.csv", columns=("id", "text", "label", "topic"))
+    base = ["train", "--dataset", str(table), "--model", "tfidf", "--json", "--text-column", "text"]
+    by_label = main_json(capsys, base + ["--label-column", "label"])
+    by_topic = main_json(capsys, base + ["--label-column", "Topic"])  # names ignore case
+    assert by_label["dataset"] != by_topic["dataset"]  # the columns are part of the dataset
+    assert RunStore().get(by_label["run_id"]).class_names == ["neg", "pos"]
+    assert RunStore().get(by_topic["run_id"]).class_names == ["laptop", "phone"]
+    assert by_label["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--dataset", "digits", "--model", "mlp", "--tokenizer", "char"],
+     "['tokenizer'] do not apply to image data"),
+    (["train", "--dataset", "digits", "--model", "mlp", "--set", "max_len=10"],
+     "['max_len'] do not apply to image data"),
+    (["train", "--dataset", "reviews", "--model", "mlp"], "model 'mlp' takes image data, not text"),
+    (["train", "--dataset", "digits", "--model", "gru"], "model 'gru' takes text data, not image"),
+    (["train", "--dataset", "reviews", "--model", "gru", "--tokenizer", "bpe"],
+     "tokenizer must be one of ['word', 'char'], got 'bpe'"),
+    (["train", "--dataset", "reviews", "--model", "gru", "--max-len", "1"], "max_len must be between"),
+    (["train", "--dataset", "reviews", "--model", "gru", "--set", "max_lenn=8"],
+     "unknown --set key(s) ['max_lenn']"),
+])
+def test_bad_text_options_or_modality_exit_2_with_a_message(capsys, argv, message):
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and message in captured.err
+    assert not RunStore().list_runs()
+
+
+def test_missing_text_column_exits_2_naming_the_columns(tmp_path, capsys):
+    table = write_text_table(tmp_path / "t.csv")
+    assert cli.main(["train", "--dataset", str(table), "--model", "tfidf", "--text-column",
+                     "body"]) == 2
+    err = capsys.readouterr().err
+    assert "no column named 'body'" in err and "'text', 'label'" in err
+
+
+def test_text_options_are_train_options():
+    options = {a.dest for a in cli._train_parser("gru")._actions}
+    assert set(TEXT_DEFAULTS) | {"text_column", "label_column"} <= options

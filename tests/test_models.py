@@ -1,4 +1,8 @@
-"""Model families: the logits contract, overfitting a small batch, seeding, schemas, dropout."""
+"""Model families: the logits contract, overfitting a small batch, seeding, schemas, dropout.
+
+Tests over every family feed each family its own modality (tests/model_inputs.py): images to
+image families, padded token ids to text families.
+"""
 
 import numpy as np
 import pytest
@@ -10,55 +14,44 @@ from nnapps.models import InputInfo, FAMILIES, families_for, get_family
 from nnapps.models.layers import ACTIVATIONS, SeededDropout, make_activation, set_dropout_generator
 from nnapps.pipeline import build_model, predict_proba
 from nnapps.runs import RunConfig
+from model_inputs import DATASET_FOR, family_infos, info_for, modality_of, small_batch
 
 TORCH_FAMILIES = [name for name, f in FAMILIES.items() if f.kind == "torch"]
 SKLEARN_FAMILIES = [name for name, f in FAMILIES.items() if f.kind == "sklearn"]
-SHAPES = [(1, 8, 8), (3, 12, 12)]
+IMAGE_INFO = InputInfo((1, 8, 8))
 N_CLASSES = 4
-
-
-def accepts(family_name: str, shape) -> bool:
-    # Every family here takes images; a family for other modalities would skip image shapes.
-    return "image" in FAMILIES[family_name].modalities and len(shape) == 3
-
-
-FAMILY_SHAPES = [pytest.param(name, shape, id=f"{name}-{'x'.join(map(str, shape))}")
-                 for name in FAMILIES for shape in SHAPES if accepts(name, shape)]
-
-
-def small_batch(shape, n=32, n_classes=N_CLASSES, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    X = torch.rand((n, *shape), generator=g)
-    y = torch.arange(n) % n_classes
-    return X, y
+FAMILY_INFOS = family_infos()
 
 
 def test_registry_has_the_expected_families():
     assert {"logreg", "mlp", "cnn"} <= set(FAMILIES)
+    assert {"tfidf", "boe", "textcnn", "gru", "lstm", "transformer"} <= set(FAMILIES)
     assert TORCH_FAMILIES and SKLEARN_FAMILIES
     for name, family in FAMILIES.items():
         assert family.name == name and family.title and family.description
         assert family.kind in ("torch", "sklearn")
+        assert family.modalities and set(family.modalities) <= {"image", "text"}
         assert isinstance(family.summary(family.schema.defaults()), str)
 
 
 def test_unknown_family_lists_valid_names():
     with pytest.raises(ValueError) as err:
-        get_family("transformer")
-    assert "'transformer'" in str(err.value) and str(sorted(FAMILIES)) in str(err.value)
+        get_family("resnet")
+    assert "'resnet'" in str(err.value) and str(sorted(FAMILIES)) in str(err.value)
 
 
 def test_families_for_modality():
-    assert {f.name for f in families_for("image")} == {n for n, f in FAMILIES.items()
-                                                       if "image" in f.modalities}
+    assert {f.name for f in families_for("image")} == {"logreg", "mlp", "cnn"}
+    assert {f.name for f in families_for("text")} == {"tfidf", "boe", "textcnn", "gru", "lstm",
+                                                      "transformer"}
     assert families_for("no-such-modality") == []
 
 
-@pytest.mark.parametrize("name, shape", FAMILY_SHAPES)
-def test_schema_defaults_build_and_give_probabilities(name, shape):
+@pytest.mark.parametrize("name, info", FAMILY_INFOS)
+def test_schema_defaults_build_and_give_probabilities(name, info):
     family = FAMILIES[name]
-    model = family.make({}, InputInfo(shape), N_CLASSES)
-    X, y = small_batch(shape, n=12)
+    model = family.make({}, info, N_CLASSES)
+    X, y = small_batch(info, n=12)  # text: padded rows and one empty text
     if family.kind == "torch":
         assert isinstance(model, nn.Module)
         model.eval()
@@ -76,8 +69,9 @@ def test_schema_defaults_build_and_give_probabilities(name, shape):
 @pytest.mark.parametrize("name", TORCH_FAMILIES)
 def test_logits_are_not_probabilities(name):
     """forward returns logits; softmax is applied once, in evaluation.softmax_proba."""
-    model = FAMILIES[name].make({}, InputInfo((1, 8, 8)), N_CLASSES).eval()
-    X, _ = small_batch((1, 8, 8), n=8)
+    info = info_for(name)
+    model = FAMILIES[name].make({}, info, N_CLASSES).eval()
+    X, _ = small_batch(info, n=8)
     with torch.no_grad():
         logits = model(X)
     assert not torch.allclose(logits.sum(1), torch.ones(8))
@@ -88,9 +82,10 @@ def test_logits_are_not_probabilities(name):
 @pytest.mark.parametrize("name", SKLEARN_FAMILIES)
 def test_sklearn_probabilities_follow_dataset_classes(name):
     """A class missing from the training data still gets its (zero) column."""
-    X, _ = small_batch((1, 8, 8), n=12)
+    info = info_for(name)
+    X, _ = small_batch(info, n=12)
     y = np.array([0, 1, 3] * 4)  # class 2 never seen
-    model = FAMILIES[name].make({}, InputInfo((1, 8, 8)), N_CLASSES).fit(X.reshape(12, -1).numpy(), y)
+    model = FAMILIES[name].make({}, info, N_CLASSES).fit(X.reshape(12, -1).numpy(), y)
     proba = predict_proba(model, X.numpy(), N_CLASSES)
     assert proba.shape == (12, N_CLASSES)
     assert (proba[:, 2] == 0).all()
@@ -98,20 +93,23 @@ def test_sklearn_probabilities_follow_dataset_classes(name):
                                rtol=1e-6)
 
 
-@pytest.mark.parametrize("name, shape", FAMILY_SHAPES)
-def test_overfits_a_small_batch(name, shape):
-    """32 random images with arbitrary labels: a working model memorises them."""
+@pytest.mark.parametrize("name, info", FAMILY_INFOS)
+def test_overfits_a_small_batch(name, info):
+    """32 random images (or texts) with arbitrary labels: a working model memorises them.
+
+    No empty text here: every empty text looks alike, so a linear model cannot place one alone.
+    """
     family = FAMILIES[name]
-    X, y = small_batch(shape)
+    X, y = small_batch(info, empty_rows=0)
     if family.kind == "sklearn":
-        model = family.make({"C": 1e4, "max_iter": 5000}, InputInfo(shape), N_CLASSES)
+        model = family.make({"C": 1e4, "max_iter": 5000}, info, N_CLASSES)
         model.fit(X.reshape(len(X), -1).numpy(), y.numpy())
         proba = predict_proba(model, X.numpy(), N_CLASSES)
         loss = -np.log(proba[np.arange(len(y)), y.numpy()]).mean()
         assert loss < 0.05
         return
     torch.manual_seed(0)
-    model = family.make({}, InputInfo(shape), N_CLASSES)
+    model = family.make({}, info, N_CLASSES)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()
     for step in range(300):
@@ -127,8 +125,8 @@ def test_overfits_a_small_batch(name, shape):
 @pytest.mark.parametrize("name", TORCH_FAMILIES)
 def test_same_seed_same_weights(name):
     def weights(seed):
-        config = RunConfig.make("digits", name, train={"seed": seed})
-        return build_model(config, InputInfo((1, 8, 8)), 10).state_dict()
+        config = RunConfig.make(DATASET_FOR[modality_of(name)], name, train={"seed": seed})
+        return build_model(config, info_for(name), 10).state_dict()
 
     a, b, c = weights(7), weights(7), weights(8)
     assert list(a) == list(b)
@@ -143,11 +141,12 @@ def test_every_activation_builds(name, activation):
     family = FAMILIES[name]
     choices = {p.name: p for p in family.schema}["activation"].choices
     assert activation in choices
-    model = family.make({"activation": activation}, InputInfo((1, 8, 8)), N_CLASSES)
+    info = info_for(name)
+    model = family.make({"activation": activation}, info, N_CLASSES)
     kinds = {type(m) for m in model.modules()}
     assert ACTIVATIONS[activation] in kinds
     assert not (set(ACTIVATIONS.values()) - {ACTIVATIONS[activation]}) & kinds
-    X, _ = small_batch((1, 8, 8), n=3)
+    X, _ = small_batch(info, n=3)
     assert model(X).shape == (3, N_CLASSES)
 
 
@@ -155,7 +154,7 @@ def test_unknown_activation():
     with pytest.raises(ValueError, match=r"unknown activation 'swish'; valid: \['gelu', 'relu'"):
         make_activation("swish")
     with pytest.raises(ValueError, match="activation must be one of"):
-        FAMILIES["mlp"].make({"activation": "swish"}, InputInfo((1, 8, 8)), 10)
+        FAMILIES["mlp"].make({"activation": "swish"}, IMAGE_INFO, 10)
 
 
 def test_cnn_deep_stack_on_8x8_stops_pooling_at_1x1():
@@ -166,7 +165,7 @@ def test_cnn_deep_stack_on_8x8_stops_pooling_at_1x1():
     assert [c.out_channels for c in convs] == [16, 32, 64, 128, 256]
     head = model.classifier[-1]
     assert isinstance(head, nn.Linear) and head.in_features == 256 * 1 * 1
-    X, _ = small_batch((1, 8, 8), n=2)
+    X, _ = small_batch(IMAGE_INFO, n=2)
     assert model(X).shape == (2, 10)
 
 
@@ -179,7 +178,7 @@ def test_cnn_pooling_and_kernel_choices(pooling, pool_type, kernel_size):
     assert all(isinstance(p, pool_type) for p in pools)
     side = 12 if pool_type is None else 3
     assert model.classifier[-1].in_features == 32 * side * side
-    X, _ = small_batch((3, 12, 12), n=2)
+    X, _ = small_batch(InputInfo((3, 12, 12)), n=2)
     assert model(X).shape == (2, 5)  # padding keeps the map size for every odd kernel
 
 
@@ -199,9 +198,14 @@ def test_mlp_layers_follow_the_schema():
 
 @pytest.mark.parametrize("name", TORCH_FAMILIES)
 def test_dropout_layers_only_when_asked(name):
-    family = FAMILIES[name]
-    assert not any(isinstance(m, SeededDropout) for m in family.make({}, InputInfo((1, 8, 8)), 10).modules())
-    with_dropout = family.make({"dropout": 0.3}, InputInfo((1, 8, 8)), 10)
+    """No dropout by default: image families leave the layers out, text families may keep them
+    at p=0, where they pass their input through untouched; asked for, every one has its p."""
+    family, info = FAMILIES[name], info_for(name)
+    plain = [m for m in family.make({}, info, 10).modules() if isinstance(m, SeededDropout)]
+    if modality_of(name) == "image":
+        assert plain == []
+    assert all(d.p == 0.0 for d in plain)
+    with_dropout = family.make({"dropout": 0.3}, info, 10)
     drops = [m for m in with_dropout.modules() if isinstance(m, SeededDropout)]
     assert drops and all(d.p == 0.3 for d in drops)
 

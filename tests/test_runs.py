@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from nnapps.features import ImageStandardizer
+from nnapps.features import preprocessor_from_state
 from nnapps.models import FAMILIES
 from nnapps.pipeline import build_model, load_model, predict_proba, train_run
 from nnapps.models import InputInfo
 from nnapps.runs import CODE_VERSION, Run, RunConfig, RunStore
 from nnapps.training import SCHEMA as TRAIN_SCHEMA
 from nnapps.training import EpochStats, History
+from model_inputs import DATASET_FOR, modality_of
 
 # ---- RunConfig ------------------------------------------------------------------------------
 
@@ -272,11 +273,45 @@ def test_concurrent_threads_write_one_store(tmp_path):
 
 FAST = {"mlp": ({"width": 32}, {"epochs": 2, "lr": 0.01}),
         "cnn": ({"channels": 4}, {"epochs": 1}),
-        "logreg": ({"max_iter": 100}, {})}
+        "logreg": ({"max_iter": 100}, {}),
+        "tfidf": ({"max_iter": 100}, {}),
+        "boe": ({"embed_dim": 16, "width": 16}, {"epochs": 1}),
+        "textcnn": ({"embed_dim": 16, "channels": 16}, {"epochs": 1}),
+        "gru": ({"embed_dim": 16, "hidden": 16}, {"epochs": 1}),
+        "lstm": ({"embed_dim": 16, "hidden": 16}, {"epochs": 1}),
+        "transformer": ({"n_layers": 1, "width": 32}, {"epochs": 1})}
+# Representation options per modality: the reviews are short sentences.
+FAST_FEATURES = {"image": {}, "text": {"max_len": 32}}
+PREPROCESSOR_KIND = {"image": "image_standardizer", "text": "text_tokenizer"}
 
 
 def test_every_family_has_a_fast_setting():
     assert set(FAST) == set(FAMILIES)
+    assert set(FAST_FEATURES) == {modality_of(name) for name in FAMILIES} == set(PREPROCESSOR_KIND)
+
+
+def fast_config(family: str) -> RunConfig:
+    modality = modality_of(family)
+    return RunConfig.make(DATASET_FOR[modality], family, *FAST[family], features=FAST_FEATURES[modality])
+
+
+@pytest.fixture(scope="module")
+def fast_runs(tmp_path_factory, request):
+    """family -> (store, run): each family's fast run, trained once for this module, on demand.
+
+    Image families train on digits, text families on the made reviews.
+    """
+    root = tmp_path_factory.mktemp("fast_runs")
+    trained = {}
+
+    def get(family: str) -> tuple[RunStore, Run]:
+        if family not in trained:
+            dataset = request.getfixturevalue(DATASET_FOR[modality_of(family)])
+            store = RunStore(root)
+            trained[family] = store, train_run(fast_config(family), store, dataset=dataset)
+        return trained[family]
+
+    return get
 
 
 def test_train_run_stores_and_second_call_does_not_train(tmp_path, digits):
@@ -337,22 +372,26 @@ def test_stopped_run_is_stored_as_stopped_and_retrained_later(tmp_path, digits):
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
-def test_loaded_model_reproduces_the_stored_test_probabilities(tmp_path, digits, family):
-    store = RunStore(tmp_path)
-    run = train_run(RunConfig.make("digits", family, *FAST[family]), store, dataset=digits)
-    reloaded_run = RunStore(tmp_path).get(run.run_id)
+def test_loaded_model_reproduces_the_stored_test_probabilities(fast_runs, request, family):
+    store, run = fast_runs(family)
+    modality = modality_of(family)
+    dataset = request.getfixturevalue(DATASET_FOR[modality])
+    reloaded_run = RunStore(store.root).get(run.run_id)
+    assert reloaded_run.status == "complete"
+    assert reloaded_run.preprocessor["kind"] == PREPROCESSOR_KIND[modality]
+    assert (reloaded_run.input_info.vocab_size > 0) == (modality == "text")
     model = load_model(reloaded_run, store)
     if isinstance(model, torch.nn.Module):
         assert not model.training
-    X_test = ImageStandardizer.from_state(reloaded_run.preprocessor).transform(digits.X_test)
+    X_test = preprocessor_from_state(reloaded_run.preprocessor).transform(dataset.X_test)
+    assert X_test.shape[1:] == reloaded_run.input_info.shape
     proba = predict_proba(model, X_test, len(reloaded_run.class_names))
     np.testing.assert_array_equal(proba, reloaded_run.test_proba)
 
 
 @pytest.mark.parametrize("family", [n for n, f in FAMILIES.items() if f.kind == "torch"])
-def test_stored_weights_fit_the_rebuilt_model(tmp_path, digits, family):
-    store = RunStore(tmp_path)
-    run = train_run(RunConfig.make("digits", family, *FAST[family]), store, dataset=digits)
+def test_stored_weights_fit_the_rebuilt_model(fast_runs, family):
+    store, run = fast_runs(family)
     weights = store.load_weights(run.run_id)
     fresh = build_model(run.config, run.input_info, len(run.class_names)).state_dict()
     assert {k: v.shape for k, v in weights.items()} == {k: v.shape for k, v in fresh.items()}

@@ -19,7 +19,7 @@ import numpy as np
 
 from .dataset import DatasetSpec, RawData
 
-N_ITEMS = 4000
+N_ITEMS = 6000
 CLASS_NAMES = ["negative", "positive"]
 P_EVENT = 0.2  # share of contrast clauses that report something that happened ("died in an hour")
 
@@ -29,7 +29,7 @@ class Phrase:
     """A polar predicate. kind: "adj" (great), "noun" (a letdown) or "verb" (let me down).
 
     suits: the subject kinds it reads naturally with. Verbs keep their forms (base, third person,
-    past) apart from their object, which a negator may change ("much to be desired").
+    past) apart from their object so a clause can conjugate them.
     """
 
     text: str
@@ -39,7 +39,6 @@ class Phrase:
     extreme: bool = False
     verb: tuple = ()
     obj: str = ""
-    negated_obj: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,14 +58,14 @@ def _nouns(positive: bool, suits: str, words: str) -> list[Phrase]:
 
 
 def _verbs(positive: bool, suits: str, *forms: tuple) -> list[Phrase]:
-    # forms: (base, third person, past, object, object after a negator or "")
-    return [Phrase(f"{b} {o}".strip(), positive, "verb", frozenset(suits.split()),
-                   verb=(b, s, p), obj=o, negated_obj=n or o) for b, s, p, o, n in forms]
+    # forms: (base, third person, past, object)
+    return [Phrase(f"{b} {o}".strip(), positive, "verb", frozenset(suits.split()), verb=(b, s, p), obj=o)
+            for b, s, p, o in forms]
 
 
 ANY = "part product service price"
-# Extreme adjectives are balanced between the lists (7 each) so that intensifiers which only
-# suit gradable adjectives ("very") stay as common in both classes.
+# Every list has a twin of the same size in the other class (and 7 extreme adjectives on each
+# side, the only ones "nothing short of" suits), so no form or subject favours one class.
 PHRASES: list[Phrase] = [
     *_adjs(True, ANY, "great, good, brilliant, wonderful, amazing, fine, nice, terrific, impressive, "
                       "decent, first-rate, top-notch, lovely, stellar, spot on, superb"),
@@ -86,19 +85,20 @@ PHRASES: list[Phrase] = [
     *_nouns(False, "part product service", "a letdown, a joke, a disaster, a nightmare"),
     *_nouns(False, "product price", "a rip-off, a waste of money, a con, a scam"),
     *_verbs(True, "part product",
-            ("work", "works", "worked", "well", ""), ("do", "does", "did", "the job", ""),
-            ("live", "lives", "lived", "up to the hype", ""), ("hold", "holds", "held", "up well", ""),
-            ("impress", "impresses", "impressed", "me", ""), ("feel", "feels", "felt", "premium", ""),
-            ("exceed", "exceeds", "exceeded", "my expectations", "")),
+            ("work", "works", "worked", "well"), ("do", "does", "did", "the job"),
+            ("live", "lives", "lived", "up to the hype"), ("hold", "holds", "held", "up well"),
+            ("impress", "impresses", "impressed", "me"), ("feel", "feels", "felt", "premium"),
+            ("exceed", "exceeds", "exceeded", "my expectations")),
     *_verbs(False, "part product",
-            ("disappoint", "disappoints", "disappointed", "", ""), ("let", "lets", "let", "me down", ""),
-            ("feel", "feels", "felt", "flimsy", ""), ("fall", "falls", "fell", "apart", ""),
-            ("give", "gives", "gave", "me trouble", ""),
-            ("drive", "drives", "drove", "me mad", ""), ("break", "breaks", "broke", "easily", "")),
+            ("disappoint", "disappoints", "disappointed", ""), ("let", "lets", "let", "me down"),
+            ("feel", "feels", "felt", "flimsy"), ("fall", "falls", "fell", "apart"),
+            ("give", "gives", "gave", "me trouble"),
+            ("drive", "drives", "drove", "me mad"), ("break", "breaks", "broke", "easily")),
 ]
 
 # Subjects: (noun phrase without article, kind, plural)
 PLURAL_ASPECTS = {"speakers", "buttons", "headphones"}
+MASS_ASPECTS = {"sound", "build quality", "battery life", "software", "design"}  # no "a" before them
 ASPECTS = [(a, "part", a in PLURAL_ASPECTS) for a in (
     "screen", "battery", "camera", "keyboard", "speakers", "touchpad", "microphone", "charger",
     "hinge", "display", "sound", "build quality", "battery life", "fan", "buttons", "case",
@@ -159,7 +159,8 @@ COPULA_FORMS = {
             ("{s} {be} {i} {x}", 3, "adj"), ("{s} {be} nothing short of {x}", 0.6, "strong"),
             ("I'd say {s} {be} {x}", 0.6, "any"), ("I'd call {s} {x}", 0.5, "any"),
             ("I think {s} {be} {x}", 0.5, "any")],
-    True: [("{s} {be_n} {x}", 4, "any"), ("{s} {be} not {x}", 2, "any"), ("{s}'s not {x}", 0.5, "singular present"),
+    True: [("{s} {be_n} {x}", 4, "any"), ("{s} {be} not {x}", 2, "any"),
+           ("{s}'s not {x}", 0.5, "singular present"),
            ("{s} {be_n} {j} {x}", 2.2, "adj"), ("{s} {be_n} {x} at all", 0.8, "any"),
            ("{s} {be} not at all {x}", 0.4, "adj"), ("{s} {be} never {x}", 0.7, "any"),
            ("{s} {be} hardly {x}", 0.8, "any"), ("{s} {be} far from {x}", 0.8, "any"),
@@ -219,8 +220,7 @@ def clause(subject: str, p: Phrase, form: str, plural: bool = False, past: bool 
     if p.kind == "verb":
         base, s3, past_form = p.verb
         head = past_form if past else (base if plural else s3)
-        obj = p.negated_obj if negated else p.obj
-        text = form.format(s=subject, v=f"{head} {obj}".strip(), v0=f"{base} {obj}".strip(),
+        text = form.format(s=subject, v=f"{head} {p.obj}".strip(), v0=f"{base} {p.obj}".strip(),
                            do=do, do_n=do + "n't", tends="tend" if plural else "tends",
                            seems="seem" if plural else "seems")
     else:
@@ -270,7 +270,8 @@ def _make_clause(rng: np.random.Generator, positive: bool, may_report: bool,
     subject, kind, plural, name = _subject(rng, avoid)
     p_kind = {"adj": 0.6, "noun": 0.15, "verb": 0.25 if kind in ("part", "product") else 0.0}
     phrase_kind = _weighted(rng, list(p_kind), list(p_kind.values()))
-    p = _pick(rng, [q for q in PHRASES if q.positive == polarity and q.kind == phrase_kind and kind in q.suits])
+    p = _pick(rng, [q for q in PHRASES
+                    if q.positive == polarity and q.kind == phrase_kind and kind in q.suits])
     table = VERB_FORMS if p.kind == "verb" else COPULA_FORMS
     past = bool(rng.random() < 0.3)
     tags = {"any", p.kind, "strong" if p.extreme or p.kind == "noun" else "",
@@ -296,8 +297,6 @@ def _noun_clause(rng: np.random.Generator, positive: bool) -> tuple[Clause, str]
     article = "an" if adj.text[0] in "aeiou" else "a"
     return Clause(f"not {article} {adj.text} {name}", positive), name
 
-
-MASS_ASPECTS = {"sound", "build quality", "battery life", "software", "design"}
 
 
 def _sentence(rng: np.random.Generator, label: int) -> tuple[str, str]:
@@ -373,14 +372,15 @@ SPEC = DatasetSpec(
     modality="text",
     origin="made",
     licence="CC0 (made by nnapps)",
-    description=("Made by nnapps from a seed: 4,000 short product-review sentences, half negative "
-                 "and half positive, about screens, batteries, deliveries, prices and more. Each "
-                 "sentence is one or two clauses; half the clauses are negated (\"not bad at all\", "
-                 "\"far from perfect\", \"never disappoints\"), and in two-clause sentences the "
-                 "clause after \"but\" or the main clause of an \"although\" sentence decides the "
-                 "label. The generator picks the label first and the words last, so every "
-                 "adjective, negator and connective appears about equally often in both classes: "
-                 "a bag-of-words model, which ignores order, scores little better than a coin, "
-                 "while a recurrent network that reads the words in order can learn the rules."),
+    description=("Made by nnapps from a seed: 6,000 different short product-review sentences, half "
+                 "negative and half positive, about screens, batteries, deliveries, prices and "
+                 "more. Each sentence has one or two clauses; half the clauses are negated (\"not "
+                 "bad at all\", \"far from perfect\", \"never disappoints\", \"I wouldn't say the "
+                 "screen is great\"), and in two-clause sentences the clause after \"but\" or "
+                 "\"however\", or the main clause of an \"although\" sentence, decides the label. "
+                 "The generator picks the label first and the words last, so every adjective, "
+                 "negator and connective appears about equally often in both classes: a "
+                 "bag-of-words model, which ignores order, scores about as well as a coin, while a "
+                 "recurrent network that reads the words in order can learn the rules."),
     load=load,
 )

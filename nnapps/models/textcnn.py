@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from ..schema import Param, Schema
@@ -31,18 +32,24 @@ class TextCNN(nn.Module):
         blocks: list[nn.Module] = []
         c_in = config.embed_dim
         for _ in range(config.n_blocks):
-            blocks += [nn.Conv1d(c_in, config.channels, config.kernel_size, padding=config.kernel_size // 2),
-                       make_activation(config.activation)]
+            # "same" keeps T outputs for even kernel widths too.
+            blocks.append(nn.Sequential(nn.Conv1d(c_in, config.channels, config.kernel_size, padding="same"),
+                                        make_activation(config.activation)))
             c_in = config.channels
-        self.convs = nn.Sequential(*blocks)
+        self.convs = nn.ModuleList(blocks)
         self.dropout = SeededDropout(config.dropout)
         self.out = nn.Linear(c_in, config.n_classes)
 
     def forward(self, ids):  # (B, T) -> (B, n_classes)
         ids = trim_padding(ids)
+        mask = padding_mask(ids)
+        keep = mask.unsqueeze(1).to(torch.float32)   # (B, 1, T)
         x = self.embed(ids).transpose(1, 2)           # (B, C, T): Conv1d wants channels first
-        x = self.convs(x).transpose(1, 2)             # (B, T, channels)
-        return self.out(self.dropout(masked_max(x, padding_mask(ids))))
+        for block in self.convs:
+            # Padding positions are zeroed after each block, so the next block reads the same
+            # zeros however far its batch happens to be padded.
+            x = block(x) * keep
+        return self.out(self.dropout(masked_max(x.transpose(1, 2), mask)))  # (B, T, ch) pooled
 
 
 SCHEMA = Schema((
