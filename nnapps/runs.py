@@ -24,6 +24,7 @@ from .models import InputInfo, get_family
 from .paths import home_dir
 from .training import History
 from .training import SCHEMA as TRAIN_SCHEMA
+from .training import train_defaults
 
 # Bump when a change to training or evaluation would give a stored config other numbers.
 CODE_VERSION = __version__
@@ -58,7 +59,7 @@ class RunConfig:
                              f"({dataset})")
         feats = feature_schema(modality).validate(features or {})
         hp = fam.schema.validate(hparams or {})
-        tr = TRAIN_SCHEMA.validate(train or {})
+        tr = TRAIN_SCHEMA.validate({**train_defaults(modality), **(train or {})})
         if fam.kind == "sklearn":
             # A scikit-learn solver ignores the training loop's settings; keeping them would
             # make identical baselines look like different runs.

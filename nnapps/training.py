@@ -28,6 +28,17 @@ SCHEMA = Schema((
 ))
 
 
+# Where a modality trains better from other starting values than the schema's defaults:
+# recurrent models on the reviews dataset sit near chance for ten epochs at lr 1e-3 and
+# reach 99% within twenty at 3e-3 (python -m nnapps bench).
+MODALITY_DEFAULTS: dict[str, dict] = {"text": {"lr": 3e-3}}
+
+
+def train_defaults(modality: str) -> dict:
+    """The training schema's defaults with the modality's own starting values."""
+    return {**SCHEMA.defaults(), **MODALITY_DEFAULTS.get(modality, {})}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     optimizer: str = "adam"

@@ -6,6 +6,7 @@ from nnapps.features import feature_schema
 from nnapps.models import families_for, get_family
 from nnapps.runs import RunConfig
 from nnapps.training import SCHEMA as TRAIN_SCHEMA
+from nnapps.training import train_defaults
 from nnapps.ui import state
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, session_jobs, submit
@@ -60,7 +61,8 @@ st.button("Add an architecture", on_click=add_slot, disabled=len(slots) >= MAX_S
           icon=":material/add:")
 
 with st.expander("Training settings (shared by the networks)", expanded=False):
-    train = schema_widgets(TRAIN_SCHEMA, "train", n_columns=3)
+    train = schema_widgets(TRAIN_SCHEMA, f"train_{spec.modality}", n_columns=3,
+                           defaults=train_defaults(spec.modality))
     st.caption("The logistic-regression baseline uses its own solver and only the seed.")
 
 features: dict = {}

@@ -343,7 +343,7 @@ def test_train_page_adds_and_removes_slots(app):
 
 def test_train_page_trains_with_the_chosen_settings(app):
     open_page(app, "pages/train.py")
-    app.number_input(key="train_epochs").set_value(2)
+    app.number_input(key="train_image_epochs").set_value(2)
     app.number_input(key="slot1_mlp_width").set_value(32)
     button(app, "Train 2 models").click().run()
     assert_ok(app)
@@ -371,8 +371,8 @@ def test_train_page_stop(app):
     open_page(app, "pages/train.py")
     app.selectbox(key="dataset").set_value("scattered-digits").run()
     assert_ok(app)
-    app.number_input(key="train_epochs").set_value(200)
-    app.number_input(key="train_patience").set_value(0)
+    app.number_input(key="train_image_epochs").set_value(200)
+    app.number_input(key="train_image_patience").set_value(0)
     button(app, "Train 2 models").click().run()
     assert_ok(app)
     assert button(app, "Train 2 models").disabled  # busy while this session trains
@@ -549,7 +549,8 @@ def test_train_page_trains_text_models(app):
     assert app.selectbox(key="slot1_text_family").value == "boe"
     assert app.selectbox(key="slot2_text_family").value == "gru"
     assert app.selectbox(key="features_text_tokenizer").value == "word"
-    app.number_input(key="train_epochs").set_value(1)
+    assert app.select_slider(key="train_text_lr").value == 3e-3  # text's own starting value
+    app.number_input(key="train_text_epochs").set_value(1)
     app.number_input(key="features_text_max_len").set_value(32)
     button(app, "Train 2 models").click().run()
     poll(app, lambda at: all(j.finished for j in job_snapshots(at)), "text training to finish")

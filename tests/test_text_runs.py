@@ -251,3 +251,10 @@ def test_an_unusable_csv_is_refused_and_not_stored():
     with pytest.raises(DatasetUnavailable, match="no column named 'body'"):
         uploads.store_upload(table_bytes(), "t.csv", text_column="body")
     assert uploads.stored_specs() == []
+
+
+def test_text_runs_start_from_text_training_defaults():
+    text = RunConfig.make("reviews", "gru")
+    image = RunConfig.make("digits", "mlp")
+    assert text.train["lr"] == 3e-3 and image.train["lr"] == 1e-3
+    assert RunConfig.make("reviews", "gru", train={"lr": 1e-3}).train["lr"] == 1e-3

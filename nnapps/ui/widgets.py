@@ -1,6 +1,7 @@
 """Widgets drawn from a hyperparameter schema: one widget per Param, never written by hand."""
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -19,8 +20,12 @@ def log_choices(p: Param) -> list[float]:
     return sorted(values)
 
 
-def param_widget(p: Param, key: str, container=st) -> Any:
-    """One widget for one Param; its value comes back already of the Param's kind."""
+def param_widget(p: Param, key: str, container=st, default: Any = None) -> Any:
+    """One widget for one Param; its value comes back already of the Param's kind.
+
+    default replaces the Param's own default (a modality's starting value)."""
+    if default is not None:
+        p = replace(p, default=p.coerce(default))
     if p.kind == "choice":
         return container.selectbox(p.label, p.choices, index=p.choices.index(p.default), key=key, help=p.help)
     if p.kind == "bool":
@@ -37,9 +42,11 @@ def param_widget(p: Param, key: str, container=st) -> Any:
     raise ValueError(f"no widget for parameter kind {p.kind!r}")
 
 
-def schema_widgets(schema: Schema, key_prefix: str, n_columns: int = 2, skip: tuple = ()) -> dict:
+def schema_widgets(schema: Schema, key_prefix: str, n_columns: int = 2, skip: tuple = (),
+                   defaults: dict | None = None) -> dict:
     """Widgets for every Param of schema laid out in columns; returns {name: value}."""
     params = [p for p in schema if p.name not in skip]
     columns = st.columns(n_columns)
-    return {p.name: param_widget(p, f"{key_prefix}_{p.name}", columns[i % n_columns])
+    defaults = defaults or {}
+    return {p.name: param_widget(p, f"{key_prefix}_{p.name}", columns[i % n_columns], defaults.get(p.name))
             for i, p in enumerate(params)}
