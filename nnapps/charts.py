@@ -103,7 +103,7 @@ def class_balance_chart(counts: pd.DataFrame, height: int = 240) -> alt.Chart:
 
 
 def distribution_chart(probas: dict[str, np.ndarray], class_names: list[str],
-                       true_class: str | None = None, height: int = 240) -> alt.Chart:
+                       true_class: str | None = None, height: int = 300) -> alt.Chart:
     """Every run's probability for every class of one sample, as grouped bars."""
     df = pd.DataFrame([{"run": label, "class": name, "probability": float(p[i]),
                         "is true": name == true_class}
@@ -112,7 +112,8 @@ def distribution_chart(probas: dict[str, np.ndarray], class_names: list[str],
         alt.Chart(df)
         .mark_bar()
         .encode(
-            x=alt.X("class:N", sort=list(class_names), title="Class"),
+            # Level labels: rotated long class names would eat the plot's height.
+            x=alt.X("class:N", sort=list(class_names), title="Class", axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("run:N"),
             y=alt.Y("probability:Q", title="Probability", scale=alt.Scale(domain=[0, 1]),
                     axis=alt.Axis(format=".0%")),
