@@ -5,7 +5,7 @@ import os
 import re
 import warnings
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps

@@ -6,7 +6,7 @@ from torch import nn
 
 from ..schema import Param, Schema
 from .family import InputInfo, ModelFamily
-from .layers import ACTIVATIONS, SeededDropout, make_activation, masked_mean, padding_mask, trim_padding
+from .layers import ACTIVATIONS, dense_stack, masked_mean, padding_mask, trim_padding
 
 
 @dataclass(frozen=True)
@@ -25,15 +25,9 @@ class BagOfEmbeddings(nn.Module):
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=0)
-        layers: list[nn.Module] = []
-        n_in = config.embed_dim
-        for _ in range(config.n_layers):
-            layers += [nn.Linear(n_in, config.width), make_activation(config.activation)]
-            if config.dropout > 0:
-                layers.append(SeededDropout(config.dropout))
-            n_in = config.width
-        layers.append(nn.Linear(n_in, config.n_classes))
-        self.head = nn.Sequential(*layers)
+        hidden, n_out = dense_stack(config.embed_dim, config.n_layers, config.width,
+                                    config.activation, config.dropout)
+        self.head = nn.Sequential(*hidden, nn.Linear(n_out, config.n_classes))
 
     def forward(self, ids):  # (B, T) -> (B, n_classes)
         ids = trim_padding(ids)

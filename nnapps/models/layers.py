@@ -75,3 +75,15 @@ def trim_padding(ids: torch.Tensor, pad_id: int = 0) -> torch.Tensor:
     real = (ids != pad_id).any(0).nonzero()
     T = int(real.max()) + 1 if len(real) else 1
     return ids[:, :T]
+
+
+def dense_stack(n_in: int, n_layers: int, width: int, activation: str, dropout: float
+                ) -> tuple[list[nn.Module], int]:
+    """n_layers x (Linear, activation, dropout when > 0); returns the modules and the width out."""
+    layers: list[nn.Module] = []
+    for _ in range(n_layers):
+        layers += [nn.Linear(n_in, width), make_activation(activation)]
+        if dropout > 0:
+            layers.append(SeededDropout(dropout))
+        n_in = width
+    return layers, n_in

@@ -7,7 +7,7 @@ from torch import nn
 
 from ..schema import Param, Schema
 from .family import InputInfo, ModelFamily
-from .layers import ACTIVATIONS, SeededDropout, make_activation
+from .layers import ACTIVATIONS, dense_stack
 
 
 @dataclass(frozen=True)
@@ -26,15 +26,9 @@ class MLP(nn.Module):
     def __init__(self, config: MLPConfig):
         super().__init__()
         self.config = config
-        layers: list[nn.Module] = [nn.Flatten()]
-        n_in = config.input_dim
-        for _ in range(config.n_layers):
-            layers += [nn.Linear(n_in, config.width), make_activation(config.activation)]
-            if config.dropout > 0:
-                layers.append(SeededDropout(config.dropout))
-            n_in = config.width
-        layers.append(nn.Linear(n_in, config.n_classes))
-        self.layers = nn.Sequential(*layers)
+        hidden, n_out = dense_stack(config.input_dim, config.n_layers, config.width,
+                                    config.activation, config.dropout)
+        self.layers = nn.Sequential(nn.Flatten(), *hidden, nn.Linear(n_out, config.n_classes))
 
     def forward(self, x):  # (B, *input_shape) -> (B, n_classes)
         return self.layers(x)
