@@ -10,8 +10,18 @@ from nnapps.ui import state
 from nnapps.ui.nav import page_link, switch_page
 from nnapps.ui.progress import submit
 
-EXAMPLE_DATASET = "digits"
-EXAMPLE_MODELS = ("mlp", "cnn")
+# One-click examples: (button label, what it shows, dataset, model families).
+EXAMPLES = (
+    ("Train an MLP and a CNN on digits",
+     "Train an **MLP** (layers of neurons) and a **CNN** (filters that slide over the image) on "
+     "1,797 handwritten 8x8 digits, then compare them. It takes a few seconds.",
+     "digits", ("mlp", "cnn")),
+    ("Train a bag of words and a GRU on reviews",
+     "Train a **bag-of-words** model (which words occur) and a **GRU** (reads the words in order) "
+     "on reviews where \"not bad at all\" is praise, then see which words each one listened to. "
+     "About half a minute.",
+     "reviews", ("tfidf", "gru")),
+)
 
 state.init_state()
 
@@ -22,14 +32,14 @@ st.markdown(
     "test example. Every run is stored, so nothing is lost on reload, and the same settings "
     "always give the same numbers.")
 
-with st.container(border=True):
-    st.subheader("Try it in one click")
-    st.markdown("Train an **MLP** (layers of neurons) and a **CNN** (filters that slide over the "
-                "image) on 1,797 handwritten 8x8 digits, then compare them. It takes a few seconds.")
-    if st.button("Train an MLP and a CNN on digits", type="primary", icon=":material/play_arrow:"):
-        submit([RunConfig.make(EXAMPLE_DATASET, family) for family in EXAMPLE_MODELS])
-        st.session_state[state.DATASET] = EXAMPLE_DATASET
-        switch_page("pages/compare.py")
+st.subheader("Try it in one click")
+for column, (label, text, dataset, families) in zip(st.columns(len(EXAMPLES)), EXAMPLES):
+    with column.container(border=True, height="stretch"):
+        st.markdown(text)
+        if st.button(label, type="primary", icon=":material/play_arrow:"):
+            submit([RunConfig.make(dataset, family) for family in families])
+            st.session_state[state.DATASET] = dataset
+            switch_page("pages/compare.py")
 
 st.subheader("What you can do here")
 left, middle, right = st.columns(3)

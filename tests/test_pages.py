@@ -574,3 +574,17 @@ def test_compare_page_shows_texts_and_word_effects(app):
     assert len(highlighted) == 2 and all("<span" in body for body in highlighted)
     first_words = table["text"].iloc[0].split()[:2]
     assert all(word.split("'")[0] in highlighted[0] for word in first_words)
+
+
+def test_home_text_example_queues_a_bag_of_words_and_a_gru_on_reviews(app):
+    button(app, "Train a bag of words and a GRU on reviews").click().run()
+    assert_ok(app)
+    assert texts(app.title) == ["Compare"]
+    assert app.session_state[state.DATASET] == "reviews"
+    jobs = job_snapshots(app)
+    assert sorted(j.config.family for j in jobs) == ["gru", "tfidf"]
+    assert all(j.config.dataset == "reviews" and j.config.train.get("seed") == 0 for j in jobs)
+    # The GRU takes half a minute; the baseline alone shows the page compares text runs.
+    poll(app, lambda at: any(r.config.family == "tfidf" for r in services.get_store().list_runs("reviews")),
+         "the baseline run")
+    assert "text" in app.dataframe[-1].value.columns
