@@ -100,8 +100,9 @@ def cmd_train(argv: list[str]) -> int:
         else:
             spec = get_spec(args.dataset)
         feature_names = FEATURE_SCHEMAS[spec.modality].names()
+        assigned = parse_assignments(args.set)
         values = {k: v for k, v in vars(args).items() if v is not None}
-        values.update(parse_assignments(args.set))
+        values.update(assigned)
         hparams = {k: v for k, v in values.items() if k in family.schema.names()}
         train = {k: v for k, v in values.items() if k in TRAIN_SCHEMA.names()}
         features = {k: v for k, v in values.items() if k in feature_names}
@@ -109,15 +110,15 @@ def cmd_train(argv: list[str]) -> int:
         misplaced = sorted(k for k in values if k in all_features - set(feature_names))
         if misplaced:
             raise ValueError(f"{misplaced} do not apply to {spec.modality} data")
-        unknown = set(parse_assignments(args.set)) - set(hparams) - set(train) - set(features)
+        unknown = set(assigned) - set(hparams) - set(train) - set(features)
         if unknown:
             raise ValueError(f"unknown --set key(s) {sorted(unknown)}; valid for {family.name} on "
                              f"{spec.modality} data: "
                              f"{family.schema.names() + TRAIN_SCHEMA.names() + feature_names}")
         config = RunConfig.make(spec.name, family.name, hparams, train, args.split_seed, features)
         store = RunStore()
-        cached = store.get(config.run_id)
-        cached = cached is not None and cached.status == "complete"
+        stored = store.get(config.run_id)
+        cached = stored is not None and stored.status == "complete"
 
         def on_epoch(e):
             print(f"epoch {e.epoch:3d}  train loss {e.train_loss:.4f} acc {e.train_acc:.3f}  "
@@ -126,7 +127,7 @@ def cmd_train(argv: list[str]) -> int:
         def progress(fraction, message):
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
-        run = train_run(config, store, on_epoch=on_epoch, progress=progress)
+        run = stored if cached else train_run(config, store, on_epoch=on_epoch, progress=progress)
     except (ValueError, DatasetUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from .data import Dataset, DatasetUnavailable, load_dataset
+from .pipeline import train_run
 from .runs import RunConfig, RunStore
 from .training import EpochStats
 
@@ -140,11 +141,8 @@ class JobQueue:
             dataset = self._dataset(job.config.dataset, job.config.split_seed)
             with self._lock:
                 job.message = "training"
-            run = self.store.get(job.config.run_id)
-            if run is None or run.status != "complete":
-                from .pipeline import train_run
-                run = train_run(job.config, self.store, dataset=dataset, on_epoch=on_epoch,
-                                should_stop=job.stop_event.is_set)
+            run = train_run(job.config, self.store, dataset=dataset, on_epoch=on_epoch,
+                            should_stop=job.stop_event.is_set)
             with self._lock:
                 job.epochs = run.history.epochs if not job.epochs else job.epochs
                 job.state = "stopped" if run.status == "stopped" else "done"

@@ -53,7 +53,7 @@ def predict_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def _train_torch(model, data: TensorData, config: RunConfig, on_epoch, should_stop) -> History:
-    train_config = TrainConfig.from_dict({**config.train})
+    train_config = TrainConfig.from_dict(config.train)
     return fit(model, data, train_config, on_epoch=on_epoch, should_stop=should_stop)
 
 
@@ -118,8 +118,9 @@ def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None
     proba = predict_proba(model, X_test, dataset.n_classes)
     infer_seconds = time.perf_counter() - t0
     metrics = classification_metrics(dataset.y_test, proba)
+    weights = family.export_weights(model)
     metrics.update(
-        params=_count_params(model, family),
+        params=_count_params(model, weights),
         train_seconds=history.train_seconds,
         infer_ms_per_sample=1000 * infer_seconds / max(len(X_test), 1),
         epochs_run=len(history.epochs),
@@ -128,12 +129,13 @@ def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None
               history=history, metrics=metrics, class_names=dataset.class_names,
               input_info=inputs, preprocessor=pre.to_state(),
               test_proba=proba, y_test=dataset.y_test)
-    store.put(run, family.export_weights(model))
+    store.put(run, weights)
     return run
 
 
-def _count_params(model: Any, family) -> int:
-    """Learned numbers: a module's parameters, or an estimator's exported float arrays."""
+def _count_params(model: Any, weights: dict[str, torch.Tensor]) -> int:
+    """Learned numbers: a module's parameters (not its buffers), or an estimator's exported
+    float arrays."""
     if isinstance(model, torch.nn.Module):
         return int(sum(p.numel() for p in model.parameters()))
-    return int(sum(t.numel() for t in family.export_weights(model).values() if t.is_floating_point()))
+    return int(sum(t.numel() for t in weights.values() if t.is_floating_point()))

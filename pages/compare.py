@@ -42,8 +42,9 @@ def unique_labels(all_runs: list[Run]) -> dict[str, str]:
     return {r.run_id: r.label if counts[r.label] == 1 else f"{r.label} [{r.run_id[:6]}]" for r in all_runs}
 
 
-def word_effects_view(text: str, chosen_runs: list[Run], run_names: list[str], class_names: list[str]) -> None:
-    """For one text, each model's words tinted by how much they moved its prediction."""
+def word_effects_view(sample: int, text: str, chosen_runs: list[Run], run_names: list[str],
+                      class_names: list[str]) -> None:
+    """For one test text, each model's words tinted by how much they moved its prediction."""
     st.markdown("**Which words moved each prediction.** Each word is removed in turn: blue words "
                 "raised the probability of the model's predicted class, red words lowered it "
                 "(hover for the change).")
@@ -53,7 +54,8 @@ def word_effects_view(text: str, chosen_runs: list[Run], run_names: list[str], c
         except (ValueError, OSError) as exc:
             st.warning(f"{name}: its weights could not be loaded ({exc}).")
             continue
-        predicted = int(predictor([text])[0].argmax())
+        # The stored test probabilities are what the loaded model gives (a tested promise).
+        predicted = int(run.test_proba[sample].argmax())
         p, effects = word_effects(text, predictor, predicted)
         st.markdown(f"{name} → **{class_names[predicted]}** ({p:.0%})")
         st.html(f'<div style="line-height: 2; font-size: 1.05rem">{highlighted_html(text, effects)}</div>')
@@ -193,7 +195,7 @@ dist.altair_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in
                   width="stretch")
 
 if spec.modality == "text":
-    word_effects_view(X_test[sample], chosen, names, dataset.class_names)
+    word_effects_view(sample, X_test[sample], chosen, names, dataset.class_names)
 
 with st.expander("Manage runs"):
     doomed = st.multiselect("Delete runs", list(by_id), format_func=lambda i: labels[i], key="delete_runs")

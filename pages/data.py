@@ -54,9 +54,8 @@ def image_examples(X: np.ndarray, y: np.ndarray, class_names: list[str]) -> None
             row[1].image([to_pil(X[j], scale) for j in picks])
 
 
-def text_examples(X: np.ndarray, y: np.ndarray, class_names: list[str]) -> None:
-    lengths = pd.DataFrame({"class": [class_names[i] for i in y],
-                            "words": [len(split_words(t)) for t in X]})
+def text_examples(X: np.ndarray, y: np.ndarray, words: list[int], class_names: list[str]) -> None:
+    lengths = pd.DataFrame({"class": [class_names[i] for i in y], "words": words})
     st.altair_chart(charts.length_chart(lengths), width="stretch")
     rng = np.random.default_rng(0)
     rows = []
@@ -123,6 +122,9 @@ except DatasetUnavailable as exc:
     upload_section()
     st.stop()
 
+X_train, y_train = dataset.split("train")
+# Words per training text, counted once: the metric and the histogram both use them.
+words = [len(split_words(t)) for t in X_train] if spec.modality == "text" else []
 sizes = dataset.split_sizes()
 cols = st.columns(5)
 cols[0].metric("Classes", dataset.n_classes)
@@ -132,7 +134,6 @@ cols[3].metric("Test", f"{sizes['test']:,}")
 if spec.modality == "image":
     cols[4].metric("Input", " x ".join(str(d) for d in dataset.input_shape), help="channels x height x width")
 else:
-    words = [len(split_words(t)) for t in dataset.X_train]
     cols[4].metric("Median length", f"{int(np.median(words))} words")
 
 counts = pd.DataFrame([{"class": name, "split": split, "split_order": order,
@@ -142,11 +143,10 @@ counts = pd.DataFrame([{"class": name, "split": split, "split_order": order,
 st.altair_chart(charts.class_balance_chart(counts), width="stretch")
 
 st.subheader("Examples from the training split")
-X_train, y_train = dataset.split("train")
 if spec.modality == "image":
     image_examples(X_train, y_train, dataset.class_names)
 else:
-    text_examples(X_train, y_train, dataset.class_names)
+    text_examples(X_train, y_train, words, dataset.class_names)
 if dataset.n_classes > MAX_CLASSES_SHOWN:
     st.caption(f"Showing the first {MAX_CLASSES_SHOWN} of {dataset.n_classes} classes.")
 

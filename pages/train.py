@@ -63,7 +63,7 @@ st.button("Add an architecture", on_click=add_slot, disabled=len(slots) >= MAX_S
 with st.expander("Training settings (shared by the networks)", expanded=False):
     train = schema_widgets(TRAIN_SCHEMA, f"train_{spec.modality}", n_columns=3,
                            defaults=train_defaults(spec.modality))
-    st.caption("The logistic-regression baseline uses its own solver and only the seed.")
+    st.caption("The scikit-learn baselines use their own solver and only the seed.")
 
 features: dict = {}
 if feature_schema(spec.modality).params:
@@ -83,7 +83,8 @@ for choice in choices:
 for error in errors:
     st.error(error)
 unique = list({c.run_id: c for c in configs}.values())
-busy = any(not j.finished for j in session_jobs(spec.name))
+jobs = session_jobs(spec.name)
+busy = any(not j.finished for j in jobs)
 label = f"Train {len(unique)} model{'s' if len(unique) != 1 else ''}"
 if st.button(label, type="primary", icon=":material/play_arrow:", disabled=busy or not unique or bool(errors)):
     submit(unique)
@@ -92,5 +93,5 @@ if len(unique) < len(configs):
     st.caption("Identical architectures are trained once.")
 
 live_progress(spec.name)
-if session_jobs(spec.name) and all(j.finished for j in session_jobs(spec.name)):
+if jobs and all(j.finished for j in jobs):
     page_link("pages/compare.py", "Compare these runs", ":material/compare_arrows:")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from ..data import Dataset, get_spec, load_dataset
 from ..jobs import JobQueue
+from ..pipeline import load_model, load_preprocessor, predict_proba
 from ..runs import RunStore
 
 
@@ -44,15 +45,13 @@ class Predictor:
     """A stored run's preprocessor and model together: raw items in, probabilities out."""
 
     def __init__(self, run, store: RunStore):
-        from ..pipeline import load_model, load_preprocessor, predict_proba
-        self._predict_proba = predict_proba
         self.run_id = run.run_id
         self.n_classes = len(run.class_names)
         self.preprocessor = load_preprocessor(run)
         self.model = load_model(run, store)
 
     def __call__(self, items) -> np.ndarray:
-        return self._predict_proba(self.model, self.preprocessor.transform(items), self.n_classes)
+        return predict_proba(self.model, self.preprocessor.transform(items), self.n_classes)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
