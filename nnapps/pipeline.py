@@ -106,7 +106,7 @@ def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None
     if modality not in family.modalities:
         raise ValueError(f"model {family.name!r} takes {family.modalities} data, not "
                          f"{modality!r} ({dataset.name})")
-    pre = make_preprocessor(modality, config.features).fit(dataset.X_train)
+    pre = make_preprocessor(modality, config.features, dataset.spec.sample_rate).fit(dataset.X_train)
     data = TensorData.from_numpy(pre.transform(dataset.X_train), dataset.y_train,
                                  pre.transform(dataset.X_val), dataset.y_val)
     inputs = pre.input_info()

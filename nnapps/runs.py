@@ -58,7 +58,7 @@ class RunConfig:
             raise ValueError(f"model {family!r} takes {', '.join(fam.modalities)} data, not {modality} "
                              f"({dataset})")
         feats = feature_schema(modality).validate(features or {})
-        hp = fam.schema.validate(hparams or {})
+        hp = fam.schema.validate({**fam.defaults(modality), **(hparams or {})})
         tr = TRAIN_SCHEMA.validate({**train_defaults(modality), **(train or {})})
         if fam.kind == "sklearn":
             # A scikit-learn solver ignores the training loop's settings; keeping them would

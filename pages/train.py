@@ -47,7 +47,8 @@ def architecture_slot(slot: dict, position: int, column) -> dict:
         slot["family"] = name
         family = get_family(name)
         st.caption(family.description)
-        hparams = schema_widgets(family.schema, f"{key}_{name}", n_columns=2)
+        hparams = schema_widgets(family.schema, f"{key}_{spec.modality}_{name}", n_columns=2,
+                                 defaults=family.defaults(spec.modality))
         if len(st.session_state[state.TRAIN_SLOTS]) > 1:
             st.button("Remove", key=f"{key}_remove", on_click=remove_slot, args=(slot["id"],),
                       icon=":material/delete:")

@@ -317,8 +317,8 @@ def test_train_page_default_slots(app):
     assert texts(app.title) == ["Train"]
     assert app.selectbox(key="slot1_image_family").value == "mlp"
     assert app.selectbox(key="slot2_image_family").value == "cnn"
-    assert app.number_input(key="slot1_mlp_width").value == 128
-    assert app.number_input(key="slot2_cnn_channels").value == 16
+    assert app.number_input(key="slot1_image_mlp_width").value == 128
+    assert app.number_input(key="slot2_image_cnn_channels").value == 16
     assert not button(app, "Train 2 models").disabled
     assert [b.key for b in app.button if b.label == "Remove"] == ["slot1_remove", "slot2_remove"]
     assert not app.get("progress")
@@ -344,7 +344,7 @@ def test_train_page_adds_and_removes_slots(app):
 def test_train_page_trains_with_the_chosen_settings(app):
     open_page(app, "pages/train.py")
     app.number_input(key="train_image_epochs").set_value(2)
-    app.number_input(key="slot1_mlp_width").set_value(32)
+    app.number_input(key="slot1_image_mlp_width").set_value(32)
     button(app, "Train 2 models").click().run()
     assert_ok(app)
     assert len(app.session_state[state.JOBS]) == 2

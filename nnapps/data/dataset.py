@@ -21,7 +21,8 @@ class DatasetUnavailable(RuntimeError):
 class RawData:
     """Items and labels before splitting.
 
-    X: images (N, C, H, W) float32 in [0, 1], or texts (N,) object array of str.
+    X: images (N, C, H, W) float32 in [0, 1], texts (N,) object array of str, or sounds (N, L)
+    float32 mono samples at the spec's sample_rate, all one length.
     y: (N,) int64 class indices into class_names.
     split: optional (N,) array of 0/1/2 (train/val/test) when the source fixes a split, for
     example MNIST's official test set or the made dataset's held-out glyphs; -1 means "train or
@@ -55,12 +56,16 @@ class DatasetSpec:
     # For downloads: whether the files are already here, so a page can offer a download button
     # instead of starting one unasked.
     is_cached: Callable[[], bool] = field(repr=False, compare=False, default=lambda: True)
+    # For sounds: the rate (Hz) at which load() delivers every clip; 0 for other modalities.
+    sample_rate: int = 0
 
     def __post_init__(self):
         if self.modality not in MODALITIES:
             raise ValueError(f"dataset {self.name!r}: modality must be one of {MODALITIES}, got {self.modality!r}")
         if self.origin not in ORIGINS:
             raise ValueError(f"dataset {self.name!r}: origin must be one of {ORIGINS}, got {self.origin!r}")
+        if (self.modality == "audio") != (self.sample_rate > 0):
+            raise ValueError(f"dataset {self.name!r}: sounds need a sample_rate, other data none")
 
 
 @dataclass

@@ -27,11 +27,13 @@ def file_md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(url_candidates: list[str] | str, dest: Path, md5: str, progress: ProgressFn | None = None,
+def fetch(url_candidates: list[str] | str, dest: Path, md5: str | None, progress: ProgressFn | None = None,
           timeout: float = 20, label: str | None = None) -> Path:
     """Return dest, downloading it from the first mirror that serves bytes with this md5.
 
-    A cached dest with the right md5 is returned without touching the network. Downloads go to a
+    A cached dest with the right md5 is returned without touching the network. md5=None is for
+    files whose bytes are not fixed upstream (archives a forge builds on request): the caller
+    checks their content instead, and any cached copy is taken. Downloads go to a
     temporary file beside dest and replace it atomically, so dest is never partial. label names
     the file in messages (e.g. "MNIST's train-images-idx3-ubyte.gz"); it defaults to dest's name.
     Raises DatasetUnavailable, with a message for a person, when no mirror gives the file.
@@ -39,9 +41,9 @@ def fetch(url_candidates: list[str] | str, dest: Path, md5: str, progress: Progr
     urls = [url_candidates] if isinstance(url_candidates, str) else list(url_candidates)
     dest = Path(dest)
     label = label or dest.name
-    md5 = md5.lower()
+    md5 = md5.lower() if md5 else None
     report = progress or (lambda fraction, message: None)
-    if dest.is_file() and file_md5(dest) == md5:
+    if dest.is_file() and (md5 is None or file_md5(dest) == md5):
         report(1.0, f"{label}: cached")
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -55,14 +57,14 @@ def fetch(url_candidates: list[str] | str, dest: Path, md5: str, progress: Progr
     raise DatasetUnavailable(_failure_message(label, dest, failures))
 
 
-def _download_verified(url: str, dest: Path, md5: str, report: ProgressFn, timeout: float,
+def _download_verified(url: str, dest: Path, md5: str | None, report: ProgressFn, timeout: float,
                        label: str) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
             actual = _stream(url, out, report, timeout, label, dest)
-        if actual != md5:
+        if md5 is not None and actual != md5:
             raise _ChecksumMismatch(
                 f"{label} from {url} has md5 {actual}, but {md5} was expected; the file may be "
                 "corrupt or changed upstream, so nothing was saved")

@@ -2,16 +2,17 @@
 
 from pathlib import Path
 
-from . import digits, reviews, scattered
+from . import digits, reviews, scattered, spoken_digits
 from .dataset import Dataset, DatasetSpec, ProgressFn, RawData
 from .splits import split_indices
 
-_BUILTIN: tuple[DatasetSpec, ...] = (digits.SPEC, scattered.SPEC, reviews.SPEC)
+_BUILTIN: tuple[DatasetSpec, ...] = (digits.SPEC, scattered.SPEC, reviews.SPEC, spoken_digits.SPEC)
 
 
 def _downloadable() -> tuple[DatasetSpec, ...]:
-    from . import mnist, newsgroups
-    return (mnist.MNIST_SPEC, mnist.FASHION_SPEC, newsgroups.DEFAULT_SPEC)
+    from . import fsdd, mnist, newsgroups
+    return (mnist.MNIST_SPEC, mnist.FASHION_SPEC, newsgroups.DEFAULT_SPEC, fsdd.RANDOM_SPEC,
+            fsdd.SPEAKERS_SPEC)
 
 
 def dataset_specs() -> dict[str, DatasetSpec]:
@@ -36,7 +37,7 @@ def get_spec(name_or_path: str) -> DatasetSpec:
         return uploads.store_path(path)
     raise ValueError(f"unknown dataset {name_or_path!r}; valid names: {sorted(specs)} "
                      "(or 20newsgroups:CAT+CAT, or a path to your own data: a folder or zip of "
-                     "class folders, or a CSV/TSV file)")
+                     "class folders of images or sounds, or a CSV/TSV file)")
 
 
 def load_dataset(name_or_path: str, seed: int = 0, progress: ProgressFn | None = None) -> Dataset:

@@ -2,8 +2,9 @@
 
 An upload (bytes from the UI) or a path (from the command line) is validated and kept as
 uploads/user-<hash>.<zip|csv|tsv>, so a run trained on it can be reloaded after a restart and
-two identical uploads are one dataset. A zip of class folders holds images; a CSV or TSV file
-holds texts and labels (the chosen columns are part of the dataset's identity).
+two identical uploads are one dataset. A zip of class folders holds images or sounds (told
+apart by its files); a CSV or TSV file holds texts and labels (the chosen columns are part of
+the dataset's identity).
 """
 
 import hashlib
@@ -12,12 +13,15 @@ import os
 from pathlib import Path
 
 from ..paths import home_dir
-from . import text_table, user_images
+from . import text_table, user_audio, user_images
+from .archive import member_suffixes
+from .audio import AUDIO_SUFFIXES
 from .dataset import DatasetSpec, DatasetUnavailable, RawData
 
 MAX_ARCHIVE_BYTES = int(float(os.environ.get("NNAPPS_MAX_UPLOAD_MB", "50")) * 1024 * 1024)
-IMAGE_SUFFIXES = (".zip",)
+ARCHIVE_SUFFIXES = (".zip",)
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+NOUNS = {"image": "images", "text": "texts", "audio": "sounds"}
 
 
 def _uploads_dir() -> Path:
@@ -26,19 +30,28 @@ def _uploads_dir() -> Path:
     return path
 
 
-def _modality(filename: str) -> str:
-    suffix = Path(filename).suffix.lower()
-    if suffix in IMAGE_SUFFIXES:
-        return "image"
-    if suffix in TEXT_SUFFIXES:
+def _check_suffix(filename: str) -> None:
+    if not filename.lower().endswith(ARCHIVE_SUFFIXES + TEXT_SUFFIXES):
+        raise DatasetUnavailable(f"{filename}: expected a .zip of class folders of images or sounds, "
+                                 "or a .csv/.tsv file of texts and labels")
+
+
+def _modality(filename: str, data: bytes) -> str:
+    _check_suffix(filename)
+    if filename.lower().endswith(TEXT_SUFFIXES):
         return "text"
-    raise DatasetUnavailable(f"{filename}: expected a .zip of class folders of images, or a .csv/.tsv "
-                             "file of texts and labels")
+    found = member_suffixes(data)
+    has_sounds = bool(found & set(AUDIO_SUFFIXES))
+    if has_sounds and found & set(user_images.IMAGE_SUFFIXES):
+        raise DatasetUnavailable(f"{filename} holds both images and sounds; put one kind in an archive")
+    return "audio" if has_sounds else "image"
 
 
 def _read(data: bytes, meta: dict) -> RawData:
     if meta["modality"] == "image":
         return user_images.load_image_archive(data)
+    if meta["modality"] == "audio":
+        return user_audio.load_audio_archive(data)
     return text_table.load_text_table(data, meta.get("text_column"), meta.get("label_column"))
 
 
@@ -51,7 +64,7 @@ def store_upload(data: bytes, filename: str, text_column: str | None = None,
     if len(data) > MAX_ARCHIVE_BYTES:
         raise DatasetUnavailable(f"{filename}: the file is {len(data) / 2**20:.1f} MB; the limit is "
                                  f"{MAX_ARCHIVE_BYTES / 2**20:.0f} MB")
-    modality = _modality(filename)
+    modality = _modality(filename, data)
     meta = {"title": filename, "modality": modality, "suffix": Path(filename).suffix.lower()}
     if modality == "text":
         meta.update(text_column=text_column, label_column=label_column)
@@ -71,16 +84,17 @@ def store_upload(data: bytes, filename: str, text_column: str | None = None,
 
 
 def store_archive(data: bytes, title: str) -> DatasetSpec:
-    """A zip of class folders of images (kept for callers that know they hold images)."""
+    """A zip of class folders of images or sounds."""
     return store_upload(data, title if title.lower().endswith(".zip") else f"{title}.zip")
 
 
 def store_path(path: Path, text_column: str | None = None, label_column: str | None = None) -> DatasetSpec:
-    """Store a folder or zip of class folders, or a CSV/TSV file, given on the command line."""
+    """Store a folder or zip of class folders (images or sounds), or a CSV/TSV file, given on the
+    command line."""
     path = Path(path)
     if path.is_dir():
         return store_upload(user_images.zip_folder(path, max_bytes=MAX_ARCHIVE_BYTES), f"{path.name}.zip")
-    _modality(path.name)
+    _check_suffix(path.name)
     if path.stat().st_size > MAX_ARCHIVE_BYTES:
         raise DatasetUnavailable(f"{path}: larger than the {MAX_ARCHIVE_BYTES / 2**20:.0f} MB limit")
     return store_upload(path.read_bytes(), path.name, text_column, label_column)
@@ -105,9 +119,11 @@ def _spec(name: str, meta: dict, data_path: Path) -> DatasetSpec:
     def load(seed: int = 0, progress=None) -> RawData:
         return _read(data_path.read_bytes(), meta)
 
-    items = "images" if meta["modality"] == "image" else "texts"
+    audio = meta["modality"] == "audio"
+    extra = (f" Mixed down to mono at {user_audio.SAMPLE_RATE // 1000} kHz and padded or cut to "
+             "one length." if audio else "")
     return DatasetSpec(
         name=name, title=f"{meta['title']} (yours)", modality=meta["modality"], origin="upload",
-        licence="yours", load=load,
-        description=(f"Your upload {meta['title']!r}: {meta['n_items']:,} {items} in "
-                     f"{len(meta['classes'])} classes ({', '.join(meta['classes'][:20])})."))
+        licence="yours", load=load, sample_rate=user_audio.SAMPLE_RATE if audio else 0,
+        description=(f"Your upload {meta['title']!r}: {meta['n_items']:,} {NOUNS[meta['modality']]} in "
+                     f"{len(meta['classes'])} classes ({', '.join(meta['classes'][:20])}).{extra}"))

@@ -2,7 +2,6 @@
 
 import io
 import os
-import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from .archive import FolderRules, labelled_members, open_zip, read_member
 from .dataset import DatasetUnavailable, RawData
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -26,7 +26,6 @@ GREY_TOLERANCE = 2
 # Fixed timestamps make zipping the same folder twice give the same bytes (uploads hash them).
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
-_DRIVE = re.compile(r"^[A-Za-z]:")
 _SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
 _WHITE = (255, 255, 255, 255)
 
@@ -37,16 +36,20 @@ def load_image_archive(data: bytes, size: int = 32) -> RawData:
     C is 1 when every image is grey, else 3. Raises DatasetUnavailable with a message for a
     person when the archive is unsafe, too big, badly laid out or holds an unreadable image.
     """
-    with _open_zip(data) as archive:
-        members = _image_members(archive)
-        _check_sizes(members)
-        labelled = _assign_classes(members)
-        class_names = sorted({name for _, name in labelled})
-        _check_classes(labelled, class_names)
+    with open_zip(data) as archive:
+        labelled, class_names = labelled_members(archive, _rules())
         images = [_decode(archive, info, size) for info, _ in labelled]
     index = {name: i for i, name in enumerate(class_names)}
     y = np.array([index[name] for _, name in labelled], dtype=np.int64)
     return RawData(X=_stack(images), y=y, class_names=class_names)
+
+
+def _rules() -> FolderRules:
+    # Read at call time, so the limits can be changed (tests lower them) without a rebuild.
+    return FolderRules(noun="images", formats="PNG or JPEG images", suffixes=IMAGE_SUFFIXES,
+                       max_items=MAX_IMAGES, max_member_bytes=MAX_MEMBER_BYTES,
+                       max_total_bytes=MAX_TOTAL_BYTES, max_classes=MAX_CLASSES,
+                       min_classes=MIN_CLASSES, min_per_class=MIN_IMAGES_PER_CLASS)
 
 
 def zip_folder(path: Path, max_bytes: int) -> bytes:
@@ -91,90 +94,9 @@ def _folder_files(root: Path) -> list[Path]:
     return sorted(files, key=lambda f: f.relative_to(root).as_posix())
 
 
-def _open_zip(data: bytes) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
-        raise DatasetUnavailable(f"not a zip archive ({error})") from None
-
-
-def _parts(name: str) -> tuple[str, ...]:
-    # Zips made on Windows can use backslashes; treat them as separators so none slip past.
-    return tuple(p for p in name.replace("\\", "/").split("/") if p not in ("", "."))
-
-
-def _check_safe(name: str) -> None:
-    clean = name.replace("\\", "/")
-    if clean.startswith("/") or _DRIVE.match(clean) or ".." in clean.split("/"):
-        raise DatasetUnavailable(f"the archive member {name!r} points outside the archive "
-                                 "(absolute path or '..'); refusing it")
-
-
-def _is_ignored(info: zipfile.ZipInfo) -> bool:
-    parts = _parts(info.filename)
-    return (info.is_dir() or not parts or parts[0] == "__MACOSX"
-            or any(p.startswith(".") for p in parts)
-            or not parts[-1].lower().endswith(IMAGE_SUFFIXES))
-
-
-def _image_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    infos = archive.infolist()
-    for info in infos:
-        _check_safe(info.filename)
-    members = sorted((i for i in infos if not _is_ignored(i)), key=lambda i: i.filename)
-    if not members:
-        raise DatasetUnavailable("no PNG or JPEG images found in the archive; expected one folder "
-                                 "of images per class")
-    return members
-
-
-def _check_sizes(members: list[zipfile.ZipInfo]) -> None:
-    if len(members) > MAX_IMAGES:
-        raise DatasetUnavailable(f"the archive holds {len(members):,} images; the limit is "
-                                 f"{MAX_IMAGES:,}")
-    for info in members:
-        if info.file_size > MAX_MEMBER_BYTES:
-            raise DatasetUnavailable(f"{info.filename} is {info.file_size / 2**20:.1f} MB "
-                                     f"uncompressed; the limit is {MAX_MEMBER_BYTES / 2**20:.0f} MB "
-                                     "per image")
-    total = sum(info.file_size for info in members)
-    if total > MAX_TOTAL_BYTES:
-        raise DatasetUnavailable(f"the images come to {total / 2**20:.0f} MB uncompressed; the "
-                                 f"limit is {MAX_TOTAL_BYTES / 2**20:.0f} MB")
-
-
-def _assign_classes(members: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, str]]:
-    """Pair each image with its class: the top folder, under one wrapping folder if there is one."""
-    paths = [_parts(info.filename) for info in members]
-    wrapped = all(len(p) >= 3 for p in paths) and len({p[0] for p in paths}) == 1
-    if wrapped:
-        paths = [p[1:] for p in paths]
-    for info, parts in zip(members, paths):
-        if len(parts) < 2:
-            raise DatasetUnavailable(f"{info.filename} is not inside a class folder; put each "
-                                     "class's images in a folder named after the class")
-    return [(info, parts[0]) for info, parts in zip(members, paths)]
-
-
-def _check_classes(labelled: list[tuple[zipfile.ZipInfo, str]], class_names: list[str]) -> None:
-    if len(class_names) < MIN_CLASSES:
-        found = f"{len(class_names)} class{'es' if len(class_names) != 1 else ''}"
-        raise DatasetUnavailable(f"found {found} ({', '.join(class_names)}); need at least two "
-                                 "folders of images, one per class")
-    if len(class_names) > MAX_CLASSES:
-        raise DatasetUnavailable(f"found {len(class_names)} classes; the limit is {MAX_CLASSES}")
-    counts = {name: 0 for name in class_names}
-    for _, name in labelled:
-        counts[name] += 1
-    few = [f"{name} ({n})" for name, n in counts.items() if n < MIN_IMAGES_PER_CLASS]
-    if few:
-        raise DatasetUnavailable(f"each class needs at least {MIN_IMAGES_PER_CLASS} images; too "
-                                 f"few in: {', '.join(few)}")
-
-
 def _decode(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> np.ndarray:
     """One member as a (1 or 3, size, size) uint8 array: 1 channel when the picture is grey."""
-    picture = _open_image(_read_member(archive, info), info.filename)
+    picture = _open_image(read_member(archive, info, "images"), info.filename)
     try:
         if picture.format == "JPEG":
             picture.draft(picture.mode, (size, size))  # decode big photos at a reduced scale
@@ -183,16 +105,6 @@ def _decode(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> np.nd
     except Exception:  # malformed pixel or EXIF data surfaces as many exception types in Pillow
         raise _unreadable(info.filename) from None
     return _to_channels(_fit(flat, size))
-
-
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    if info.flag_bits & 0x1:
-        raise DatasetUnavailable(f"{info.filename} is encrypted; zip the images without a password")
-    try:
-        return archive.read(info)
-    except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as error:
-        raise DatasetUnavailable(f"{info.filename} could not be read from the archive "
-                                 f"({error})") from None
 
 
 def _unreadable(name: str) -> DatasetUnavailable:

@@ -5,6 +5,7 @@ fit(train items) -> self, transform(items) -> model input, input_info(), to_stat
 """
 
 from ..schema import Param, Schema
+from .audio import LogMelSpectrogram
 from .image import ImageStandardizer
 from .text import LEVELS, TextTokenizer
 
@@ -17,8 +18,16 @@ FEATURE_SCHEMAS: dict[str, Schema] = {
         Param("min_freq", "int", 1, "Tokens seen fewer times in training become <unk>", 1, 100),
         Param("max_len", "int", 64, "Tokens per text; longer texts are cut, shorter ones padded", 4, 2048),
     )),
+    "audio": Schema((
+        Param("window_ms", "float", 25.0, "Length of each analysed slice of sound, in milliseconds",
+              5.0, 100.0),
+        Param("hop_ms", "float", 16.0, "Step between slices in milliseconds: smaller gives more frames "
+              "(and slower training)", 2.0, 50.0),
+        Param("n_mels", "int", 32, "Mel bands: pitch ranges, finer at low pitches as in hearing", 8, 128),
+    )),
 }
-_KINDS = {"image_standardizer": ImageStandardizer, "text_tokenizer": TextTokenizer}
+_KINDS = {"image_standardizer": ImageStandardizer, "text_tokenizer": TextTokenizer,
+          "log_mel": LogMelSpectrogram}
 
 
 def feature_schema(modality: str) -> Schema:
@@ -27,9 +36,11 @@ def feature_schema(modality: str) -> Schema:
     return FEATURE_SCHEMAS[modality]
 
 
-def make_preprocessor(modality: str, options: dict):
-    """An unfitted preprocessor for modality with validated options."""
+def make_preprocessor(modality: str, options: dict, sample_rate: int = 0):
+    """An unfitted preprocessor for modality with validated options (sounds need their rate)."""
     opts = feature_schema(modality).validate(options)
+    if modality == "audio":
+        return LogMelSpectrogram(sample_rate=sample_rate, **opts)
     if modality == "text":
         return TextTokenizer(level=opts["tokenizer"], vocab_size=opts["vocab_size"],
                              min_freq=opts["min_freq"], max_len=opts["max_len"])
@@ -43,5 +54,5 @@ def preprocessor_from_state(state: dict):
     return _KINDS[kind].from_state(state)
 
 
-__all__ = ["FEATURE_SCHEMAS", "ImageStandardizer", "TextTokenizer", "feature_schema",
+__all__ = ["FEATURE_SCHEMAS", "ImageStandardizer", "LogMelSpectrogram", "TextTokenizer", "feature_schema",
            "make_preprocessor", "preprocessor_from_state"]

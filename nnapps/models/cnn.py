@@ -9,6 +9,7 @@ from .family import InputInfo, ModelFamily
 from .layers import ACTIVATIONS, SeededDropout, make_activation
 
 POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+HEADS = ("flatten", "average")
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,16 @@ class CNNConfig:
     pooling: str = "max"
     activation: str = "relu"
     dropout: float = 0.0
+    batch_norm: bool = False
+    head: str = "flatten"
 
 
 class CNN(nn.Module):
-    """n_blocks x (Conv2d, activation, 2x2 pooling); channels double each block."""
+    """n_blocks x (Conv2d, batch norm, activation, 2x2 pooling); channels double each block.
+
+    The head either flattens the last feature map (each position has its own weights) or
+    averages it over positions, so a word said early or late in a clip looks the same.
+    """
 
     def __init__(self, config: CNNConfig):
         super().__init__()
@@ -35,15 +42,22 @@ class CNN(nn.Module):
         c_in, h, w = config.in_channels, config.height, config.width
         c_out = config.channels
         for _ in range(config.n_blocks):
-            blocks += [nn.Conv2d(c_in, c_out, config.kernel_size, padding=config.kernel_size // 2),
-                       make_activation(config.activation)]
+            blocks.append(nn.Conv2d(c_in, c_out, config.kernel_size, padding=config.kernel_size // 2))
+            if config.batch_norm:
+                blocks.append(nn.BatchNorm2d(c_out))
+            blocks.append(make_activation(config.activation))
             # Pool only while the map is large enough, so deep stacks on 8x8 digits still build.
             if config.pooling != "none" and min(h, w) >= 2:
                 blocks.append(POOLING[config.pooling](2))
                 h, w = h // 2, w // 2
             c_in, c_out = c_out, c_out * 2
         self.features = nn.Sequential(*blocks)
+        if config.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {config.head!r}")
         head: list[nn.Module] = [nn.Flatten()]
+        if config.head == "average":
+            head.insert(0, nn.AdaptiveAvgPool2d(1))
+            h = w = 1
         if config.dropout > 0:
             head.append(SeededDropout(config.dropout))
         head.append(nn.Linear(c_in * h * w, config.n_classes))
@@ -62,19 +76,28 @@ SCHEMA = Schema((
     Param("activation", "choice", "relu", "Non-linearity after each convolution",
           choices=tuple(ACTIVATIONS)),
     Param("dropout", "float", 0.0, "Share of features zeroed at random before the classifier", 0.0, 0.9),
+    Param("batch_norm", "bool", False, "Rescale each filter's output over the batch: steadier, "
+          "faster training of deeper stacks"),
+    Param("head", "choice", "flatten", "Flatten the last feature map (where things are matters) or "
+          "average it (only what is there matters)", choices=HEADS),
 ))
 
 
 def build(hp: dict, inputs: InputInfo, n_classes: int) -> CNN:
     if len(inputs.shape) != 3:
-        raise ValueError(f"cnn needs images shaped (C, H, W), got {inputs.shape}")
+        raise ValueError(f"cnn needs images or spectrograms shaped (C, H, W), got {inputs.shape}")
     c, h, w = inputs.shape
     return CNN(CNNConfig(in_channels=c, height=h, width=w, n_classes=n_classes, **hp))
 
 
 FAMILY = ModelFamily(
     name="cnn", title="CNN",
-    description="Small filters slide over the image, so a stroke is recognised wherever it appears.",
-    modalities=("image",), schema=SCHEMA, kind="torch", build=build,
+    description="Small filters slide over the picture (or the spectrogram of a sound), so a stroke "
+                "or a sweep of pitch is recognised wherever it appears.",
+    modalities=("image", "audio"), schema=SCHEMA, kind="torch", build=build,
     summary=lambda hp: f"{hp['n_blocks']} blocks, {hp['channels']} ch, {hp['kernel_size']}x{hp['kernel_size']}",
+    # A word may start anywhere in a clip: averaging over positions, four blocks deep (a wide
+    # enough view of time and pitch) and batch norm reach 96% on unheard voices where the
+    # image defaults reach 72% (python -m nnapps bench).
+    modality_defaults={"audio": {"n_blocks": 4, "batch_norm": True, "head": "average", "dropout": 0.2}},
 )

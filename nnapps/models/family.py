@@ -57,10 +57,18 @@ class ModelFamily:
         repr=False, compare=False, default=_state_dict)
     import_weights: Callable[[Any, dict[str, torch.Tensor]], Any] = field(
         repr=False, compare=False, default=_load_state_dict)
+    # Starting values that suit one modality better than the schema's defaults.
+    modality_defaults: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"family {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+        if set(self.modality_defaults) - set(self.modalities):
+            raise ValueError(f"family {self.name!r}: defaults for modalities it does not take")
+
+    def defaults(self, modality: str) -> dict[str, Any]:
+        """The schema's defaults with the modality's own starting values."""
+        return self.schema.validate(self.modality_defaults.get(modality, {}))
 
     def make(self, hparams: dict[str, Any], inputs: InputInfo, n_classes: int):
         """Validate hparams against the schema and build the model."""

@@ -17,7 +17,7 @@ NEXT_SLOT = "next_slot"
 
 DEFAULT_SLOTS = ({"id": 1, "family": "mlp"}, {"id": 2, "family": "cnn"})
 # What a fresh Train page offers for each modality: a baseline-beating pair to compare.
-DEFAULT_FAMILIES = {"image": ("mlp", "cnn"), "text": ("boe", "gru")}
+DEFAULT_FAMILIES = {"image": ("mlp", "cnn"), "text": ("boe", "gru"), "audio": ("pooled-mlp", "cnn")}
 
 
 def init_state() -> None:

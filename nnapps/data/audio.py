@@ -1,0 +1,65 @@
+"""Sound as the models take it: mono float32 samples at one rate, one fixed length per dataset.
+
+Decoding goes through soundfile (libsndfile: WAV, FLAC, OGG) and resampling through soxr,
+both maintained libraries; every problem with a file becomes a DatasetUnavailable that names it.
+"""
+
+import io
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .dataset import DatasetUnavailable
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+# A clip whose loudest sample is below this (-60 dBFS) holds nothing a model could learn from.
+SILENCE_PEAK = 1e-3
+
+
+def decode(data: bytes, name: str) -> tuple[np.ndarray, int]:
+    """A file's samples, mixed down to mono float32, and its sample rate."""
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, EOFError) as err:
+        raise DatasetUnavailable(f"{name} is not a readable WAV, FLAC or OGG file ({err})") from None
+    if samples.shape[0] == 0:
+        raise DatasetUnavailable(f"{name} holds no samples")
+    return samples.mean(axis=1), int(rate)
+
+
+def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    if rate == target:
+        return samples.astype(np.float32, copy=False)
+    return soxr.resample(samples, rate, target).astype(np.float32, copy=False)
+
+
+def fit_length(samples: np.ndarray, n: int) -> np.ndarray:
+    """Cut a longer clip's end, or pad a shorter one with silence, to exactly n samples."""
+    out = np.zeros(n, dtype=np.float32)
+    m = min(n, len(samples))
+    out[:m] = samples[:m]
+    return out
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    return len(samples) == 0 or float(np.abs(samples).max()) < SILENCE_PEAK
+
+
+def load_clip(data: bytes, name: str, rate: int, max_seconds: float) -> np.ndarray:
+    """One file as mono samples at rate; refuses silent and over-long clips by name."""
+    samples, source_rate = decode(data, name)
+    seconds = len(samples) / source_rate
+    if seconds > max_seconds:
+        raise DatasetUnavailable(f"{name} is {seconds:.1f} s long; clips may be at most "
+                                 f"{max_seconds:g} s (cut long recordings into short clips)")
+    if is_silent(samples):
+        raise DatasetUnavailable(f"{name} is silent (its loudest sample is below -60 dBFS)")
+    return resample(samples, source_rate, rate)
+
+
+def to_wav(samples: np.ndarray, rate: int) -> bytes:
+    """16-bit WAV bytes for a player."""
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(samples, -1, 1), rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
