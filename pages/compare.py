@@ -16,10 +16,13 @@ from nnapps.ui.progress import live_progress, session_jobs
 from nnapps.ui.services import cached_dataset, get_predictor, get_store
 from nnapps.ui.text_view import highlighted_html
 from nnapps.ui.sidebar import dataset_picker
+from nnapps.ui.sounds import spectrograms, to_picture
 
 MAX_DEFAULT_RUNS = 4
 MAX_TABLE_ROWS = 500
+SOUNDS_PER_PAGE = 8
 SPLIT_SEED = 0
+AUDIO_SAMPLE = "compare_audio_sample"  # the test sound picked for details
 
 state.init_state()
 spec = dataset_picker()
@@ -59,6 +62,62 @@ def word_effects_view(sample: int, text: str, chosen_runs: list[Run], run_names:
         p, effects = word_effects(text, predictor, predicted)
         st.markdown(f"{name} → **{class_names[predicted]}** ({p:.0%})")
         st.html(f'<div style="line-height: 2; font-size: 1.05rem">{highlighted_html(text, effects)}</div>')
+
+
+def choose_sound(sample: int) -> None:
+    st.session_state[AUDIO_SAMPLE] = sample
+
+
+def sound_rows(shown: pd.DataFrame, X: np.ndarray, run_names: list[str], rate: int) -> int:
+    """A page of test sounds, each with a player, its spectrogram and every model's prediction;
+    returns the sample picked for details."""
+    n_pages = max(1, -(-len(shown) // SOUNDS_PER_PAGE))
+    page = (st.columns([1, 4])[0].number_input(f"Page (of {n_pages})", 1, n_pages, 1, key="sound_page")
+            if n_pages > 1 else 1)
+    rows = shown.iloc[(page - 1) * SOUNDS_PER_PAGE:page * SOUNDS_PER_PAGE]
+    widths = [3, 1] + [1.5] * len(run_names)
+    header = st.columns(widths)
+    for col, title in zip(header, ["sound", "true"] + run_names):
+        col.markdown(f"**{title}**")
+    pictures = spectrograms(X[rows["index"].to_numpy()], rate)
+    for (_, row), db in zip(rows.iterrows(), pictures):
+        sample = int(row["index"])
+        cols = st.columns(widths, vertical_alignment="center")
+        cols[0].image(to_picture(db), width="stretch")
+        cols[0].audio(X[sample], sample_rate=rate)
+        cols[1].markdown(f"#{sample}  \n**{row['true']}**")
+        cols[1].button("Details", key=f"sound_details_{sample}", on_click=choose_sound, args=(sample,))
+        for col, n in zip(cols[2:], run_names):
+            col.markdown(("✓ " if row[f"{n} ok"] else "✗ ") + str(row[f"{n} pred"]))
+            col.progress(float(row[f"{n} p"]), text=f"{row[f'{n} p']:.0%}")
+    picked = st.session_state.get(AUDIO_SAMPLE)
+    return picked if picked in set(shown["index"]) else int(rows["index"].iloc[0])
+
+
+def probability_dataframe(shown: pd.DataFrame, X: np.ndarray, run_names: list[str]) -> int:
+    """The table of test images or texts with every model's prediction; returns the clicked one."""
+    # The sample itself leads each row: a thumbnail for images, the words for texts.
+    if spec.modality == "image":
+        view = pd.DataFrame({"image": [data_uri(X[i]) for i in shown["index"]]})
+        column_config = {"image": st.column_config.ImageColumn("image", width="small")}
+    else:
+        view = pd.DataFrame({"text": [X[i] for i in shown["index"]]})
+        column_config = {"text": st.column_config.TextColumn("text", width="large")}
+    view["#"] = shown["index"].to_numpy()
+    view["true"] = shown["true"].to_numpy()
+    column_config["#"] = st.column_config.NumberColumn("#", help="index in the test split")
+    for n in run_names:
+        view[f"{n}"] = np.where(shown[f"{n} ok"], "✓ ", "✗ ") + shown[f"{n} pred"].astype(str)
+        view[f"{n} p"] = shown[f"{n} p"].to_numpy()
+        column_config[n] = st.column_config.TextColumn(n, help=f"{n}: its prediction (✓ right, ✗ wrong)")
+        column_config[f"{n} p"] = st.column_config.ProgressColumn(
+            "p", format="percent", min_value=0, max_value=1, help=f"{n}: probability of its prediction")
+    event = st.dataframe(view, hide_index=True, width="stretch", column_config=column_config, row_height=44,
+                         on_select="rerun", selection_mode="single-row", key="prob_table")
+
+    selected_rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
+    row = int(selected_rows[0]) if selected_rows else 0
+    return int(shown["index"].iloc[row])
 
 
 labels = unique_labels(runs)
@@ -155,39 +214,28 @@ if how == "A right, B wrong":
     run_b = filter_cols[2].selectbox("B (wrong)", names, index=1, key="filter_b")
 shown = filter_rows(table, how, run_a, run_b)
 st.caption(f"{len(shown):,} of {len(table):,} test samples"
-           + (f"; the first {MAX_TABLE_ROWS} are listed" if len(shown) > MAX_TABLE_ROWS else "")
-           + ". Click a row to see every model's full distribution.")
+           # Sounds come a page at a time; a table of all the rest would be slow to send.
+           + (f"; the first {MAX_TABLE_ROWS} are listed" if len(shown) > MAX_TABLE_ROWS and spec.modality != "audio" else "")
+           + (". Press Details beside a sound" if spec.modality == "audio" else ". Click a row")
+           + " to see every model's full distribution.")
 if shown.empty:
     st.info("No sample matches this filter.")
     st.stop()
-shown = shown.head(MAX_TABLE_ROWS)
+if spec.modality != "audio":
+    shown = shown.head(MAX_TABLE_ROWS)
 
-# The sample itself leads each row: a thumbnail for images, the words for texts.
-if spec.modality == "image":
-    view = pd.DataFrame({"image": [data_uri(X_test[i]) for i in shown["index"]]})
-    column_config = {"image": st.column_config.ImageColumn("image", width="small")}
+if spec.modality == "audio":
+    sample = sound_rows(shown, X_test, names, spec.sample_rate)
 else:
-    view = pd.DataFrame({"text": [X_test[i] for i in shown["index"]]})
-    column_config = {"text": st.column_config.TextColumn("text", width="large")}
-view["#"] = shown["index"].to_numpy()
-view["true"] = shown["true"].to_numpy()
-column_config["#"] = st.column_config.NumberColumn("#", help="index in the test split")
-for n in names:
-    view[f"{n}"] = np.where(shown[f"{n} ok"], "✓ ", "✗ ") + shown[f"{n} pred"].astype(str)
-    view[f"{n} p"] = shown[f"{n} p"].to_numpy()
-    column_config[n] = st.column_config.TextColumn(n, help=f"{n}: its prediction (✓ right, ✗ wrong)")
-    column_config[f"{n} p"] = st.column_config.ProgressColumn(
-        "p", format="percent", min_value=0, max_value=1, help=f"{n}: probability of its prediction")
-event = st.dataframe(view, hide_index=True, width="stretch", column_config=column_config, row_height=44,
-                     on_select="rerun", selection_mode="single-row", key="prob_table")
-
-selected_rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
-row = int(selected_rows[0]) if selected_rows else 0
-sample = int(shown["index"].iloc[row])
+    sample = probability_dataframe(shown, X_test, names)
 st.markdown(f"**Test sample #{sample}**, true class **{dataset.class_names[y_test[sample]]}**")
 if spec.modality == "image":
     pic, dist = st.columns([1, 4])
     pic.image(to_pil(X_test[sample], display_scale(X_test[sample], 160)))
+elif spec.modality == "audio":
+    pic, dist = st.columns([2, 3])
+    pic.image(to_picture(spectrograms(X_test[sample], spec.sample_rate)[0], scale=3), width="stretch")
+    pic.audio(X_test[sample], sample_rate=spec.sample_rate)
 else:
     dist = st.container()
 dist.altair_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen)},

@@ -7,15 +7,17 @@ import streamlit as st
 from nnapps import charts
 from nnapps.data import DatasetUnavailable, load_dataset
 from nnapps.data.text_table import detect_columns
-from nnapps.data.uploads import IMAGE_SUFFIXES, MAX_ARCHIVE_BYTES, TEXT_SUFFIXES, store_upload
+from nnapps.data.uploads import ARCHIVE_SUFFIXES, MAX_ARCHIVE_BYTES, TEXT_SUFFIXES, store_upload
 from nnapps.features.text import split_words
 from nnapps.ui import state
 from nnapps.ui.images import display_scale, to_pil
 from nnapps.ui.services import cached_dataset
 from nnapps.ui.sidebar import dataset_picker
+from nnapps.ui.sounds import spectrograms, to_picture
 
 IMAGES_PER_CLASS = 8
 TEXTS_PER_CLASS = 5
+SOUNDS_PER_CLASS = 3
 MAX_CLASSES_SHOWN = 20
 
 state.init_state()
@@ -67,6 +69,30 @@ def text_examples(X: np.ndarray, y: np.ndarray, words: list[int], class_names: l
                  column_config={"text": st.column_config.TextColumn("text", width="large")})
 
 
+def sound_examples(X: np.ndarray, y: np.ndarray, class_names: list[str], rate: int) -> None:
+    st.caption("Each picture is a spectrogram: time runs left to right, pitch rises from bottom to "
+               "top, and brighter means louder. It is what the CNN and the GRU take as input.")
+    rng = np.random.default_rng(0)
+    for i, name in enumerate(class_names[:MAX_CLASSES_SHOWN]):
+        idx = np.flatnonzero(y == i)
+        picks = rng.choice(idx, size=min(SOUNDS_PER_CLASS, len(idx)), replace=False) if len(idx) else []
+        row = st.columns([1, 3, 3, 3])
+        row[0].markdown(f"**{name}**  \n{len(idx):,} sounds")
+        for col, j, db in zip(row[1:], picks, spectrograms(X[picks], rate) if len(picks) else []):
+            col.image(to_picture(db), width="stretch")
+            col.audio(X[j], sample_rate=rate)
+
+
+def made_voices_note() -> None:
+    """For the made spoken digits: which voices the splits hold, from the generator's manifest."""
+    from nnapps.data.spoken_digits import voices
+    table = pd.DataFrame(voices())
+    held_out = sorted(set(table.loc[table["split"] == "test", "variant"]))
+    st.caption(f"{table['voice'].nunique()} voices: {table['accent'].nunique()} accents x "
+               f"{table['variant'].nunique()} voice variants. The test split's {len(held_out)} "
+               f"variants are never heard in training: {', '.join(held_out)}.")
+
+
 def open_dataset(name: str) -> None:
     st.session_state[state.DATASET] = name
 
@@ -75,11 +101,13 @@ def upload_section() -> None:
     st.subheader("Use your own data")
     st.markdown(
         "**Images**: a zip with one folder per class (for example `cats/` and `dogs/`) of PNG or "
-        "JPEG images, resized to 32x32.  \n**Texts**: a CSV or TSV file with a text column and a "
+        "JPEG images, resized to 32x32.  \n**Sounds**: a zip with one folder per class of WAV, "
+        "FLAC or OGG clips of up to 10 s, mixed down to mono at 16 kHz and padded or cut to one "
+        "length.  \n**Texts**: a CSV or TSV file with a text column and a "
         "label column (a header such as `text,label` helps; without one, the longer column is "
         "taken as the text).  \nAt least two classes with two examples each.")
     upload = st.file_uploader("Zip of class folders, or CSV/TSV file",
-                              type=[s.lstrip(".") for s in IMAGE_SUFFIXES + TEXT_SUFFIXES],
+                              type=[s.lstrip(".") for s in ARCHIVE_SUFFIXES + TEXT_SUFFIXES],
                               key="data_upload", max_upload_size=MAX_ARCHIVE_BYTES // 2**20)
     if upload is None:
         return
@@ -133,6 +161,9 @@ cols[2].metric("Validation", f"{sizes['val']:,}")
 cols[3].metric("Test", f"{sizes['test']:,}")
 if spec.modality == "image":
     cols[4].metric("Input", " x ".join(str(d) for d in dataset.input_shape), help="channels x height x width")
+elif spec.modality == "audio":
+    cols[4].metric("Clip length", f"{X_train.shape[1] / spec.sample_rate:.1f} s",
+                   help=f"mono, {spec.sample_rate:,} samples per second")
 else:
     cols[4].metric("Median length", f"{int(np.median(words))} words")
 
@@ -145,6 +176,10 @@ st.altair_chart(charts.class_balance_chart(counts), width="stretch")
 st.subheader("Examples from the training split")
 if spec.modality == "image":
     image_examples(X_train, y_train, dataset.class_names)
+elif spec.modality == "audio":
+    if spec.name == "spoken-digits":
+        made_voices_note()
+    sound_examples(X_train, y_train, dataset.class_names, spec.sample_rate)
 else:
     text_examples(X_train, y_train, words, dataset.class_names)
 if dataset.n_classes > MAX_CLASSES_SHOWN:

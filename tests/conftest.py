@@ -39,6 +39,15 @@ def reviews(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def spoken_digits(tmp_path_factory):
+    """The shipped spoken digits (3,030 one-second clips at 8 kHz, 10 classes), seed 0; read-only."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NNAPPS_HOME", str(tmp_path_factory.mktemp("session_home")))
+        mp.setenv("NNAPPS_DATA_DIR", str(tmp_path_factory.mktemp("session_data")))
+        return load_dataset("spoken-digits", 0)
+
+
+@pytest.fixture(scope="session")
 def digits_tensors(digits):
     """The digits splits standardised on the training split, as train_run prepares them."""
     pre = ImageStandardizer().fit(digits.X_train)

@@ -1,7 +1,9 @@
 """Model inputs for every modality, so tests parametrised over every family feed each its own kind.
 
 Image families get images (N, C, H, W) in [0, 1]; text families get token ids (N, T) int64 where
-0 pads the end of a text, 1 is <unk> and real words are 2 .. vocab_size - 1.
+0 pads the end of a text, 1 is <unk> and real words are 2 .. vocab_size - 1; audio families get
+standardised log-mel spectrograms (N, 1, n_mels, frames) float32, roughly mean 0 and spread 1.
+A family's first modality decides its inputs here (cnn takes images).
 """
 
 import pytest
@@ -11,9 +13,10 @@ from nnapps.models import FAMILIES, InputInfo
 
 IMAGE_INFOS = (InputInfo((1, 8, 8)), InputInfo((3, 12, 12)))
 TEXT_INFOS = (InputInfo((12,), vocab_size=50), InputInfo((40,), vocab_size=300))
-INFOS = {"image": IMAGE_INFOS, "text": TEXT_INFOS}
+AUDIO_INFOS = (InputInfo((1, 16, 21)), InputInfo((1, 24, 33)))
+INFOS = {"image": IMAGE_INFOS, "text": TEXT_INFOS, "audio": AUDIO_INFOS}
 # The registered dataset each modality's run configs name (a spec lookup; nothing is loaded).
-DATASET_FOR = {"image": "digits", "text": "reviews"}
+DATASET_FOR = {"image": "digits", "text": "reviews", "audio": "spoken-digits"}
 PAD_ID, FIRST_WORD_ID = 0, 2
 
 
@@ -57,12 +60,20 @@ def token_ids(n: int, length: int, vocab_size: int, seed: int = 0, min_len: int 
     return ids
 
 
+def spectrograms(n: int, info: InputInfo, seed: int = 0) -> torch.Tensor:
+    """(n, 1, n_mels, frames) float32 standard-normal values, as a fitted LogMelSpectrogram gives."""
+    return torch.randn((n, *info.shape), generator=torch.Generator().manual_seed(seed))
+
+
 def small_batch(info: InputInfo, n: int = 32, n_classes: int = 4, seed: int = 0,
                 empty_rows: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    """X for info (images in [0, 1], or token ids with padded rows and empty_rows empty texts)
-    and arbitrary labels y = index mod n_classes."""
+    """X for info (images in [0, 1], token ids with padded rows and empty_rows empty texts, or
+    standardised-looking spectrograms for (1, n_mels, frames)) and arbitrary labels
+    y = index mod n_classes."""
     if info.vocab_size:
         X = token_ids(n, info.shape[0], info.vocab_size, seed, min_len=3, empty_rows=empty_rows)
+    elif info in AUDIO_INFOS:
+        X = spectrograms(n, info, seed)
     else:
         X = torch.rand((n, *info.shape), generator=torch.Generator().manual_seed(seed))
     return X, torch.arange(n) % n_classes

@@ -114,11 +114,12 @@ def test_datasets_lists_every_registered_dataset(results):
     assert r.returncode == 0, r.stderr
     names = [line.split()[0] for line in r.stdout.strip().splitlines()]
     # Built-in first, then downloads (an upload stored by a command running alongside may follow).
-    assert names[:6] == ["digits", "scattered-digits", "reviews", "mnist", "fashion-mnist",
-                         "20newsgroups"]
+    assert names[:9] == ["digits", "scattered-digits", "reviews", "spoken-digits", "mnist",
+                         "fashion-mnist", "20newsgroups", "fsdd", "fsdd-speakers"]
     assert "digits               image  bundled   Digits (8x8)" in r.stdout
     assert "reviews              text   made      " in r.stdout
     assert "20newsgroups         text   download  " in r.stdout
+    assert "spoken-digits        audio  made      " in r.stdout
 
 
 def test_models_json_lists_every_family_with_its_schema(results):

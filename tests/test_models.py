@@ -26,11 +26,12 @@ FAMILY_INFOS = family_infos()
 def test_registry_has_the_expected_families():
     assert {"logreg", "mlp", "cnn"} <= set(FAMILIES)
     assert {"tfidf", "boe", "textcnn", "gru", "lstm", "transformer"} <= set(FAMILIES)
+    assert {"pooled-logreg", "pooled-mlp", "frame-gru"} <= set(FAMILIES)
     assert TORCH_FAMILIES and SKLEARN_FAMILIES
     for name, family in FAMILIES.items():
         assert family.name == name and family.title and family.description
         assert family.kind in ("torch", "sklearn")
-        assert family.modalities and set(family.modalities) <= {"image", "text"}
+        assert family.modalities and set(family.modalities) <= {"image", "text", "audio"}
         assert isinstance(family.summary(family.schema.defaults()), str)
 
 
@@ -44,6 +45,8 @@ def test_families_for_modality():
     assert {f.name for f in families_for("image")} == {"logreg", "mlp", "cnn"}
     assert {f.name for f in families_for("text")} == {"tfidf", "boe", "textcnn", "gru", "lstm",
                                                       "transformer"}
+    assert {f.name for f in families_for("audio")} == {"pooled-logreg", "pooled-mlp", "frame-gru", "cnn"}
+    assert FAMILIES["cnn"].modalities == ("image", "audio")
     assert families_for("no-such-modality") == []
 
 
@@ -183,7 +186,8 @@ def test_cnn_pooling_and_kernel_choices(pooling, pool_type, kernel_size):
 
 
 def test_cnn_needs_images():
-    with pytest.raises(ValueError, match=r"cnn needs images shaped \(C, H, W\), got \(64,\)"):
+    with pytest.raises(ValueError, match=r"cnn needs images or spectrograms shaped \(C, H, W\), "
+                                         r"got \(64,\)"):
         FAMILIES["cnn"].make({}, InputInfo((64,)), 10)
 
 

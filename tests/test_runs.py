@@ -279,10 +279,18 @@ FAST = {"mlp": ({"width": 32}, {"epochs": 2, "lr": 0.01}),
         "textcnn": ({"embed_dim": 16, "channels": 16}, {"epochs": 1}),
         "gru": ({"embed_dim": 16, "hidden": 16}, {"epochs": 1}),
         "lstm": ({"embed_dim": 16, "hidden": 16}, {"epochs": 1}),
-        "transformer": ({"n_layers": 1, "width": 32}, {"epochs": 1})}
-# Representation options per modality: the reviews are short sentences.
-FAST_FEATURES = {"image": {}, "text": {"max_len": 32}}
-PREPROCESSOR_KIND = {"image": "image_standardizer", "text": "text_tokenizer"}
+        "transformer": ({"n_layers": 1, "width": 32}, {"epochs": 1}),
+        "pooled-logreg": ({"max_iter": 100}, {}),
+        "pooled-mlp": ({"width": 32}, {"epochs": 1}),
+        "frame-gru": ({"hidden": 16}, {"epochs": 1})}
+# Representation options per modality: the reviews are short sentences; few mel bands suffice.
+FAST_FEATURES = {"image": {}, "text": {"max_len": 32}, "audio": {"n_mels": 16}}
+PREPROCESSOR_KIND = {"image": "image_standardizer", "text": "text_tokenizer", "audio": "log_mel"}
+
+
+def dataset_fixture(modality: str) -> str:
+    """The conftest fixture holding DATASET_FOR[modality] loaded (spoken-digits: spoken_digits)."""
+    return DATASET_FOR[modality].replace("-", "_")
 
 
 def test_every_family_has_a_fast_setting():
@@ -299,14 +307,15 @@ def fast_config(family: str) -> RunConfig:
 def fast_runs(tmp_path_factory, request):
     """family -> (store, run): each family's fast run, trained once for this module, on demand.
 
-    Image families train on digits, text families on the made reviews.
+    Image families train on digits, text families on the made reviews, audio families on the
+    spoken digits.
     """
     root = tmp_path_factory.mktemp("fast_runs")
     trained = {}
 
     def get(family: str) -> tuple[RunStore, Run]:
         if family not in trained:
-            dataset = request.getfixturevalue(DATASET_FOR[modality_of(family)])
+            dataset = request.getfixturevalue(dataset_fixture(modality_of(family)))
             store = RunStore(root)
             trained[family] = store, train_run(fast_config(family), store, dataset=dataset)
         return trained[family]
@@ -375,7 +384,7 @@ def test_stopped_run_is_stored_as_stopped_and_retrained_later(tmp_path, digits):
 def test_loaded_model_reproduces_the_stored_test_probabilities(fast_runs, request, family):
     store, run = fast_runs(family)
     modality = modality_of(family)
-    dataset = request.getfixturevalue(DATASET_FOR[modality])
+    dataset = request.getfixturevalue(dataset_fixture(modality))
     reloaded_run = RunStore(store.root).get(run.run_id)
     assert reloaded_run.status == "complete"
     assert reloaded_run.preprocessor["kind"] == PREPROCESSOR_KIND[modality]

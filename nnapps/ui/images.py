@@ -20,8 +20,13 @@ def display_scale(item: np.ndarray, target: int = 96) -> int:
     return max(1, target // max(item.shape[-2:]))
 
 
-def data_uri(item: np.ndarray, target: int = 48) -> str:
-    """A small PNG of item as a data: URI, for st.column_config.ImageColumn."""
+def png_uri(picture: Image.Image) -> str:
+    """A picture as a PNG data: URI, for st.column_config.ImageColumn."""
     buf = io.BytesIO()
-    to_pil(item, display_scale(item, target)).save(buf, format="PNG", optimize=True)
+    picture.save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def data_uri(item: np.ndarray, target: int = 48) -> str:
+    """A small PNG of an image item as a data: URI."""
+    return png_uri(to_pil(item, display_scale(item, target)))
