@@ -25,6 +25,7 @@ from .training import TensorData, TrainConfig, fit
 
 
 TEXT_FAMILIES = ("tfidf", "boe", "textcnn", "gru", "lstm", "transformer")
+AUDIO_FAMILIES = ("pooled-logreg", "pooled-mlp", "frame-gru", "cnn")
 BAG_OF_WORDS = ("tfidf", "boe")  # models that cannot see word order
 
 
@@ -139,30 +140,80 @@ def accuracy_runs(specs: list[tuple[str, str, dict]]) -> list[dict]:
     return out
 
 
-def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print) -> dict:
+def audio_features(repeats: int) -> dict:
+    """Log-mel spectrograms of the whole made spoken-digits dataset: decoding it, our extraction
+    cold and cached, and librosa's melspectrogram on the same clips as the reference."""
+    import librosa
+
+    from .data import spoken_digits
+    from .features import audio
+
+    t0 = time.perf_counter()
+    X = spoken_digits.load().X
+    decode_s = time.perf_counter() - t0
+    opts = {"window_ms": 25.0, "hop_ms": 16.0, "n_mels": 32}
+    window, hop, n_fft = audio.frame_sizes(spoken_digits.SAMPLE_RATE, opts["window_ms"], opts["hop_ms"])
+    audio.mel_filterbank(spoken_digits.SAMPLE_RATE, n_fft, opts["n_mels"])  # librosa's import and JIT
+
+    def ours_cold() -> float:
+        audio.clear_cache()
+        t = time.perf_counter()
+        audio.log_mel(X, spoken_digits.SAMPLE_RATE, **opts)
+        return time.perf_counter() - t
+
+    def ours_cached() -> float:
+        t = time.perf_counter()
+        audio.log_mel(X, spoken_digits.SAMPLE_RATE, **opts)
+        return time.perf_counter() - t
+
+    def reference() -> float:
+        t = time.perf_counter()
+        librosa.power_to_db(librosa.feature.melspectrogram(
+            y=X, sr=spoken_digits.SAMPLE_RATE, n_fft=n_fft, hop_length=hop, win_length=window,
+            center=True, pad_mode="constant", n_mels=opts["n_mels"]), ref=1.0, amin=audio.AMIN, top_db=None)
+        return time.perf_counter() - t
+
+    t = _median_times({"ours_cold": ours_cold, "ours_cached": ours_cached, "librosa": reference}, repeats)
+    return {"clips": len(X), "seconds_of_audio": X.size / spoken_digits.SAMPLE_RATE, "decode_s": decode_s,
+            "extract_s": t["ours_cold"], "cached_s": t["ours_cached"], "librosa_s": t["librosa"],
+            "ratio_vs_librosa": t["ours_cold"] / t["librosa"]}
+
+
+SECTIONS = ("speed", "image", "text", "audio")
+
+
+def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
+                   only: tuple[str, ...] = SECTIONS) -> dict:
     repeats = 2 if quick else 5
     results: dict = {"torch_threads": torch.get_num_threads(), "repeats": repeats}
-    log("training-loop overhead: ours against a bare PyTorch loop")
-    results["loop_overhead"] = [loop_overhead("digits", "mlp", 10 if quick else 30, repeats),
-                                loop_overhead("digits", "cnn", 5 if quick else 15, repeats)]
-    log("against scikit-learn's MLPClassifier on digits")
-    results["vs_sklearn_mlp"] = against_sklearn(repeats)
-    log("test accuracy on digits and scattered digits")
-    runs = accuracy_runs([
-        ("digits", "logreg", {}), ("digits", "mlp", {}), ("digits", "cnn", {}),
-        ("scattered-digits", "cnn", {}),
-        # An MLP with about as many parameters as the default CNN (19,090 against 20,490).
-        ("scattered-digits", "mlp", {"n_layers": 1, "width": 24}),
-        ("scattered-digits", "mlp", {}),
-    ])
-    results["accuracy"] = runs
-    cnn, small_mlp = runs[3], runs[4]
-    results["scattered_cnn_minus_mlp_points"] = 100 * (cnn["accuracy"] - small_mlp["accuracy"])
-    log("text: every family on the made reviews dataset")
-    text = accuracy_runs([("reviews", family, {}) for family in TEXT_FAMILIES])
-    results["text_accuracy"] = text
-    bag = max(r["accuracy"] for r in text if r["model"] in BAG_OF_WORDS)
-    best = max((r for r in text if r["model"] not in BAG_OF_WORDS), key=lambda r: r["accuracy"])
-    results["text_best_sequence_model"] = best["label"]
-    results["text_sequence_minus_bag_points"] = 100 * (best["accuracy"] - bag)
+    if "speed" in only:
+        log("training-loop overhead: ours against a bare PyTorch loop")
+        results["loop_overhead"] = [loop_overhead("digits", "mlp", 10 if quick else 30, repeats),
+                                    loop_overhead("digits", "cnn", 5 if quick else 15, repeats)]
+        log("against scikit-learn's MLPClassifier on digits")
+        results["vs_sklearn_mlp"] = against_sklearn(repeats)
+    if "image" in only:
+        log("test accuracy on digits and scattered digits")
+        runs = accuracy_runs([
+            ("digits", "logreg", {}), ("digits", "mlp", {}), ("digits", "cnn", {}),
+            ("scattered-digits", "cnn", {}),
+            # An MLP with about as many parameters as the default CNN (19,090 against 20,490).
+            ("scattered-digits", "mlp", {"n_layers": 1, "width": 24}),
+            ("scattered-digits", "mlp", {}),
+        ])
+        results["accuracy"] = runs
+        cnn, small_mlp = runs[3], runs[4]
+        results["scattered_cnn_minus_mlp_points"] = 100 * (cnn["accuracy"] - small_mlp["accuracy"])
+    if "text" in only:
+        log("text: every family on the made reviews dataset")
+        text = accuracy_runs([("reviews", family, {}) for family in TEXT_FAMILIES])
+        results["text_accuracy"] = text
+        bag = max(r["accuracy"] for r in text if r["model"] in BAG_OF_WORDS)
+        best = max((r for r in text if r["model"] not in BAG_OF_WORDS), key=lambda r: r["accuracy"])
+        results["text_best_sequence_model"] = best["label"]
+        results["text_sequence_minus_bag_points"] = 100 * (best["accuracy"] - bag)
+    if "audio" in only:
+        log("audio: log-mel extraction and every family on the made spoken digits (unheard voices)")
+        results["audio_features"] = audio_features(repeats)
+        results["audio_accuracy"] = accuracy_runs([("spoken-digits", family, {}) for family in AUDIO_FAMILIES])
     return results

@@ -148,8 +148,9 @@ def cmd_train(argv: list[str]) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_benchmarks
-    results = run_benchmarks(quick=args.quick, log=lambda msg: print(msg, file=sys.stderr))
+    from .bench import SECTIONS, run_benchmarks
+    only = tuple(args.only) if args.only else SECTIONS
+    results = run_benchmarks(quick=args.quick, log=lambda msg: print(msg, file=sys.stderr), only=only)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -170,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench", help="benchmark figures (speed and accuracy)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke check")
+    p.add_argument("--only", nargs="+", choices=("speed", "image", "text", "audio"),
+                   help="run only these sections (default: all)")
     if argv and argv[0] == "train":
         return cmd_train(argv[1:])
     args = parser.parse_args(argv)

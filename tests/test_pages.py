@@ -588,3 +588,105 @@ def test_home_text_example_queues_a_bag_of_words_and_a_gru_on_reviews(app):
     poll(app, lambda at: any(r.config.family == "tfidf" for r in services.get_store().list_runs("reviews")),
          "the baseline run")
     assert "text" in app.dataframe[-1].value.columns
+
+
+# --- Audio ---------------------------------------------------------------------------------
+
+def sounds_zip(silent: str | None = None, per_class: int = 3) -> bytes:
+    """Two classes of one-second tones (low and high) as WAV files; silent names one to mute."""
+    import soundfile as sf
+    buf = io.BytesIO()
+    t = np.arange(8000) / 8000
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, hz in (("low", 220), ("high", 1760)):
+            for i in range(per_class):
+                path = f"{name}/{i}.wav"
+                wave = np.zeros_like(t) if path == silent else 0.3 * np.sin(2 * np.pi * hz * (1 + i / 20) * t)
+                wav = io.BytesIO()
+                sf.write(wav, wave, 8000, format="WAV")
+                archive.writestr(path, wav.getvalue())
+    return buf.getvalue()
+
+
+def audio_players(at: AppTest) -> list:
+    return at.get("audio")
+
+
+def test_data_page_audio_dataset(app):
+    open_dataset(app, "pages/data.py", "spoken-digits")
+    assert texts(app.title) == ["Spoken digits (made with espeak-ng)"]
+    assert "espeak-ng" in " ".join(texts(app.markdown))
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Clip length"] == "1.0 s" and metrics["Test"] == "600" and metrics["Classes"] == "10"
+    # three sounds per class, each a spectrogram picture and a player
+    assert len(app.image) == 30 and len(audio_players(app)) == 30
+    assert all(p.proto.url for p in audio_players(app))  # each player has its WAV to fetch
+    assert any("never heard in training" in c for c in texts(app.caption))
+
+
+def test_data_page_stores_a_sounds_upload(app):
+    open_page(app, "pages/data.py")
+    app.file_uploader(key="data_upload").upload("tones.zip", sounds_zip(), "application/zip").run()
+    assert_ok(app)
+    assert not app.error, texts(app.error)
+    assert any("Stored tones.zip" in s and "6 sounds in 2 classes" in s for s in texts(app.success))
+    button(app, "Open tones.zip (yours)").click().run()
+    assert_ok(app)
+    assert texts(app.title) == ["tones.zip (yours)"]
+    assert {m.label: m.value for m in app.metric}["Clip length"] == "1.0 s"
+    assert len(audio_players(app)) >= 2
+
+
+def test_data_page_names_a_silent_sound(app):
+    open_page(app, "pages/data.py")
+    app.file_uploader(key="data_upload").upload("tones.zip", sounds_zip(silent="high/1.wav"),
+                                                "application/zip").run()
+    assert_ok(app)
+    errors = texts(app.error)
+    assert len(errors) == 1 and "high/1.wav is silent" in errors[0]
+
+
+def test_train_page_trains_audio_models(app):
+    open_dataset(app, "pages/train.py", "spoken-digits")
+    assert app.selectbox(key="slot1_audio_family").value == "pooled-mlp"
+    assert app.selectbox(key="slot2_audio_family").value == "cnn"
+    # the CNN starts from its settings for sounds, not for images
+    assert app.number_input(key="slot2_audio_cnn_n_blocks").value == 4
+    assert app.toggle(key="slot2_audio_cnn_batch_norm").value is True
+    assert app.number_input(key="features_audio_hop_ms").value == 16.0
+    app.number_input(key="train_audio_epochs").set_value(1)
+    app.number_input(key="features_audio_n_mels").set_value(16)
+    app.number_input(key="slot2_audio_cnn_n_blocks").set_value(2)
+    button(app, "Train 2 models").click().run()
+    poll(app, lambda at: all(j.finished for j in job_snapshots(at)), "audio training to finish")
+    assert [j.state for j in job_snapshots(app)] == ["done", "done"]
+    runs = {r.config.family: r for r in services.get_store().list_runs("spoken-digits")}
+    assert set(runs) == {"pooled-mlp", "cnn"}
+    assert runs["cnn"].config.hparams["n_blocks"] == 2
+    assert all(r.preprocessor["kind"] == "log_mel" and r.preprocessor["n_mels"] == 16 and
+               r.input_info.shape == (1, 16, 63) for r in runs.values())
+
+
+def test_compare_page_lists_sounds_with_players(app):
+    store = RunStore()
+    for family in ("pooled-logreg", "pooled-mlp"):
+        train_run(RunConfig.make("spoken-digits", family, train={"epochs": 1}, features={"n_mels": 16}), store)
+    open_dataset(app, "pages/compare.py", "spoken-digits")
+    # a page of eight test sounds, each with its spectrogram and player, then the details
+    assert len(audio_players(app)) == 9 and len(app.image) == 9
+    assert app.number_input(key="sound_page").label == "Page (of 75)"
+    assert any("600 of 600 test samples" in c for c in texts(app.caption))
+    assert "Test sample #0" in " ".join(texts(app.markdown))
+    app.button(key="sound_details_3").click().run()
+    assert_ok(app)
+    assert "Test sample #3" in " ".join(texts(app.markdown))
+    app.number_input(key="sound_page").set_value(2).run()
+    assert_ok(app)
+    assert {b.key for b in app.button if b.key and b.key.startswith("sound_details_")} == \
+        {f"sound_details_{i}" for i in range(8, 16)}
+    app.segmented_control(key="prob_filter").set_value("all wrong").run()
+    assert_ok(app)
+    caption = next(c for c in texts(app.caption) if "test samples" in c)
+    wrong = sum(all(r.test_proba[i].argmax() != r.y_test[i] for r in store.list_runs("spoken-digits"))
+                for i in range(600))
+    assert caption.startswith(f"{wrong:,} of 600 test samples")
