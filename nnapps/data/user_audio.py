@@ -44,7 +44,7 @@ def load_audio_archive(data: bytes, rate: int = SAMPLE_RATE) -> RawData:
             clip = load_clip(read_member(archive, info, "sounds"), info.filename, rate, MAX_CLIP_SECONDS)
             total_seconds += len(clip) / rate
             if total_seconds > MAX_TOTAL_SECONDS:
-                raise DatasetUnavailable(f"the sounds last more than {MAX_TOTAL_SECONDS / 60:.0f} minutes "
+                raise DatasetUnavailable(f"the sounds last more than {MAX_TOTAL_SECONDS / 60:g} minutes "
                                          "in all, the limit; use fewer or shorter clips")
             clips.append(clip)
     length = clip_length([len(c) for c in clips], rate)
