@@ -38,7 +38,7 @@ def test_text_datasets_are_registered():
     specs = dataset_specs()
     assert specs["reviews"].modality == "text" and specs["reviews"].origin == "made"
     assert specs["20newsgroups"].modality == "text" and specs["20newsgroups"].origin == "download"
-    assert {s.modality for s in specs.values()} == {"image", "text"}
+    assert {s.modality for s in specs.values()} == {"image", "text", "audio"}
 
 
 def test_a_chosen_set_of_newsgroups_is_a_text_dataset():
@@ -64,7 +64,7 @@ def test_reviews_split(reviews):
 
 @pytest.mark.parametrize("dataset, family, message", [
     ("reviews", "mlp", "model 'mlp' takes image data, not text (reviews)"),
-    ("reviews", "cnn", "model 'cnn' takes image data, not text (reviews)"),
+    ("reviews", "cnn", "model 'cnn' takes image, audio data, not text (reviews)"),
     ("20newsgroups", "logreg", "model 'logreg' takes image data, not text (20newsgroups)"),
     ("digits", "gru", "model 'gru' takes text data, not image (digits)"),
     ("digits", "tfidf", "model 'tfidf' takes text data, not image (digits)"),

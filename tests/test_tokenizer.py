@@ -209,12 +209,13 @@ def test_repr_says_what_it_is():
 
 
 def test_feature_schemas():
-    assert set(FEATURE_SCHEMAS) == {"image", "text"}
+    assert set(FEATURE_SCHEMAS) == {"image", "text", "audio"}
     assert FEATURE_SCHEMAS["image"].names() == []
     assert FEATURE_SCHEMAS["text"].defaults() == {"tokenizer": "word", "vocab_size": 5000,
                                                   "min_freq": 1, "max_len": 64}
-    with pytest.raises(ValueError, match="no preprocessor for modality 'audio'"):
-        feature_schema("audio")
+    assert FEATURE_SCHEMAS["audio"].defaults() == {"window_ms": 25.0, "hop_ms": 16.0, "n_mels": 32}
+    with pytest.raises(ValueError, match="no preprocessor for modality 'video'"):
+        feature_schema("video")
 
 
 def test_make_preprocessor_text_uses_the_options():
@@ -236,7 +237,8 @@ def test_make_preprocessor_image():
     ("text", {"min_freq": 0}, "min_freq must be between 1 and 100"),
     ("text", {"lowercase": True}, "unknown hyperparameter(s) ['lowercase']"),
     ("image", {"tokenizer": "word"}, "unknown hyperparameter(s) ['tokenizer']"),
-    ("audio", {}, "no preprocessor for modality 'audio'"),
+    ("audio", {"n_mels": 4}, "n_mels must be between 8 and 128"),
+    ("video", {}, "no preprocessor for modality 'video'"),
 ])
 def test_make_preprocessor_validates(modality, options, message):
     with pytest.raises(ValueError) as err:
