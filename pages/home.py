@@ -21,6 +21,11 @@ EXAMPLES = (
      "on reviews where \"not bad at all\" is praise, then see which words each one listened to. "
      "About half a minute.",
      "reviews", ("tfidf", "gru")),
+    ("Train a pooled MLP and a CNN on spoken digits",
+     "Listen to digits said by synthetic voices, then train an **MLP** on each pitch band's "
+     "average loudness and a **CNN** on the whole spectrogram, and test both on voices they "
+     "never heard. About a minute.",
+     "spoken-digits", ("pooled-mlp", "cnn")),
 )
 
 state.init_state()

@@ -162,3 +162,18 @@ def test_example_trains_and_compares_two_models(server, page, tmp_path):
         target = Path(os.environ["NNAPPS_SCREENSHOT_DIR"])
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, target / "compare.png")
+
+
+def test_data_page_plays_spoken_digits(server, page):
+    """Sounds reach the browser as audio it can decode, beside their spectrograms."""
+    page.goto(f"{server}/data?dataset=spoken-digits")
+    expect(page.get_by_role("heading", name="Spoken digits (made with espeak-ng)")).to_be_visible(timeout=60_000)
+    players = page.locator("audio")
+    expect(players).to_have_count(30, timeout=30_000)  # three per class
+    first = players.first
+    first.scroll_into_view_if_needed()
+    # The browser has fetched and parsed the WAV once it knows the clip lasts one second.
+    page.wait_for_function("a => a.readyState >= 1 && Math.abs(a.duration - 1.0) < 0.01",
+                           arg=first.element_handle(), timeout=30_000)
+    expect(page.locator('[data-testid="stImage"] img')).to_have_count(30)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)

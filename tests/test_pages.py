@@ -690,3 +690,17 @@ def test_compare_page_lists_sounds_with_players(app):
     wrong = sum(all(r.test_proba[i].argmax() != r.y_test[i] for r in store.list_runs("spoken-digits"))
                 for i in range(600))
     assert caption.startswith(f"{wrong:,} of 600 test samples")
+
+
+def test_home_audio_example_queues_a_pooled_mlp_and_a_cnn_on_spoken_digits(app):
+    button(app, "Train a pooled MLP and a CNN on spoken digits").click().run()
+    assert_ok(app)
+    assert texts(app.title) == ["Compare"]
+    assert app.session_state[state.DATASET] == "spoken-digits"
+    jobs = job_snapshots(app)
+    assert sorted(j.config.family for j in jobs) == ["cnn", "pooled-mlp"]
+    assert next(j for j in jobs if j.config.family == "cnn").config.hparams["head"] == "average"
+    # The CNN takes most of a minute; the pooled MLP alone shows Compare listing sounds.
+    poll(app, lambda at: any(r.config.family == "pooled-mlp"
+                             for r in services.get_store().list_runs("spoken-digits")), "the pooled MLP")
+    poll(app, lambda at: len(audio_players(at)) == 9, "the page of test sounds")

@@ -91,7 +91,7 @@ def speakers(path: Path | None = None) -> list[str]:
 
 
 _ABOUT = ("3,000 recordings of digits said by six English speakers (50 of each digit each), "
-          "8 kHz mono, padded or cut to one second. Downloaded once (about 10 MB) from the "
+          "8 kHz mono, padded or cut to one second. Downloaded once from the "
           "project's GitHub release and cached under NNAPPS_DATA_DIR.")
 _COMMON = dict(modality="audio", origin="download", sample_rate=SAMPLE_RATE,
                licence="CC BY-SA 4.0 (Zohar Jackson and contributors)",
