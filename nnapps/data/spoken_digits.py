@@ -42,7 +42,10 @@ def load(seed: int = 0, progress=None, audio_path: Path | None = None,
     if not audio_path.exists() or not manifest_path.exists():
         raise DatasetUnavailable(f"the spoken-digits files are missing from {audio_path.parent}; "
                                  "run scripts/make_spoken_digits.py to make them")
-    rows = read_manifest(manifest_path.read_text())
+    try:
+        rows = read_manifest(manifest_path.read_text())
+    except ValueError as err:
+        raise DatasetUnavailable(f"{manifest_path}: {err}") from None
     stream, rate = decode(audio_path.read_bytes(), audio_path.name)
     if rate != SAMPLE_RATE or len(stream) != len(rows) * CLIP_SAMPLES:
         raise DatasetUnavailable(f"{audio_path.name} holds {len(stream)} samples at {rate} Hz; the "
