@@ -125,6 +125,25 @@ def distribution_chart(probas: dict[str, np.ndarray], class_names: list[str],
     )
 
 
+def probability_bars(proba: np.ndarray, class_names: list[str], height: int | None = None) -> alt.Chart:
+    """One run's probability for every class as horizontal bars, the predicted class in colour."""
+    top = int(np.argmax(proba))
+    df = pd.DataFrame({"class": class_names, "probability": np.asarray(proba, dtype=float),
+                       "predicted": [i == top for i in range(len(class_names))]})
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            y=alt.Y("class:N", sort=list(class_names), title=None, axis=alt.Axis(labelOverlap=False)),
+            x=alt.X("probability:Q", title="Probability", scale=alt.Scale(domain=[0, 1]),
+                    axis=alt.Axis(format=".0%")),
+            color=alt.condition("datum.predicted", alt.value("#e4572e"), alt.value("#9db4c0")),
+            tooltip=["class", alt.Tooltip("probability:Q", format=".2%")],
+        )
+        .properties(height=height or max(120, 22 * len(class_names)))
+    )
+
+
 def length_chart(lengths: pd.DataFrame, height: int = 220) -> alt.Chart:
     """Histogram of text lengths in words per class; lengths has columns class, words."""
     return (

@@ -139,3 +139,16 @@ def _count_params(model: Any, weights: dict[str, torch.Tensor]) -> int:
     if isinstance(model, torch.nn.Module):
         return int(sum(p.numel() for p in model.parameters()))
     return int(sum(t.numel() for t in weights.values() if t.is_floating_point()))
+
+
+class Predictor:
+    """A stored run's preprocessor and model together: raw items in, probabilities out."""
+
+    def __init__(self, run: Run, store: RunStore):
+        self.run_id = run.run_id
+        self.n_classes = len(run.class_names)
+        self.preprocessor = load_preprocessor(run)
+        self.model = load_model(run, store)
+
+    def __call__(self, items) -> np.ndarray:
+        return predict_proba(self.model, self.preprocessor.transform(items), self.n_classes)

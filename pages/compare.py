@@ -13,6 +13,7 @@ from nnapps.ui import state
 from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, session_jobs
+from nnapps.ui.run_labels import unique_labels
 from nnapps.ui.services import cached_dataset, get_predictor, get_store
 from nnapps.ui.text_view import highlighted_html
 from nnapps.ui.sidebar import dataset_picker
@@ -37,12 +38,6 @@ if not runs:
                                              if session_jobs(spec.name) else ""))
     page_link("pages/train.py", "Train some models", ":material/model_training:")
     st.stop()
-
-
-def unique_labels(all_runs: list[Run]) -> dict[str, str]:
-    """run_id -> label, with the id appended where two runs would read the same."""
-    counts = pd.Series([r.label for r in all_runs]).value_counts()
-    return {r.run_id: r.label if counts[r.label] == 1 else f"{r.label} [{r.run_id[:6]}]" for r in all_runs}
 
 
 def word_effects_view(sample: int, text: str, chosen_runs: list[Run], run_names: list[str],

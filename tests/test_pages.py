@@ -25,7 +25,7 @@ from nnapps.ui import services, state
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/compare.py")
+PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/compare.py", "pages/playground.py")
 RUN_TIMEOUT = 60      # seconds one script run may take (the first import of torch is slow)
 POLL_TIMEOUT = 60     # seconds to wait for background training
 DIGITS_TEST_SIZE = 270
@@ -196,7 +196,8 @@ def test_deep_link_into_a_fresh_server_runs_through_app_py():
     assert texts(at.info) == ["No runs on Scattered digits (28x28, made) yet."]
     registered = getattr(at, "_registered_pages", None)  # AppTest internals: checked when there
     if registered:
-        assert [p.get("page_name") for p in registered.values()] == ["Home", "Data", "Train", "Compare"]
+        assert [p.get("page_name") for p in registered.values()] == ["Home", "Data", "Train", "Compare",
+                                                                   "Playground"]
 
 
 def test_unknown_dataset_link_falls_back_to_digits(app_navigation):

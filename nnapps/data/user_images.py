@@ -94,6 +94,21 @@ def _folder_files(root: Path) -> list[Path]:
     return sorted(files, key=lambda f: f.relative_to(root).as_posix())
 
 
+def read_picture(data: bytes, name: str) -> Image.Image:
+    """One PNG or JPEG file as an upright L or RGB picture (transparency laid over white);
+    DatasetUnavailable names the file when it is unreadable or too large."""
+    picture = _open_image(data, name)
+    try:
+        return _flatten(ImageOps.exif_transpose(picture))
+    except Exception:  # malformed pixel or EXIF data surfaces as many exception types in Pillow
+        raise _unreadable(name) from None
+
+
+def fit_picture(picture: Image.Image, size: int) -> np.ndarray:
+    """A picture scaled to fit size x size and padded, as the importer does: (C, size, size) uint8."""
+    return _to_channels(_fit(picture, size))
+
+
 def _decode(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> np.ndarray:
     """One member as a (1 or 3, size, size) uint8 array: 1 channel when the picture is grey."""
     picture = _open_image(read_member(archive, info, "images"), info.filename)

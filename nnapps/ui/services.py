@@ -7,7 +7,7 @@ import streamlit as st
 
 from ..data import Dataset, get_spec, load_dataset
 from ..jobs import JobQueue
-from ..pipeline import load_model, load_preprocessor, predict_proba
+from ..pipeline import Predictor
 from ..runs import RunStore
 
 
@@ -39,19 +39,6 @@ def cached_dataset(name: str, seed: int = 0) -> Dataset:
     """A dataset's splits, loaded once per (name, seed) and shared read-only by the pages."""
     class_names, arrays = _splits(name, seed)
     return Dataset(spec=get_spec(name), seed=seed, class_names=class_names, **arrays)
-
-
-class Predictor:
-    """A stored run's preprocessor and model together: raw items in, probabilities out."""
-
-    def __init__(self, run, store: RunStore):
-        self.run_id = run.run_id
-        self.n_classes = len(run.class_names)
-        self.preprocessor = load_preprocessor(run)
-        self.model = load_model(run, store)
-
-    def __call__(self, items) -> np.ndarray:
-        return predict_proba(self.model, self.preprocessor.transform(items), self.n_classes)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

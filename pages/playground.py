@@ -1,0 +1,177 @@
+"""Playground: your own drawing, text or recording against every chosen model, side by side."""
+
+import html
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nnapps import charts
+from nnapps.playground import (InputError, ImageTarget, best_per_family, canvas_pixels, check_text,
+                               picture_pixels, predict_all, prepare_image, prepare_sound,
+                               recording_samples, tokens_seen)
+from nnapps.ui import state
+from nnapps.ui.images import display_scale, to_pil
+from nnapps.ui.nav import page_link
+from nnapps.ui.run_labels import unique_labels
+from nnapps.ui.services import cached_dataset, get_predictor, get_store
+from nnapps.ui.sidebar import dataset_picker
+from nnapps.ui.sounds import spectrograms, to_picture
+
+SPLIT_SEED = 0
+CANVAS_PX = 280
+RESULTS_PER_ROW = 4
+LAST_ITEM = "playground_last_item"   # dataset name -> the last input that worked
+CANVAS_ROUND = "playground_canvas_round"  # bumped by Clear: a new canvas key starts empty
+
+state.init_state()
+spec = dataset_picker()
+store = get_store()
+
+st.title("Playground")
+st.markdown("Give every model the same input of yours and see what each one makes of it: a "
+            "probability for every class, the most probable one taken as the answer.")
+
+runs = [r for r in store.list_runs(spec.name, SPLIT_SEED) if r.status == "complete"]
+if not runs:
+    st.info(f"No trained models on {spec.title} yet.")
+    page_link("pages/train.py", "Train some models", ":material/model_training:")
+    st.stop()
+labels = unique_labels(runs)
+by_id = {r.run_id: r for r in runs}
+chosen_ids = st.multiselect("Models", list(by_id), default=[r.run_id for r in best_per_family(runs)],
+                            format_func=lambda i: labels[i], key=f"playground_runs_{spec.name}",
+                            help="At first, the best run of each model family")
+if not chosen_ids:
+    st.info("Pick at least one model.")
+    st.stop()
+predictors = {labels[i]: get_predictor(i) for i in chosen_ids}
+class_names = by_id[chosen_ids[0]].class_names
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def image_target(name: str) -> ImageTarget:
+    return ImageTarget.of(cached_dataset(name, SPLIT_SEED).X_train)
+
+
+def clear_canvas() -> None:
+    st.session_state[CANVAS_ROUND] = st.session_state.get(CANVAS_ROUND, 0) + 1
+
+
+def image_input():
+    """The drawing or picture as the dataset's images are; None while the canvas is empty."""
+    target = image_target(spec.name)
+    how = st.segmented_control("Input", ["Draw", "Upload a picture"], default="Draw", required=True,
+                               key="playground_image_input")
+    left, right = st.columns(2)
+    if how == "Draw":
+        from streamlit_drawable_canvas import st_canvas  # a component: only this page needs it
+
+        with left:
+            brush = st.slider("Brush size", 4, 40, 20, key="playground_brush")
+            canvas = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
+                               width=CANVAS_PX, height=CANVAS_PX, drawing_mode="freedraw",
+                               return_image_data=True,
+                               key=f"playground_canvas_{st.session_state.get(CANVAS_ROUND, 0)}")
+            st.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")
+        if canvas.image_data is None or not canvas_pixels(canvas.image_data).any():
+            right.info("Draw a digit (or whatever the classes are) with the mouse or a finger.")
+            return None
+        pixels = canvas_pixels(canvas.image_data)
+    else:
+        upload = left.file_uploader("PNG or JPEG picture", type=["png", "jpg", "jpeg"], key="playground_picture")
+        if upload is None:
+            return None
+        pixels = picture_pixels(upload.getvalue(), upload.name)
+        left.image(upload.getvalue(), width=CANVAS_PX)
+    item = prepare_image(pixels, target)
+    right.markdown("**What the models see**")
+    right.image(to_pil(item, display_scale(item, CANVAS_PX)))
+    right.caption(f"{' x '.join(map(str, item.shape[1:]))} pixels"
+                  + (": cropped to the ink, scaled and centred like the training images"
+                     if target.ink_on_dark else ": scaled to fit and padded like the training images"))
+    return item
+
+
+def token_view(text: str) -> None:
+    """The tokens each distinct tokenizer reads; words outside its vocabulary are struck out."""
+    groups: dict[str, list[str]] = {}
+    for name, predictor in predictors.items():
+        groups.setdefault(repr(predictor.preprocessor.to_state()), []).append(name)
+    for names in groups.values():
+        tokenizer = predictors[names[0]].preprocessor
+        seen, dropped = tokens_seen(text, tokenizer)
+        spans = "".join(
+            f'<span style="padding:1px 4px;margin:2px;border-radius:4px;background:#eef2f5">{html.escape(t)}</span>'
+            if known else
+            f'<span title="not in the vocabulary: read as &lt;unk&gt;" style="padding:1px 4px;margin:2px;'
+            f'border-radius:4px;background:#fde2dd;text-decoration:line-through">{html.escape(t)}</span>'
+            for t, known in seen)
+        unknown = sum(not known for _, known in seen)
+        st.markdown(f"**Tokens read by {', '.join(names)}**: {len(seen)} tokens, {unknown} outside the "
+                    f"vocabulary (struck out)" + (f", {dropped} past the limit not read" if dropped else ""))
+        st.html(f'<div style="line-height:2">{spans}</div>')
+
+
+def text_input():
+    text = st.text_area("Your text", key="playground_text", height=120,
+                        placeholder="For example: not bad at all, the battery lasts for days")
+    if not text.strip():
+        return None
+    text = check_text(text)
+    token_view(text)
+    return text
+
+
+def sound_input():
+    how = st.segmented_control("Input", ["Record", "Upload a file"], default="Record", required=True,
+                               key="playground_sound_input")
+    if how == "Record":
+        recording = st.audio_input("Record a sound (say a digit)", key="playground_record")
+    else:
+        recording = st.file_uploader("WAV, FLAC or OGG file", type=["wav", "flac", "ogg"], key="playground_sound")
+    if recording is None:
+        return None
+    samples, rate = recording_samples(recording.getvalue(), recording.name or "recording.wav")
+    pre = predictors[next(iter(predictors))].preprocessor
+    clip = prepare_sound(samples, rate, pre.sample_rate, pre.n_samples_)
+    left, right = st.columns(2)
+    step = max(1, len(clip) // 1000)
+    wave = pd.DataFrame({"seconds": np.arange(0, len(clip), step) / pre.sample_rate, "amplitude": clip[::step]})
+    left.markdown("**What the models hear**")
+    left.line_chart(wave, x="seconds", y="amplitude", height=160)
+    left.audio(clip, sample_rate=pre.sample_rate)
+    right.markdown("**Its spectrogram**")
+    right.image(to_picture(spectrograms(clip, pre.sample_rate)[0], scale=3), width="stretch")
+    right.caption(f"{len(clip) / pre.sample_rate:.1f} s at {pre.sample_rate:,} Hz, mono: the loudest "
+                  "stretch of the recording, as long as the training clips")
+    return clip
+
+
+INPUTS = {"image": image_input, "text": text_input, "audio": sound_input}
+last_items = st.session_state.setdefault(LAST_ITEM, {})
+try:
+    item = INPUTS[spec.modality]()
+except InputError as err:
+    st.error(str(err))
+    item = last_items.get(spec.name)
+    if item is not None:
+        st.caption("Below: the results for your last input that worked.")
+if item is None:
+    st.stop()
+last_items[spec.name] = item
+
+probas = predict_all(predictors, item)
+st.subheader("What each model says")
+tops = {name: int(np.argmax(p)) for name, p in probas.items()}
+summary = " · ".join(f"{name} → **{class_names[i]}** ({probas[name][i]:.0%})" for name, i in tops.items())
+agree = len(set(tops.values())) == 1
+st.markdown(summary + ("  \nAll models agree." if agree or len(tops) == 1 else "  \n**The models disagree.**"))
+names = list(probas)
+for start in range(0, len(names), RESULTS_PER_ROW):
+    for col, name in zip(st.columns(RESULTS_PER_ROW), names[start:start + RESULTS_PER_ROW]):
+        with col.container(border=True):
+            st.markdown(f"**{name}**")
+            st.metric("prediction", class_names[tops[name]], f"{probas[name][tops[name]]:.0%} sure",
+                      delta_color="off", delta_arrow="off")
+            st.altair_chart(charts.probability_bars(probas[name], class_names), width="stretch")
