@@ -179,7 +179,73 @@ def audio_features(repeats: int) -> dict:
             "ratio_vs_librosa": t["ours_cold"] / t["librosa"]}
 
 
-SECTIONS = ("speed", "image", "text", "audio")
+def _playground_case(dataset: str, families: tuple[str, ...], train: dict, features: dict,
+                     prepare: Callable[[], object], repeats: int, store: RunStore) -> dict:
+    """Time one Playground input through every run: its preparation and all the predictions,
+    against the models alone on the already-prepared input."""
+    from .pipeline import Predictor, predict_proba
+    from .playground import predict_all
+
+    runs = [train_run(RunConfig.make(dataset, f, train=train, features=features), store) for f in families]
+    predictors = {r.label: Predictor(r, store) for r in runs}
+    item = prepare()
+    batch = np.asarray([item], dtype=object) if isinstance(item, str) else np.asarray(item)[None]
+    prepared = {name: p.preprocessor.transform(batch) for name, p in predictors.items()}
+
+    def playground() -> float:
+        t0 = time.perf_counter()
+        predict_all(predictors, prepare())
+        return time.perf_counter() - t0
+
+    def models_alone() -> float:
+        t0 = time.perf_counter()
+        for name, p in predictors.items():
+            predict_proba(p.model, prepared[name], p.n_classes)
+        return time.perf_counter() - t0
+
+    t = _median_times({"playground": playground, "models": models_alone}, repeats)
+    return {"dataset": dataset, "runs": list(predictors), "playground_ms": 1000 * t["playground"],
+            "models_alone_ms": 1000 * t["models"], "ratio": t["playground"] / t["models"]}
+
+
+def playground_latency(repeats: int) -> list[dict]:
+    """One drawing, one sentence and one 2 s recording at 44.1 kHz, each through every run."""
+    import io
+
+    import soundfile as sf
+    from PIL import Image, ImageDraw
+
+    from .data import spoken_digits
+    from .data.audio import resample
+    from .playground import (ImageTarget, canvas_pixels, check_text, prepare_image, prepare_sound,
+                             recording_samples)
+
+    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    ImageDraw.Draw(canvas).line([(90, 50), (200, 50), (125, 240)], fill=(255, 255, 255, 255), width=20)
+    rgba = np.asarray(canvas)
+    target = ImageTarget.of(load_dataset("digits", 0).X_train)
+    # Two made clips back to back, at a phone's rate: the Playground keeps the loudest second.
+    clips = spoken_digits.load().X[:2].reshape(-1)
+    wav = io.BytesIO()
+    sf.write(wav, resample(clips, spoken_digits.SAMPLE_RATE, 44_100), 44_100, format="WAV")
+    recording = wav.getvalue()
+
+    def sound():
+        samples, rate = recording_samples(recording, "recording.wav")
+        return prepare_sound(samples, rate, spoken_digits.SAMPLE_RATE, spoken_digits.CLIP_SAMPLES)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = RunStore(tmp)
+        return [
+            _playground_case("digits", ("logreg", "mlp", "cnn"), {}, {},
+                             lambda: prepare_image(canvas_pixels(rgba), target), repeats, store),
+            _playground_case("reviews", ("tfidf", "boe", "textcnn", "gru", "transformer"), {"epochs": 1}, {},
+                             lambda: check_text("not bad at all, the screen is great"), repeats, store),
+            _playground_case("spoken-digits", AUDIO_FAMILIES, {"epochs": 1}, {}, sound, repeats, store),
+        ]
+
+
+SECTIONS = ("speed", "image", "text", "audio", "playground")
 
 
 def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
@@ -216,4 +282,7 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
         log("audio: log-mel extraction and every family on the made spoken digits (unheard voices)")
         results["audio_features"] = audio_features(repeats)
         results["audio_accuracy"] = accuracy_runs([("spoken-digits", family, {}) for family in AUDIO_FAMILIES])
+    if "playground" in only:
+        log("playground: one input of each kind through every run, against the models alone")
+        results["playground_latency"] = playground_latency(repeats)
     return results

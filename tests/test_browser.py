@@ -177,3 +177,33 @@ def test_data_page_plays_spoken_digits(server, page):
                            arg=first.element_handle(), timeout=30_000)
     expect(page.locator('[data-testid="stImage"] img')).to_have_count(30)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_playground_draws_a_digit_and_shows_every_models_probabilities(server, page, tmp_path):
+    """A stroke drawn on the canvas reaches the models: each shows a prediction and its bars."""
+    from nnapps.pipeline import train_run
+    from nnapps.runs import RunStore
+
+    store = RunStore(tmp_path / "nnapps_home")  # the server's store (see the server fixture)
+    labels = [train_run(RunConfig.make("digits", family, train={"epochs": 5}), store).label
+              for family in ("logreg", "mlp")]
+    page.goto(f"{server}/playground?dataset=digits")
+    expect(page.get_by_role("heading", name="Playground", exact=True)).to_be_visible(timeout=60_000)
+    canvas = page.locator("canvas").last
+    expect(canvas).to_be_visible(timeout=30_000)
+    box = canvas.bounding_box()
+    # a "7": across the top, then down to the bottom left
+    page.mouse.move(box["x"] + 90, box["y"] + 50)
+    page.mouse.down()
+    for x, y in ((200, 50), (170, 120), (125, 240)):
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=10)
+    page.mouse.up()
+
+    expect(page.get_by_role("heading", name="What each model says")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("What the models see")).to_be_visible()
+    for label in labels:
+        expect(page.get_by_text(label, exact=True).first).to_be_visible()
+    # one bar chart of every class's probability per model
+    expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(len(labels), timeout=30_000)
+    expect(page.locator('[data-testid="stMetric"]')).to_have_count(len(labels))
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
