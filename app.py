@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/playground.py", title="Playground", icon=":material/draw:"),
+    st.Page("pages/inside.py", title="Inside", icon=":material/neurology:"),
 ]
 
 st.navigation(PAGES).run()

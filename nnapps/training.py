@@ -64,7 +64,9 @@ class TrainConfig:
 class EpochStats:
     """What one epoch did. Norms are per layer (a module owning parameters), keyed by its name:
     grad_norms is the root-mean-square of the layer's gradient norm over sampled steps (see
-    GRAD_NORM_EVERY), weight_norms the norm at the end of the epoch."""
+    GRAD_NORM_EVERY), weight_norms the norm at the end of the epoch. weight_hists holds each
+    layer's histogram of weights at the end of the epoch: {"lo", "hi", "counts"} over
+    WEIGHT_BINS equal bins."""
 
     epoch: int
     train_loss: float
@@ -74,6 +76,7 @@ class EpochStats:
     seconds: float
     grad_norms: dict[str, float] = field(default_factory=dict)
     weight_norms: dict[str, float] = field(default_factory=dict)
+    weight_hists: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -140,6 +143,8 @@ _SINGLE_THREAD_MACS = 2_000_000
 # always): measured on every step they cost about a tenth of a small model's training time,
 # and a quarter of the steps trace the same curves.
 GRAD_NORM_EVERY = 4
+# Bins of the per-layer weight histograms each epoch records (for the Inside page).
+WEIGHT_BINS = 30
 # The process's thread count at start-up. Trainings in threads of one server share torch's one
 # setting, so each sets what it needs from this, never from what another training left.
 _MAX_THREADS = torch.get_num_threads()
@@ -187,6 +192,20 @@ def layer_groups(model: nn.Module) -> tuple[list[str], list[nn.Parameter], torch
         params.append(p)
         owner.append(names.index(layer))
     return names, params, torch.tensor(owner)
+
+
+def weight_histograms(names: list[str], params: list[nn.Parameter], owner: torch.Tensor,
+                      bins: int = WEIGHT_BINS) -> dict[str, dict]:
+    """Each layer's weights (all its parameters together) as a histogram over its own range."""
+    out = {}
+    with torch.no_grad():
+        for i, name in enumerate(names):
+            values = torch.cat([p.detach().flatten().float() for p, o in zip(params, owner.tolist()) if o == i])
+            lo, hi = values.min().item(), values.max().item()
+            if hi <= lo:
+                hi = lo + 1e-6
+            out[name] = {"lo": lo, "hi": hi, "counts": torch.histc(values, bins, lo, hi).int().tolist()}
+    return out
 
 
 def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
@@ -288,6 +307,7 @@ def _fit(model, data, config, device, on_epoch, should_stop) -> History:
             # Root-mean-square of each layer's gradient norm over the sampled steps.
             grad_norms=dict(zip(names, (grad_sq / n_sampled).sqrt().tolist())),
             weight_norms=dict(zip(names, w_sq.sqrt().tolist())),
+            weight_hists=weight_histograms(names, params, owner),
         )
         history.epochs.append(stats)
         if on_epoch is not None:

@@ -117,6 +117,7 @@ def text_input():
     text = st.text_area("Your text", key="playground_text", height=120,
                         placeholder="For example: not bad at all, the battery lasts for days")
     if not text.strip():
+        st.info("Type or paste some text: each model gives its probability for every class.")
         return None
     text = check_text(text)
     token_view(text)

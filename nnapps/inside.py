@@ -1,0 +1,240 @@
+"""Inside a trained network: its layers, what each computes for a sample, how its units are used,
+and one backpropagation step written out by hand.
+
+Everything is read from a stored model through forward hooks; nothing here trains.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .models.layers import ACTIVATIONS
+
+ACTIVATION_TYPES = tuple(ACTIVATIONS.values())
+# Where a unit's slope has all but vanished: sigmoid'(4) = 0.018, tanh'(2.5) = 0.027.
+SATURATION = {"sigmoid": 4.0, "tanh": 2.5}
+_NAMES = {cls: name for name, cls in ACTIVATIONS.items()}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One leaf module of a model: its name, type, the shape it outputs for one item, its own
+    parameter count, and its activation function's name when it is one."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+    activation: str = ""
+
+
+def _leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    # A recurrent cell is a leaf here although torch sees no children in it either way.
+    return [(n, m) for n, m in model.named_modules() if n and not list(m.children())]
+
+
+def _main_output(module: nn.Module, output):
+    """A module's output for display: for a GRU/LSTM its final state per item, shaped
+    (batch, layers x directions, hidden), since its sequence output may be packed."""
+    if isinstance(module, nn.RNNBase):
+        state = output[1][0] if isinstance(output[1], tuple) else output[1]
+        return state.transpose(0, 1)
+    output = output[0] if isinstance(output, tuple) else output
+    return output if isinstance(output, torch.Tensor) else None
+
+
+def trace(model: nn.Module, X: torch.Tensor) -> tuple[list[Layer], dict[str, torch.Tensor],
+                                                       dict[str, torch.Tensor], torch.Tensor]:
+    """Run X through model once with a hook on every leaf module.
+
+    Returns the layers (shapes per item), each leaf's input and output tensors by name, and
+    the logits. Activation modules' inputs are the pre-activations.
+    """
+    inputs: dict[str, torch.Tensor] = {}
+    outputs: dict[str, torch.Tensor] = {}
+    handles = []
+    for name, module in _leaves(model):
+        def hook(mod, args, out, name=name):
+            if args and isinstance(args[0], torch.Tensor):
+                inputs[name] = args[0].detach()
+            main = _main_output(mod, out)
+            if main is not None:
+                outputs[name] = main.detach()
+        handles.append(module.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = model(X)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    leaves = {name for name, _ in _leaves(model)}
+    # Containers may own parameters too (a learned start token, say): listed so counts add up.
+    layers = [Layer(name=name or "model", kind=type(module).__name__,
+                    output_shape=tuple(outputs[name].shape[1:]) if name in outputs else (),
+                    params=sum(p.numel() for p in module.parameters(recurse=False)),
+                    activation=_NAMES.get(type(module), ""))
+              for name, module in model.named_modules()
+              if name in leaves or any(True for _ in module.parameters(recurse=False))]
+    return layers, inputs, outputs, logits.detach()
+
+
+def pre_activations(model: nn.Module, X: torch.Tensor) -> dict[str, tuple[str, torch.Tensor]]:
+    """Each activation layer's inputs over X: {layer name: (function name, tensor)}, its units
+    on axis 1: a convolution's channels, or a dense layer's features (last axis, also when the
+    layer runs on every token of a sequence)."""
+    layers, inputs, _, _ = trace(model, X)
+    out, after_dense = {}, False
+    for layer in layers:
+        if layer.params:
+            after_dense = layer.kind == "Linear"
+        if layer.activation and layer.name in inputs:
+            pre = inputs[layer.name]
+            out[layer.name] = (layer.activation, pre.movedim(-1, 1) if after_dense and pre.ndim > 2 else pre)
+    return out
+
+
+@dataclass(frozen=True)
+class Usage:
+    """How one activation layer's units behave over a set of inputs."""
+
+    units: int
+    dead: int           # ReLU units never positive for any input (they pass no gradient)
+    saturated: float    # share of sigmoid/tanh pre-activations beyond SATURATION
+    negative: float     # share of pre-activations at or below zero
+
+    @property
+    def dead_share(self) -> float:
+        return self.dead / self.units if self.units else 0.0
+
+
+def unit_usage(function: str, pre: torch.Tensor) -> Usage:
+    """Dead and saturated units of one layer from its pre-activations (N, units, ...).
+
+    A unit is one feature of a dense layer or one channel of a convolution (all its positions).
+    """
+    units = pre.shape[1] if pre.ndim > 1 else 1
+    per_unit = pre.transpose(0, 1).reshape(units, -1) if pre.ndim > 1 else pre.reshape(1, -1)
+    dead = int((per_unit <= 0).all(dim=1).sum()) if function == "relu" else 0
+    limit = SATURATION.get(function)
+    saturated = float((pre.abs() > limit).float().mean()) if limit is not None else 0.0
+    return Usage(units=units, dead=dead, saturated=saturated, negative=float((pre <= 0).float().mean()))
+
+
+def activation_curves(x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each activation function's values and derivative (by autograd) at x."""
+    out = {}
+    for name, cls in ACTIVATIONS.items():
+        t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        y = cls()(t)
+        (grad,) = torch.autograd.grad(y.sum(), t)
+        out[name] = (y.detach().numpy(), grad.numpy())
+    return out
+
+
+# --- one backpropagation step, by hand -------------------------------------------------------
+
+def _act(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An activation function's value and derivative at z, written out."""
+    if name == "relu":
+        return np.maximum(z, 0), (z > 0).astype(z.dtype)
+    if name == "sigmoid":
+        s = 1 / (1 + np.exp(-z))
+        return s, s * (1 - s)
+    if name == "tanh":
+        t = np.tanh(z)
+        return t, 1 - t ** 2
+    if name == "gelu":  # exact GELU: z * Phi(z)
+        from scipy.special import erf
+        phi = np.exp(-z ** 2 / 2) / np.sqrt(2 * np.pi)
+        cdf = 0.5 * (1 + erf(z / np.sqrt(2)))
+        return z * cdf, cdf + z * phi
+    raise ValueError(f"unknown activation {name!r}; valid: {sorted(ACTIVATIONS)}")
+
+
+@dataclass
+class DenseLayerStep:
+    """One dense layer in the step: forward values, then the gradients the chain rule gives."""
+
+    W: np.ndarray
+    b: np.ndarray
+    activation: str           # "" for the output layer
+    a_in: np.ndarray          # this layer's input
+    z: np.ndarray             # W a_in + b
+    a: np.ndarray             # activation(z), or z itself for the output layer
+    dz: np.ndarray = field(default=None)  # dL/dz
+    dW: np.ndarray = field(default=None)  # dL/dW = dz a_in^T
+    db: np.ndarray = field(default=None)  # dL/db = dz
+    da_in: np.ndarray = field(default=None)  # dL/da_in = W^T dz
+
+
+@dataclass
+class BackpropStep:
+    layers: list[DenseLayerStep]
+    probabilities: np.ndarray
+    target: int
+    loss: float
+    lr: float
+    loss_after: float
+
+
+def dense_layers(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """(W, b, activation after it) for each Linear of an MLP, in order; "" after the last.
+
+    Raises ValueError for a model that is not a stack of Linear layers and activations.
+    """
+    layers: list[list] = []
+    for _, module in _leaves(model):
+        if isinstance(module, nn.Linear):
+            layers.append([module.weight.detach().double().numpy(), module.bias.detach().double().numpy(), ""])
+        elif isinstance(module, ACTIVATION_TYPES):
+            if not layers:
+                raise ValueError("an activation before any dense layer")
+            layers[-1][2] = _NAMES[type(module)]
+        elif not isinstance(module, nn.Flatten) and type(module).__name__ != "SeededDropout":
+            raise ValueError(f"only dense layers and activations can be written out, not {type(module).__name__}")
+    if not layers:
+        raise ValueError("the model has no dense layers")
+    return [tuple(layer) for layer in layers]
+
+
+def forward_dense(layers: list[tuple[np.ndarray, np.ndarray, str]], x: np.ndarray) -> list[DenseLayerStep]:
+    steps, a = [], np.asarray(x, dtype=np.float64).reshape(-1)
+    for W, b, activation in layers:
+        z = W @ a + b
+        out = _act(activation, z)[0] if activation else z
+        steps.append(DenseLayerStep(W=W, b=b, activation=activation, a_in=a, z=z, a=out))
+        a = out
+    return steps
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def backprop_step(layers: list[tuple[np.ndarray, np.ndarray, str]], x: np.ndarray, target: int,
+                  lr: float) -> BackpropStep:
+    """Forward, cross-entropy loss, every gradient by the chain rule, one SGD update, and the
+    loss after it, all in float64 numpy (no autograd)."""
+    steps = forward_dense(layers, x)
+    p = _softmax(steps[-1].z)
+    loss = float(-np.log(p[target]))
+    dz = p.copy()
+    dz[target] -= 1.0                      # dL/dz of softmax + cross-entropy: p - onehot(y)
+    for i in range(len(steps) - 1, -1, -1):
+        step = steps[i]
+        step.dz = dz
+        step.dW = np.outer(dz, step.a_in)
+        step.db = dz.copy()
+        step.da_in = step.W.T @ dz
+        if i > 0:
+            dz = step.da_in * _act(steps[i - 1].activation, steps[i - 1].z)[1]
+    updated = [(s.W - lr * s.dW, s.b - lr * s.db, s.activation) for s in steps]
+    p_after = _softmax(forward_dense(updated, x)[-1].z)
+    return BackpropStep(layers=steps, probabilities=p, target=int(target), loss=loss, lr=lr,
+                        loss_after=float(-np.log(p_after[target])))

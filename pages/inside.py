@@ -1,0 +1,234 @@
+"""Inside: a trained run's layers, activation functions, forward pass, training dynamics and one
+backpropagation step, all read from the stored model and its recorded history."""
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from nnapps import charts
+from nnapps.inside import activation_curves, backprop_step, dense_layers, pre_activations, trace, unit_usage
+from nnapps.models import get_family
+from nnapps.ui import state
+from nnapps.ui.diagrams import chain_dot, neurons_dot, unrolled_dot
+from nnapps.ui.images import display_scale, to_pil
+from nnapps.ui.nav import page_link
+from nnapps.ui.run_labels import unique_labels
+from nnapps.ui.services import cached_dataset, get_predictor, get_store
+from nnapps.ui.sidebar import dataset_picker
+from nnapps.ui.sounds import spectrograms, to_picture
+
+SPLIT_SEED = 0
+MAX_VAL_ITEMS = 500        # validation items whose pre-activations are gathered
+MAX_HIST_VALUES = 20_000   # values per layer drawn in a histogram
+MAPS_SHOWN = 8             # feature maps per convolution layer
+SHOWN_ENTRIES = 8          # vector entries written out in the backpropagation step
+
+state.init_state()
+spec = dataset_picker()
+store = get_store()
+
+st.title("Inside")
+st.markdown("What a trained network is made of and what it computes: its layers of neurons, the "
+            "activation functions between them, the values that flow forward for one input, and "
+            "the gradients that flow back to change its weights.")
+
+runs = [r for r in store.list_runs(spec.name, SPLIT_SEED)
+        if r.status == "complete" and get_family(r.config.family).kind == "torch"]
+if not runs:
+    st.info(f"No trained neural networks on {spec.title} yet (scikit-learn baselines have no "
+            "layers to look inside).")
+    page_link("pages/train.py", "Train some models", ":material/model_training:")
+    st.stop()
+labels = unique_labels(runs)
+by_id = {r.run_id: r for r in runs}
+run_id = st.selectbox("Run", list(by_id), format_func=lambda i: labels[i], key=f"inside_run_{spec.name}")
+run = by_id[run_id]
+predictor = get_predictor(run_id)
+model = predictor.model
+dataset = cached_dataset(spec.name, SPLIT_SEED)
+X_val, y_val = dataset.split("val")
+X_seen = torch.as_tensor(predictor.preprocessor.transform(X_val[:MAX_VAL_ITEMS]))
+layers, _, _, _ = trace(model, X_seen[:1])
+
+tabs = st.tabs(["Architecture", "Activation functions", "Forward pass", "Training dynamics",
+                "Backpropagation"])
+
+# --- architecture ------------------------------------------------------------------------
+with tabs[0]:
+    left, right = st.columns([3, 2])
+    try:
+        dense = dense_layers(model)
+    except ValueError:
+        dense = None
+    recurrent = next((layer for layer in layers if layer.kind in ("GRU", "LSTM")), None)
+    if dense is not None:
+        sizes = [dense[0][0].shape[1]] + [W.shape[0] for W, _, _ in dense]
+        left.graphviz_chart(neurons_dot(sizes, [a for _, _, a in dense]))
+        left.caption("Each circle is a neuron: it adds up its inputs, each times a weight, plus a "
+                     "bias, and passes the sum through the activation function.")
+    elif recurrent is not None:
+        left.graphviz_chart(unrolled_dot(recurrent.kind, 4, recurrent.output_shape, len(run.class_names)))
+        left.caption("One recurrent cell reads the input a step at a time, carrying a memory from "
+                     "step to step; its last memory makes the prediction.")
+    else:
+        left.graphviz_chart(chain_dot(layers))
+        left.caption("Blue boxes learn weights; yellow ones are activation functions; shapes are "
+                     "per item (channels x height x width for feature maps).")
+    table = pd.DataFrame([{"layer": layer.name, "type": layer.kind,
+                           "output": " x ".join(map(str, layer.output_shape)), "parameters": layer.params}
+                          for layer in layers])
+    right.dataframe(table, hide_index=True, width="stretch",
+                    column_config={"parameters": st.column_config.NumberColumn(format="localized")})
+    right.metric("Parameters in all", f"{int(table['parameters'].sum()):,}")
+
+# --- activation functions ----------------------------------------------------------------
+with tabs[1]:
+    x = np.linspace(-5, 5, 201)
+    curves = pd.DataFrame([{"x": float(v), "function": name, "what": what, "y": float(values[k])}
+                           for name, (y, dy) in activation_curves(x).items()
+                           for what, values in (("value", y), ("derivative", dy)) for k, v in enumerate(x)])
+    st.markdown("Without an activation function, layers of neurons would add up to one linear map. "
+                "The derivative is what backpropagation multiplies by: where it is near zero "
+                "(Sigmoid and Tanh far from 0, ReLU below 0) a neuron stops learning.")
+    st.altair_chart(alt.Chart(curves).mark_line().encode(
+        x="x:Q", y=alt.Y("y:Q", title=None), color=alt.Color("function:N", scale=alt.Scale(scheme="tableau10")),
+        column=alt.Column("what:N", sort=["value", "derivative"], title=None),
+    ).properties(width=320, height=220))
+    pre = pre_activations(model, X_seen)
+    if not pre:
+        st.info(f"{labels[run_id]} has no activation layers of its own: a GRU's sigmoid and tanh "
+                "gates live inside its cell.")
+    else:
+        st.markdown(f"**{labels[run_id]}**: what reaches each activation function on "
+                    f"{len(X_seen):,} validation items.")
+        usage = []
+        hist_rows = []
+        rng = np.random.default_rng(0)
+        for name, (function, values) in pre.items():
+            u = unit_usage(function, values)
+            usage.append({"layer": name, "function": function, "units": u.units,
+                          "dead units (never positive)": u.dead if function == "relu" else None,
+                          "saturated (slope near 0)": u.saturated if function in ("sigmoid", "tanh") else None,
+                          "at or below 0": u.negative})
+            flat = values.flatten().numpy()
+            flat = rng.choice(flat, size=min(len(flat), MAX_HIST_VALUES), replace=False)
+            hist_rows.append(pd.DataFrame({"layer": name, "pre-activation": flat}))
+        st.dataframe(pd.DataFrame(usage), hide_index=True, width="stretch", column_config={
+            "saturated (slope near 0)": st.column_config.NumberColumn(format="percent"),
+            "at or below 0": st.column_config.NumberColumn(format="percent")})
+        st.altair_chart(alt.Chart(pd.concat(hist_rows)).mark_bar(opacity=0.7).encode(
+            x=alt.X("pre-activation:Q", bin=alt.Bin(maxbins=60)), y=alt.Y("count():Q", title="values"),
+            color="layer:N", row=alt.Row("layer:N", title=None),
+        ).properties(height=90, width=600).resolve_scale(y="independent"))
+
+# --- forward pass --------------------------------------------------------------------------
+sample = int(st.sidebar.number_input("Validation sample", 0, len(y_val) - 1, 0, key="inside_sample",
+                                     help="The item the forward pass and the backpropagation step use"))
+with tabs[2]:
+    item = X_val[sample]
+    st.markdown(f"Validation sample #{sample}, true class **{dataset.class_names[y_val[sample]]}**")
+    if spec.modality == "image":
+        st.image(to_pil(item, display_scale(item, 120)))
+    elif spec.modality == "audio":
+        st.image(to_picture(spectrograms(item, spec.sample_rate)[0]))
+        st.audio(item, sample_rate=spec.sample_rate)
+    else:
+        st.write(item)
+    _, _, outputs, logits = trace(model, X_seen[sample:sample + 1] if sample < len(X_seen)
+                                  else torch.as_tensor(predictor.preprocessor.transform(X_val[sample:sample + 1])))
+    for layer in layers:
+        if not (layer.activation or layer.kind in ("GRU", "LSTM", "PoolStats")) or layer.name not in outputs:
+            continue
+        values = outputs[layer.name][0]
+        st.markdown(f"**{layer.name}** ({layer.kind}, {' x '.join(map(str, values.shape))})")
+        if values.ndim == 3:  # feature maps: channels of height x width
+            maps = values[:MAPS_SHOWN]
+            lo, hi = float(maps.min()), float(maps.max())
+            scaled = ((maps - lo) / (hi - lo + 1e-9)).numpy()
+            st.image([to_pil(m[None], display_scale(m[None], 72)) for m in scaled],
+                     caption=[f"map {i}" for i in range(len(scaled))])
+        else:
+            flat = values.flatten().numpy()
+            st.bar_chart(pd.DataFrame({"unit": np.arange(len(flat)), "activation": flat}),
+                         x="unit", y="activation", height=140)
+    probs = torch.softmax(logits[0], dim=0).numpy()
+    left, right = st.columns(2)
+    left.markdown("**Logits** (the last layer's sums)")
+    left.bar_chart(pd.DataFrame({"class": dataset.class_names, "logit": logits[0].numpy()}),
+                   x="class", y="logit", height=200)
+    right.markdown("**Softmax**: exp(logit) / sum of exp(logits), a probability per class")
+    right.altair_chart(charts.probability_bars(probs, dataset.class_names), width="stretch")
+
+# --- training dynamics -------------------------------------------------------------------
+with tabs[3]:
+    st.markdown("Each layer's gradient norm (how hard backpropagation pushes its weights) and weight "
+                "norm over the epochs, as the training loop recorded them. In a deep Sigmoid MLP the "
+                "first layers' gradients are far smaller than the last's: the vanishing gradient.")
+    # A run of the same family with other settings first (ReLU against Sigmoid, say).
+    others = sorted((i for i in by_id if i != run_id),
+                    key=lambda i: by_id[i].config.family != run.config.family)
+    compared = st.multiselect("Runs", list(by_id), default=[run_id] + others[:1], max_selections=2,
+                              format_func=lambda i: labels[i], key=f"inside_dynamics_{spec.name}")
+    rows = [{"run": labels[i], "epoch": e.epoch, "layer": layer, "what": what, "norm": value}
+            for i in compared for e in by_id[i].history.epochs
+            for what, norms in (("gradient norm", e.grad_norms), ("weight norm", e.weight_norms))
+            for layer, value in norms.items()]
+    if rows:
+        st.altair_chart(alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
+            x="epoch:Q", y=alt.Y("norm:Q", scale=alt.Scale(type="log")), color="layer:N",
+            column=alt.Column("run:N", title=None), row=alt.Row("what:N", title=None),
+            tooltip=["run", "layer", "epoch", alt.Tooltip("norm:Q", format=".3g")],
+        ).properties(width=380, height=180).resolve_scale(y="independent"))
+    epochs = run.history.epochs
+    if epochs and epochs[-1].weight_hists:
+        chosen = st.multiselect("Weight histograms at epochs", [e.epoch for e in epochs],
+                                default=sorted({epochs[0].epoch, epochs[-1].epoch}), key="inside_hist_epochs")
+        hist = [{"layer": layer, "epoch": str(e.epoch), "from": h["lo"] + (h["hi"] - h["lo"]) * k / len(h["counts"]),
+                 "to": h["lo"] + (h["hi"] - h["lo"]) * (k + 1) / len(h["counts"]), "weights": c}
+                for e in epochs if e.epoch in chosen for layer, h in e.weight_hists.items()
+                for k, c in enumerate(h["counts"])]
+        if hist:
+            st.altair_chart(alt.Chart(pd.DataFrame(hist)).mark_bar(opacity=0.55).encode(
+                x=alt.X("from:Q", title="weight"), x2="to:Q", y=alt.Y("weights:Q", stack=None),
+                color="epoch:N", facet=alt.Facet("layer:N", columns=3, title=None),
+            ).properties(width=250, height=140).resolve_scale(x="independent", y="independent"))
+    else:
+        st.caption("This run was trained before weight histograms were recorded; retrain it to see them.")
+
+# --- one backpropagation step -------------------------------------------------------------
+with tabs[4]:
+    if dense is None:
+        st.info("The step is written out for MLPs (dense layers and activation functions). Pick an "
+                "MLP run to see every number.")
+    else:
+        lr = st.number_input("Learning rate of this one step", 1e-4, 10.0, 0.1, format="%.4f", key="inside_lr",
+                             help="Large on purpose, so one step visibly changes the loss")
+        x_item = predictor.preprocessor.transform(X_val[sample:sample + 1])[0]
+        step = backprop_step(dense, x_item, int(y_val[sample]), lr)
+        target = dataset.class_names[step.target]
+        st.markdown(f"Sample #{sample} (true class **{target}**). Loss = -log p(true class) = "
+                    f"-log {step.probabilities[step.target]:.4f} = **{step.loss:.4f}**. After one step of "
+                    f"size {lr:g} against the gradient, the loss is **{step.loss_after:.4f}**.")
+        st.latex(r"z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)},\quad a^{(l)} = f(z^{(l)}),\quad "
+                 r"p = \mathrm{softmax}(z^{(L)}),\quad L = -\log p_y")
+        st.latex(r"\frac{\partial L}{\partial z^{(L)}} = p - \mathrm{onehot}(y),\quad "
+                 r"\frac{\partial L}{\partial W^{(l)}} = \frac{\partial L}{\partial z^{(l)}} a^{(l-1)\top},\quad "
+                 r"\frac{\partial L}{\partial b^{(l)}} = \frac{\partial L}{\partial z^{(l)}},\quad "
+                 r"\frac{\partial L}{\partial z^{(l-1)}} = \left(W^{(l)\top} \frac{\partial L}{\partial z^{(l)}}\right) \odot f'(z^{(l-1)})")
+        st.latex(r"W \leftarrow W - \eta \frac{\partial L}{\partial W},\quad b \leftarrow b - \eta \frac{\partial L}{\partial b}")
+        for number, layer_step in reversed(list(enumerate(step.layers, start=1))):
+            name = "output layer" if number == len(step.layers) else f"hidden layer {number} ({layer_step.activation})"
+            st.markdown(f"**Layer {number}: {name}**, W is {layer_step.W.shape[0]} x {layer_step.W.shape[1]}; "
+                        f"the first {SHOWN_ENTRIES} of {len(layer_step.z)} units")
+            shown = slice(0, SHOWN_ENTRIES)
+            st.dataframe(pd.DataFrame({"z = Wa + b": layer_step.z[shown], "a = f(z)": layer_step.a[shown],
+                                       "dL/dz": layer_step.dz[shown], "dL/db": layer_step.db[shown],
+                                       "b after": (layer_step.b - lr * layer_step.db)[shown]}),
+                         width="stretch", column_config={
+                             **{c: st.column_config.NumberColumn(format="%.5f") for c in ("z = Wa + b", "a = f(z)", "b after")},
+                             **{c: st.column_config.NumberColumn(format="%.3e") for c in ("dL/dz", "dL/db")}})
+            st.caption(f"|dL/dW| = {np.linalg.norm(layer_step.dW):.5f}; its largest entry "
+                       f"{np.abs(layer_step.dW).max():.5f}. These numbers are computed by hand (numpy, "
+                       "float64) and checked against PyTorch's autograd by the tests.")
