@@ -25,7 +25,8 @@ from nnapps.ui import services, state
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/compare.py", "pages/playground.py")
+PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/compare.py", "pages/playground.py",
+         "pages/inside.py")
 RUN_TIMEOUT = 60      # seconds one script run may take (the first import of torch is slow)
 POLL_TIMEOUT = 60     # seconds to wait for background training
 DIGITS_TEST_SIZE = 270
@@ -197,7 +198,7 @@ def test_deep_link_into_a_fresh_server_runs_through_app_py():
     registered = getattr(at, "_registered_pages", None)  # AppTest internals: checked when there
     if registered:
         assert [p.get("page_name") for p in registered.values()] == ["Home", "Data", "Train", "Compare",
-                                                                   "Playground"]
+                                                                   "Playground", "Inside"]
 
 
 def test_unknown_dataset_link_falls_back_to_digits(app_navigation):
@@ -216,7 +217,7 @@ def test_home_shows_intro_example_and_tables(app):
     assert texts(app.title) == ["nnapps"]
     assert button(app, "Train an MLP and a CNN on digits").proto.type == "primary"
     assert "Try it in one click" in texts(app.subheader)
-    assert [p.proto.page for p in app.get("page_link")] == ["data", "train", "compare"]
+    assert [p.proto.page for p in app.get("page_link")] == ["data", "train", "compare", "playground"]
     datasets, models = app.dataframe
     assert {"digits", "scattered-digits", "mnist"} <= set(datasets.value["name"])
     assert {"logreg", "mlp", "cnn"} <= set(models.value["name"])
@@ -588,6 +589,8 @@ def test_home_text_example_queues_a_bag_of_words_and_a_gru_on_reviews(app):
     # The GRU takes half a minute; the baseline alone shows the page compares text runs.
     poll(app, lambda at: any(r.config.family == "tfidf" for r in services.get_store().list_runs("reviews")),
          "the baseline run")
+    # The run may be stored just after that rerun drew the page: wait for the page to show it.
+    poll(app, lambda at: len(at.dataframe) > 0, "the baseline run on the page")
     assert "text" in app.dataframe[-1].value.columns
 
 
@@ -705,3 +708,223 @@ def test_home_audio_example_queues_a_pooled_mlp_and_a_cnn_on_spoken_digits(app):
     poll(app, lambda at: any(r.config.family == "pooled-mlp"
                              for r in services.get_store().list_runs("spoken-digits")), "the pooled MLP")
     poll(app, lambda at: len(audio_players(at)) == 9, "the page of test sounds")
+
+
+# --- Playground ----------------------------------------------------------------------------
+
+def train_into_store(dataset: str, configs: list[tuple[str, dict]]) -> list:
+    """Small runs trained directly into the test's NNAPPS_HOME, as the pages' store sees them."""
+    store = RunStore()
+    return [train_run(RunConfig.make(dataset, family, **kwargs), store) for family, kwargs in configs]
+
+
+def playground_answers(at: AppTest, dataset: str, item) -> list[str]:
+    """The class each chosen run predicts for a prepared item, in the page's order, recomputed
+    here with the library (Predictor) rather than read from the page."""
+    from nnapps.pipeline import Predictor
+    from nnapps.playground import predict_all
+
+    store = RunStore()
+    runs = [store.get(i) for i in at.multiselect(key=f"playground_runs_{dataset}").value]
+    probas = predict_all({r.run_id: Predictor(r, store) for r in runs}, item)
+    return [r.class_names[int(np.argmax(probas[r.run_id]))] for r in runs]
+
+
+def probability_charts(at: AppTest) -> list[dict]:
+    """The Playground's probability bars (one per chosen run), not its other charts."""
+    return [s for s in chart_specs(at) if s.get("encoding", {}).get("x", {}).get("field") == "probability"]
+
+
+def digit_png(digits, index: int, size: int = 64) -> bytes:
+    """A digits test image scaled up to size x size, as a PNG a person might upload."""
+    pixels = np.round(digits.X_test[index][0] * 255).astype(np.uint8)
+    picture = Image.fromarray(pixels).resize((size, size), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    picture.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    import soundfile as sf
+    buf = io.BytesIO()
+    sf.write(buf, samples, rate, format="WAV", subtype="FLOAT")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def digits_playground(app):
+    """The Playground on digits with a logistic regression and a one-epoch MLP."""
+    runs = train_into_store("digits", [("logreg", {}), ("mlp", {"hparams": {"width": 16},
+                                                                "train": {"epochs": 1}})])
+    open_page(app, "pages/playground.py")
+    return app, runs
+
+
+def upload_picture(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="playground_picture").set_value((name, data, "image/png")).run()
+    assert_ok(at)
+    return at
+
+
+def test_playground_without_runs(app):
+    open_page(app, "pages/playground.py")
+    assert texts(app.title) == ["Playground"]
+    assert texts(app.info) == ["No trained models on Digits (8x8) yet."]
+    assert [p.proto.label for p in app.get("page_link")] == ["Train some models"]
+    assert not app.multiselect and not app.metric
+
+
+def test_playground_image_upload(digits_playground):
+    from nnapps.data import load_dataset
+    from nnapps.playground import ImageTarget, picture_pixels, prepare_image
+
+    at, runs = digits_playground
+    assert texts(at.title) == ["Playground"]
+    # At first the best run of each family: here both runs.
+    assert sorted(at.multiselect(key="playground_runs_digits").value) == sorted(r.run_id for r in runs)
+    # Drawing needs the canvas component, which AppTest cannot drive: the page waits for a stroke.
+    assert at.segmented_control(key="playground_image_input").value == "Draw"
+    assert any(i.startswith("Draw a digit") for i in texts(at.info))
+    assert not at.metric and not probability_charts(at)
+
+    at.segmented_control(key="playground_image_input").set_value("Upload a picture").run()
+    assert_ok(at)
+    assert not at.metric
+    digits = load_dataset("digits", 0)
+    png = digit_png(digits, 3)
+    upload_picture(at, "three.png", png)
+    assert not at.error, texts(at.error)
+    assert "**What the models see**" in texts(at.markdown)
+    assert any(c.startswith("8 x 8 pixels: cropped to the ink") for c in texts(at.caption))
+    assert len(at.image) == 2  # the upload as it is and the 8 x 8 item the models see
+
+    item = prepare_image(picture_pixels(png, "three.png"), ImageTarget.of(digits.X_train))
+    answers = playground_answers(at, "digits", item)
+    assert [m.value for m in at.metric] == answers
+    assert [m.label for m in at.metric] == ["prediction", "prediction"]
+    assert all(m.delta.endswith("% sure") for m in at.metric)
+    assert len(probability_charts(at)) == 2
+    assert "What each model says" in texts(at.subheader)
+    verdict = "All models agree." if len(set(answers)) == 1 else "**The models disagree.**"
+    assert any(verdict in m for m in texts(at.markdown))
+
+    # Taking a run out leaves one answer and one chart.
+    at.multiselect(key="playground_runs_digits").set_value([runs[0].run_id]).run()
+    assert_ok(at)
+    assert len(at.metric) == 1 and len(probability_charts(at)) == 1
+    assert [m.value for m in at.metric] == playground_answers(at, "digits", item)
+
+
+def test_playground_refuses_a_corrupt_picture_and_keeps_the_last_results(digits_playground):
+    at, runs = digits_playground
+    at.segmented_control(key="playground_image_input").set_value("Upload a picture").run()
+
+    upload_picture(at, "broken.png", b"\x89PNG but not a picture")
+    assert texts(at.error) == ["broken.png is not a readable PNG or JPEG image"]
+    assert not at.metric and not probability_charts(at)
+
+    from nnapps.data import load_dataset
+    upload_picture(at, "seven.png", digit_png(load_dataset("digits", 0), 7))
+    assert not at.error
+    answers = [m.value for m in at.metric]
+    assert len(answers) == 2 and len(probability_charts(at)) == 2
+
+    upload_picture(at, "broken.png", b"not a picture either")
+    assert texts(at.error) == ["broken.png is not a readable PNG or JPEG image"]
+    assert "Below: the results for your last input that worked." in texts(at.caption)
+    assert [m.value for m in at.metric] == answers
+    assert len(probability_charts(at)) == 2
+
+
+def test_playground_text(app):
+    from nnapps.playground import check_text
+
+    runs = train_into_store("reviews", [("tfidf", {}), ("boe", {"train": {"epochs": 1}})])
+    open_dataset(app, "pages/playground.py", "reviews")
+    assert sorted(app.multiselect(key="playground_runs_reviews").value) == sorted(r.run_id for r in runs)
+    assert not app.metric and not app.get("html")
+
+    app.text_area(key="playground_text").set_value("   ").run()
+    assert_ok(app)
+    assert not app.error and not app.metric and not probability_charts(app)
+
+    text = "Not bad at all, the battery zzqx lasts for days"
+    app.text_area(key="playground_text").set_value(text).run()
+    assert_ok(app)
+    assert not app.error, texts(app.error)
+    bodies = [h.proto.body for h in app.get("html")]
+    assert bodies
+    for body in bodies:  # one token view per distinct tokenizer
+        for word in ("not", "bad", "battery", "lasts", "days"):
+            assert f">{word}</span>" in body
+        assert 'text-decoration:line-through">zzqx</span>' in body
+        assert 'line-through">battery<' not in body
+    assert any("Tokens read by" in m and "1 outside the vocabulary" in m for m in texts(app.markdown))
+
+    answers = playground_answers(app, "reviews", check_text(text))
+    assert [m.value for m in app.metric] == answers
+    assert set(answers) <= {"negative", "positive"}
+    assert len(probability_charts(app)) == 2
+
+    # Emptied again: no error, and no results.
+    app.text_area(key="playground_text").set_value("").run()
+    assert_ok(app)
+    assert not app.error and not app.metric and not probability_charts(app)
+
+
+@pytest.fixture
+def sound_playground(app):
+    features = {"n_mels": 16}
+    runs = train_into_store("spoken-digits", [("pooled-logreg", {"features": features}),
+                                              ("pooled-mlp", {"features": features, "train": {"epochs": 1}})])
+    open_dataset(app, "pages/playground.py", "spoken-digits")
+    assert sorted(app.multiselect(key="playground_runs_spoken-digits").value) == sorted(r.run_id for r in runs)
+    assert app.segmented_control(key="playground_sound_input").value == "Record"
+    assert not app.error and not app.metric
+    app.segmented_control(key="playground_sound_input").set_value("Upload a file").run()
+    assert_ok(app)
+    return app, runs
+
+
+def upload_sound(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="playground_sound").set_value((name, data, "audio/wav")).run()
+    assert_ok(at)
+    return at
+
+
+def test_playground_sound_upload(sound_playground):
+    from nnapps.data import load_dataset
+    from nnapps.playground import prepare_sound, recording_samples
+
+    at, runs = sound_playground
+    clip = load_dataset("spoken-digits", 0).X_test[5]
+    wav = wav_bytes(clip, 8000)
+    upload_sound(at, "five.wav", wav)
+    assert not at.error, texts(at.error)
+    assert len(audio_players(at)) == 1 and audio_players(at)[0].proto.url
+    assert len(at.image) == 1  # the spectrogram
+    assert {"**What the models hear**", "**Its spectrogram**"} <= set(texts(at.markdown))
+    assert any(c.startswith("1.0 s at 8,000 Hz, mono") for c in texts(at.caption))
+
+    item = prepare_sound(*recording_samples(wav, "five.wav"), 8000, 8000)
+    answers = playground_answers(at, "spoken-digits", item)
+    assert [m.value for m in at.metric] == answers
+    assert len(probability_charts(at)) == 2
+
+
+def test_playground_sound_upload_of_a_44k_stereo_tone(sound_playground):
+    at, runs = sound_playground
+    t = np.arange(2 * 44100) / 44100
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    upload_sound(at, "tone.wav", wav_bytes(np.stack([tone, tone], axis=1), 44100))
+    assert not at.error, texts(at.error)
+    assert len(audio_players(at)) == 1 and len(at.image) == 1
+    assert len(at.metric) == 2 and len(probability_charts(at)) == 2
+
+
+def test_playground_refuses_a_silent_sound(sound_playground):
+    at, runs = sound_playground
+    upload_sound(at, "quiet.wav", wav_bytes(np.zeros(8000, np.float32), 8000))
+    errors = texts(at.error)
+    assert len(errors) == 1 and "silent" in errors[0]
+    assert not at.metric and not probability_charts(at) and not audio_players(at)
