@@ -36,7 +36,8 @@ def neurons_dot(sizes: list[int], activations: list[str]) -> str:
 def unrolled_dot(cell: str, steps: int, state_shape: tuple[int, ...], n_classes: int) -> str:
     """A recurrent layer unrolled over its first steps: the same cell reads each step and hands
     its memory on; the last memory makes the prediction."""
-    lines = ["digraph {", "rankdir=LR; nodesep=0.3;", 'node [shape=box, style="rounded,filled", fillcolor="#f7f9fa", color="#5c6b73"];']
+    lines = ["digraph {", "rankdir=TB; nodesep=0.5; ranksep=0.4;",
+             'node [shape=box, style="rounded,filled", fillcolor="#f7f9fa", color="#5c6b73"];']
     for t in range(1, steps + 1):
         lines.append(f'x{t} [label="input {t}", shape=plaintext, style=""];')
         lines.append(f'c{t} [label="{cell}"];')
@@ -47,6 +48,9 @@ def unrolled_dot(cell: str, steps: int, state_shape: tuple[int, ...], n_classes:
     lines.append(f'c{steps} -> more [label="memory"];')
     lines.append(f'out [label="Linear to {n_classes} classes", fillcolor="#fde2dd"];')
     lines.append(f'more -> out [label="last memory {_shape(state_shape)}"];')
+    # The inputs on one row, the cell's steps on the row below, reading left to right.
+    lines.append("{rank=same; " + " ".join(f"x{t};" for t in range(1, steps + 1)) + "}")
+    lines.append("{rank=same; " + " ".join(f"c{t};" for t in range(1, steps + 1)) + " more; out;}")
     lines.append("}")
     return "\n".join(lines)
 
