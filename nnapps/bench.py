@@ -245,7 +245,22 @@ def playground_latency(repeats: int) -> list[dict]:
         ]
 
 
-SECTIONS = ("speed", "image", "text", "audio", "playground")
+def vanishing_gradient() -> list[dict]:
+    """A 6-layer MLP with Sigmoid against one with ReLU on digits: how much smaller the first
+    layer's gradient is than the last layer's in the first epoch, and the test accuracy."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = RunStore(tmp)
+        for activation in ("sigmoid", "relu"):
+            hparams = {"activation": activation, "n_layers": 6, "width": 64}
+            run = train_run(RunConfig.make("digits", "mlp", hparams), store)
+            norms = list(run.history.epochs[0].grad_norms.values())
+            out.append({"activation": activation, "label": run.label, "first_over_last_grad": norms[0] / norms[-1],
+                        "accuracy": run.metrics["accuracy"], "epochs": run.metrics["epochs_run"]})
+    return out
+
+
+SECTIONS = ("speed", "image", "text", "audio", "playground", "inside")
 
 
 def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
@@ -285,4 +300,7 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
     if "playground" in only:
         log("playground: one input of each kind through every run, against the models alone")
         results["playground_latency"] = playground_latency(repeats)
+    if "inside" in only:
+        log("inside: the vanishing gradient of a deep Sigmoid MLP against a deep ReLU MLP")
+        results["vanishing_gradient"] = vanishing_gradient()
     return results

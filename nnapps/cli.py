@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench", help="benchmark figures (speed and accuracy)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke check")
-    p.add_argument("--only", nargs="+", choices=("speed", "image", "text", "audio", "playground"),
+    p.add_argument("--only", nargs="+", choices=("speed", "image", "text", "audio", "playground", "inside"),
                    help="run only these sections (default: all)")
     if argv and argv[0] == "train":
         return cmd_train(argv[1:])

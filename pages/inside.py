@@ -13,7 +13,9 @@ from nnapps.models import get_family
 from nnapps.ui import state
 from nnapps.ui.diagrams import chain_dot, neurons_dot, unrolled_dot
 from nnapps.ui.images import display_scale, to_pil
+from nnapps.runs import RunConfig
 from nnapps.ui.nav import page_link
+from nnapps.ui.progress import live_progress, submit
 from nnapps.ui.run_labels import unique_labels
 from nnapps.ui.services import cached_dataset, get_predictor, get_store
 from nnapps.ui.sidebar import dataset_picker
@@ -24,6 +26,9 @@ MAX_VAL_ITEMS = 500        # validation items whose pre-activations are gathered
 MAX_HIST_VALUES = 20_000   # values per layer drawn in a histogram
 MAPS_SHOWN = 8             # feature maps per convolution layer
 SHOWN_ENTRIES = 8          # vector entries written out in the backpropagation step
+# Six layers deep, Sigmoid's gradients shrink about 50,000-fold from the last layer to the
+# first on digits while ReLU's shrink about 8-fold (python -m nnapps bench; README).
+DEEP_MLPS = [{"activation": a, "n_layers": 6, "width": 64} for a in ("sigmoid", "relu")]
 
 state.init_state()
 spec = dataset_picker()
@@ -34,12 +39,23 @@ st.markdown("What a trained network is made of and what it computes: its layers 
             "activation functions between them, the values that flow forward for one input, and "
             "the gradients that flow back to change its weights.")
 
+def vanishing_example() -> None:
+    """One click to train the pair that shows the vanishing gradient (image datasets)."""
+    if spec.modality != "image":
+        return
+    if st.button("Train a deep Sigmoid MLP and a deep ReLU MLP", icon=":material/play_arrow:",
+                 help="6 hidden layers of 64 neurons each, one with Sigmoid, one with ReLU"):
+        submit([RunConfig.make(spec.name, "mlp", hparams) for hparams in DEEP_MLPS])
+    live_progress(spec.name, show_curves=False)
+
+
 runs = [r for r in store.list_runs(spec.name, SPLIT_SEED)
         if r.status == "complete" and get_family(r.config.family).kind == "torch"]
 if not runs:
     st.info(f"No trained neural networks on {spec.title} yet (scikit-learn baselines have no "
             "layers to look inside).")
     page_link("pages/train.py", "Train some models", ":material/model_training:")
+    vanishing_example()
     st.stop()
 labels = unique_labels(runs)
 by_id = {r.run_id: r for r in runs}
@@ -166,6 +182,7 @@ with tabs[3]:
     st.markdown("Each layer's gradient norm (how hard backpropagation pushes its weights) and weight "
                 "norm over the epochs, as the training loop recorded them. In a deep Sigmoid MLP the "
                 "first layers' gradients are far smaller than the last's: the vanishing gradient.")
+    vanishing_example()
     # A run of the same family with other settings first (ReLU against Sigmoid, say).
     others = sorted((i for i in by_id if i != run_id),
                     key=lambda i: by_id[i].config.family != run.config.family)
