@@ -928,3 +928,299 @@ def test_playground_refuses_a_silent_sound(sound_playground):
     errors = texts(at.error)
     assert len(errors) == 1 and "silent" in errors[0]
     assert not at.metric and not probability_charts(at) and not audio_players(at)
+
+
+# --- Inside --------------------------------------------------------------------------------
+
+def chart_data(element) -> "pd.DataFrame":
+    """The rows a chart draws: Streamlit sends an Altair chart's data beside its spec (proto
+    datasets, Arrow bytes); an inline dataset in the spec is read as well."""
+    import pandas as pd
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    frames = [convert_arrow_bytes_to_pandas_df(d.data.data) for d in element.proto.datasets]
+    spec = json.loads(element.proto.spec)
+    frames += [pd.DataFrame(rows) for rows in spec.get("datasets", {}).values()]
+    if "values" in spec.get("data", {}):
+        frames.append(pd.DataFrame(spec["data"]["values"]))
+    assert len(frames) == 1, f"expected one dataset, found {len(frames)}"
+    return frames[0]
+
+
+def charts_by_field(at: AppTest, channel: str, field: str) -> list:
+    """The page's charts whose encoding channel (x, y, ...) draws field."""
+    return [c for c in at.get("vega_lite_chart")
+            if json.loads(c.proto.spec).get("encoding", {}).get(channel, {}).get("field") == field]
+
+
+def graphviz_sources(at: AppTest) -> list[str]:
+    return [g.proto.spec for g in at.get("graphviz_chart")]
+
+
+def validation_items(run, n: int | None = 500):
+    """A run's model (eval mode), its preprocessed first n validation items, and their labels,
+    loaded here from the store and the dataset rather than from the page's caches."""
+    import torch
+    from nnapps.data import load_dataset
+    from nnapps.pipeline import Predictor
+
+    predictor = Predictor(run, RunStore())
+    dataset = load_dataset(run.config.dataset, 0)
+    X = torch.as_tensor(predictor.preprocessor.transform(dataset.X_val[:n]))
+    return predictor.model.eval(), X, dataset.y_val[:n], dataset
+
+
+def module_io(model, X, kind) -> dict[str, tuple]:
+    """(input, output) of every module of type kind for X, by module name, through plain hooks."""
+    import torch
+
+    seen, handles = {}, []
+    for name, module in model.named_modules():
+        if isinstance(module, kind):
+            handles.append(module.register_forward_hook(
+                lambda mod, args, out, name=name: seen.__setitem__(name, (args[0].detach(), out.detach()))))
+    try:
+        with torch.no_grad():
+            model(X)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
+
+
+def own_params(model) -> dict[str, int]:
+    """Parameter count of each module that owns parameters itself, by name."""
+    counts = {name: sum(p.numel() for p in m.parameters(recurse=False)) for name, m in model.named_modules()}
+    return {name: n for name, n in counts.items() if n}
+
+
+@pytest.mark.parametrize("stored", ["nothing", "logreg"])
+def test_inside_without_neural_networks(app, stored):
+    if stored == "logreg":  # a scikit-learn baseline has no layers to look inside
+        train_into_store("digits", [("logreg", {})])
+    open_page(app, "pages/inside.py")
+    assert texts(app.title) == ["Inside"]
+    infos = texts(app.info)
+    assert len(infos) == 1 and infos[0].startswith("No trained neural networks on Digits (8x8) yet")
+    assert [p.proto.label for p in app.get("page_link")] == ["Train some models"]
+    assert not app.tabs and not app.get("graphviz_chart") and not app.metric
+    assert not [s for s in app.selectbox if s.key == "inside_run_digits"]
+
+
+@pytest.fixture
+def inside_digits(app):
+    """The Inside page on digits with an MLP and a CNN of two epochs each (the MLP shown first)."""
+    mlp, cnn = train_two_digits_runs(epochs=2)
+    open_page(app, "pages/inside.py")
+    return app, mlp, cnn
+
+
+def test_inside_architecture_of_an_mlp_and_a_cnn(inside_digits):
+    at, mlp, cnn = inside_digits
+    assert texts(at.title) == ["Inside"]
+    assert [t.label for t in at.tabs] == ["Architecture", "Activation functions", "Forward pass",
+                                          "Training dynamics", "Backpropagation"]
+    runs = at.selectbox(key="inside_run_digits")
+    assert runs.options == [mlp.label, cnn.label] and runs.value == mlp.run_id
+
+    # The MLP as neurons: input 64, two hidden layers of 128 with ReLU, output 10.
+    (dot,) = graphviz_sources(at)
+    assert [f"subgraph cluster_{i}" in dot for i in range(5)] == [True, True, True, True, False]
+    for title in ("input 64", "hidden 128 (relu)", "output 10"):
+        assert f'label="{title}"' in dot
+    assert dot.count('label="hidden 128 (relu)"') == 2 and "Conv2d" not in dot
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["layer", "type", "output", "parameters"]
+    assert list(table["type"]) == ["Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    assert int(table["parameters"].sum()) == mlp.metrics["params"] == 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
+    assert {m.label: m.value for m in at.metric} == {"Parameters in all": f"{mlp.metrics['params']:,}"}
+
+    # The CNN as a chain of layers with their shapes.
+    runs.set_value(cnn.run_id).run()
+    assert_ok(at)
+    (dot,) = graphviz_sources(at)
+    assert "cluster_" not in dot and 'label="Conv2d\\n16 x 8 x 8"' in dot
+    assert dot.count('label="Conv2d') == 2 and 'label="Linear\\n10"' in dot
+    table = at.dataframe[0].value
+    assert "Conv2d" in set(table["type"])
+    assert int(table["parameters"].sum()) == cnn.metrics["params"] != mlp.metrics["params"]
+    assert {m.label: m.value for m in at.metric} == {"Parameters in all": f"{cnn.metrics['params']:,}"}
+
+
+def test_inside_activation_functions(inside_digits):
+    import torch
+    from nnapps.inside import unit_usage
+
+    at, mlp, cnn = inside_digits
+    curves = chart_data(charts_by_field(at, "column", "what")[0])
+    assert set(curves["what"]) == {"value", "derivative"} and {"relu", "sigmoid", "tanh"} <= set(curves["function"])
+    relu = curves[curves["function"] == "relu"]
+
+    def relu_at(what, x):
+        (y,) = relu[(relu["what"] == what) & np.isclose(relu["x"], x)]["y"]
+        return y
+
+    assert relu_at("value", 2.0) == pytest.approx(2.0) and relu_at("value", -2.0) == 0.0
+    assert relu_at("derivative", 3.0) == 1.0 and relu_at("derivative", -3.0) == 0.0
+
+    model, X, _, _ = validation_items(mlp)
+    assert len(X) == 270  # digits has 270 validation items, all under the page's 500
+    assert f"**{mlp.label}**: what reaches each activation function on 270 validation items." in texts(at.markdown)
+    usage = next(d.value for d in at.dataframe if "dead units (never positive)" in d.value.columns)
+    pre = {name: inputs for name, (inputs, _) in module_io(model, X, torch.nn.ReLU).items()}
+    assert list(usage["layer"]) == list(pre) and len(pre) == 2  # one row per ReLU layer
+    assert list(usage["function"]) == ["relu", "relu"] and list(usage["units"]) == [128, 128]
+    expected = [unit_usage("relu", values) for values in pre.values()]
+    assert list(usage["dead units (never positive)"]) == [u.dead for u in expected]
+    np.testing.assert_allclose(usage["at or below 0"], [u.negative for u in expected])
+    hist = chart_data(charts_by_field(at, "x", "pre-activation")[0])
+    assert set(hist["layer"]) == set(pre)
+
+
+def test_inside_forward_pass(inside_digits):
+    import torch
+
+    at, mlp, cnn = inside_digits
+    model, X, y, dataset = validation_items(mlp)
+    assert f"Validation sample #0, true class **{dataset.class_names[y[0]]}**" in texts(at.markdown)
+    assert "**layers.2** (ReLU, 128)" in texts(at.markdown) and "**layers.4** (ReLU, 128)" in texts(at.markdown)
+
+    def check_sample(i):
+        relus = module_io(model, X[i:i + 1], torch.nn.ReLU)
+        bars = [chart_data(c) for c in charts_by_field(at, "y", "activation")]
+        assert len(bars) == len(relus) == 2  # one bar chart per activation layer
+        for drawn, (_, out) in zip(bars, relus.values()):
+            np.testing.assert_allclose(drawn["activation"], out[0].numpy(), rtol=1e-5, atol=1e-6)
+        with torch.no_grad():
+            logits = model(X[i:i + 1])[0]
+        (logit_chart,) = charts_by_field(at, "y", "logit")
+        np.testing.assert_allclose(chart_data(logit_chart)["logit"], logits.numpy(), rtol=1e-5, atol=1e-5)
+        (prob_chart,) = charts_by_field(at, "x", "probability")
+        probs = chart_data(prob_chart)
+        assert list(probs["class"]) == list(dataset.class_names)
+        assert probs["probability"].sum() == pytest.approx(1.0, abs=1e-6)
+        np.testing.assert_allclose(probs["probability"], torch.softmax(logits, 0).numpy(), rtol=1e-5, atol=1e-7)
+        return probs["probability"].to_numpy()
+
+    first = check_sample(0)
+    at.sidebar.number_input(key="inside_sample").set_value(5).run()
+    assert_ok(at)
+    assert f"Validation sample #5, true class **{dataset.class_names[y[5]]}**" in texts(at.markdown)
+    assert not any(m.startswith("Validation sample #0") for m in texts(at.markdown))
+    assert not np.allclose(check_sample(5), first)
+
+
+def test_inside_training_dynamics(inside_digits):
+    from nnapps.pipeline import Predictor
+
+    at, mlp, cnn = inside_digits
+    # The shown run and one other are compared at first.
+    assert at.multiselect(key="inside_dynamics_digits").value == [mlp.run_id, cnn.run_id]
+    (norms_chart,) = charts_by_field(at, "y", "norm")
+    norms = chart_data(norms_chart)
+    keys = list(zip(norms["run"], norms["epoch"], norms["layer"], norms["what"]))
+    assert len(keys) == len(set(keys))  # one row per (run, epoch, layer, what)
+    store = RunStore()
+    layers = {r.label: own_params(Predictor(r, store).model) for r in (mlp, cnn)}
+    assert set(keys) == {(label, epoch, layer, what) for label, owned in layers.items() for epoch in (1, 2)
+                         for layer in owned for what in ("gradient norm", "weight norm")}
+    assert (norms["norm"] > 0).all()
+
+    # Weight histograms of the shown run at its first and last epochs: every weight counted once.
+    assert at.multiselect(key="inside_hist_epochs").value == [1, 2]
+    (hist_chart,) = charts_by_field(at, "y", "weights")
+    hist = chart_data(hist_chart)
+    counts = hist.groupby(["layer", "epoch"])["weights"].sum()
+    owned = layers[mlp.label]
+    assert set(counts.index) == {(layer, epoch) for layer in owned for epoch in ("1", "2")}
+    for (layer, _), total in counts.items():
+        assert total == owned[layer]
+    assert sum(owned.values()) == mlp.metrics["params"]
+
+    at.multiselect(key="inside_hist_epochs").set_value([2]).run()
+    assert_ok(at)
+    assert set(chart_data(charts_by_field(at, "y", "weights")[0])["epoch"]) == {"2"}
+
+
+def test_inside_backpropagation(inside_digits):
+    import re
+
+    import torch
+    from nnapps.inside import backprop_step, dense_layers
+
+    at, mlp, cnn = inside_digits
+    assert at.number_input(key="inside_lr").value == 0.1
+    latex = [l.value for l in at.latex]
+    assert len(latex) == 3
+    assert r"L = -\log p_y" in latex[0] and r"p - \mathrm{onehot}(y)" in latex[1]
+    assert r"W \leftarrow W - \eta" in latex[2]
+
+    model, X, y, dataset = validation_items(mlp)
+    step = backprop_step(dense_layers(model), X[0].numpy(), int(y[0]), 0.1)
+    report = next(m for m in texts(at.markdown) if "Loss = -log p(true class)" in m)
+    assert report.startswith(f"Sample #0 (true class **{dataset.class_names[y[0]]}**).")
+    assert f"-log {step.probabilities[step.target]:.4f} = **{step.loss:.4f}**" in report
+    assert f"After one step of size 0.1 against the gradient, the loss is **{step.loss_after:.4f}**" in report
+    assert step.loss_after < step.loss
+
+    # The same numbers from PyTorch: the loss, and the loss after one SGD step of 0.1.
+    loss, after = (float(v) for v in re.findall(r"\*\*([0-9.]+)\*\*", report)[1:3])
+    logits = model(X[:1])
+    torch_loss = torch.nn.functional.cross_entropy(logits, torch.as_tensor(y[:1]))
+    assert loss == pytest.approx(torch_loss.item(), abs=2e-4)
+    torch_loss.backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+        assert after == pytest.approx(torch.nn.functional.cross_entropy(
+            model(X[:1]), torch.as_tensor(y[:1])).item(), abs=2e-4)
+    # one table per dense layer, output layer first
+    steps = [d.value for d in at.dataframe if "dL/dz" in d.value.columns]
+    assert len(steps) == 3
+    np.testing.assert_allclose(steps[0]["dL/dz"], step.layers[-1].dz[:8], rtol=1e-6, atol=1e-9)
+
+    at.selectbox(key="inside_run_digits").set_value(cnn.run_id).run()
+    assert_ok(at)
+    assert "The step is written out for MLPs (dense layers and activation functions). Pick an MLP " \
+           "run to see every number." in texts(at.info)
+    assert not at.latex and not any("Loss = -log" in m for m in texts(at.markdown))
+    assert not [n for n in at.number_input if n.key == "inside_lr"]
+
+
+def test_inside_gru_on_reviews(app):
+    (gru,) = train_into_store("reviews", [("gru", {"hparams": {"hidden": 8, "embed_dim": 8},
+                                                   "train": {"epochs": 1}})])
+    open_dataset(app, "pages/inside.py", "reviews")
+    assert app.selectbox(key="inside_run_reviews").options == [gru.label]
+    (dot,) = graphviz_sources(app)
+    assert 'label="GRU"' in dot and 'label="memory"' in dot and "Linear to 2 classes" in dot
+    assert "last memory 2 x 8" in dot  # both directions' final states of 8
+    infos = texts(app.info)
+    assert f"{gru.label} has no activation layers of its own: a GRU's sigmoid and tanh gates " \
+           "live inside its cell." in infos
+    assert not [d for d in app.dataframe if "dead units (never positive)" in d.value.columns]
+    table = app.dataframe[0].value
+    assert "GRU" in set(table["type"]) and int(table["parameters"].sum()) == gru.metrics["params"]
+    # the forward pass shows the GRU's last memory and the text itself
+    assert "**rnn** (GRU, 2 x 8)" in texts(app.markdown)
+    (prob_chart,) = charts_by_field(app, "x", "probability")
+    assert chart_data(prob_chart)["probability"].sum() == pytest.approx(1.0, abs=1e-6)
+    assert any("The step is written out for MLPs" in i for i in infos)
+
+
+def test_inside_cnn_on_spoken_digits(app):
+    (cnn,) = train_into_store("spoken-digits", [("cnn", {"features": {"n_mels": 16},
+                                                         "hparams": {"n_blocks": 2, "channels": 4},
+                                                         "train": {"epochs": 1}})])
+    open_dataset(app, "pages/inside.py", "spoken-digits")
+    assert app.selectbox(key="inside_run_spoken-digits").options == [cnn.label]
+    (dot,) = graphviz_sources(app)
+    assert 'label="Conv2d\\n4 x 16 x 63"' in dot
+    players = audio_players(app)
+    assert len(players) == 1 and players[0].proto.url
+    # the spectrogram, then up to eight feature maps per convolution block (4, then 8 channels)
+    assert [len(i.value) for i in app.image] == [1, 4, 8]
+    assert [c.caption for c in app.image[2].proto.imgs] == [f"map {k}" for k in range(8)]
+    markdown = texts(app.markdown)
+    assert "**features.2** (ReLU, 4 x 16 x 63)" in markdown and "**features.6** (ReLU, 8 x 8 x 31)" in markdown
+    assert {m.label: m.value for m in app.metric} == {"Parameters in all": f"{cnn.metrics['params']:,}"}
