@@ -47,12 +47,13 @@ for column, (label, text, dataset, families) in zip(st.columns(len(EXAMPLES)), E
             switch_page("pages/compare.py")
 
 st.subheader("What you can do here")
-columns = st.columns(4)
-page_link("pages/data.py", "Data: browse a dataset or upload your own", ":material/dataset:", columns[0])
-page_link("pages/train.py", "Train: pick architectures and train them", ":material/model_training:", columns[1])
-page_link("pages/compare.py", "Compare: runs side by side", ":material/compare_arrows:", columns[2])
-page_link("pages/playground.py", "Playground: your own input against every model", ":material/draw:",
-          columns[3])
+LINKS = (("pages/data.py", "Data: browse a dataset or upload your own", ":material/dataset:"),
+         ("pages/train.py", "Train: pick architectures and train them", ":material/model_training:"),
+         ("pages/compare.py", "Compare: runs side by side", ":material/compare_arrows:"),
+         ("pages/playground.py", "Playground: your own input against every model", ":material/draw:"),
+         ("pages/inside.py", "Inside: neurons, activations, gradients", ":material/neurology:"))
+for column, (page, label, icon) in zip(st.columns(3) + st.columns(3), LINKS):
+    page_link(page, label, icon, column)
 
 st.subheader("Datasets")
 st.dataframe(pd.DataFrame([{"name": s.name, "dataset": s.title, "kind": s.modality, "origin": s.origin,

@@ -65,6 +65,8 @@ predictor = get_predictor(run_id)
 model = predictor.model
 dataset = cached_dataset(spec.name, SPLIT_SEED)
 X_val, y_val = dataset.split("val")
+if not len(y_val):  # a tiny upload may leave no validation items; look at training ones then
+    X_val, y_val = dataset.split("train")
 X_seen = torch.as_tensor(predictor.preprocessor.transform(X_val[:MAX_VAL_ITEMS]))
 layers, _, _, _ = trace(model, X_seen[:1])
 
