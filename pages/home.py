@@ -50,7 +50,7 @@ st.subheader("What you can do here")
 LINKS = (("pages/data.py", "Data: browse a dataset or upload your own", ":material/dataset:"),
          ("pages/train.py", "Train: pick architectures and train them", ":material/model_training:"),
          ("pages/compare.py", "Compare: runs side by side", ":material/compare_arrows:"),
-         ("pages/playground.py", "Playground: your own input against every model", ":material/draw:"),
+         ("pages/playground.py", "Playground: try your own input", ":material/draw:"),
          ("pages/inside.py", "Inside: neurons, activations, gradients", ":material/neurology:"))
 for column, (page, label, icon) in zip(st.columns(3) + st.columns(3), LINKS):
     page_link(page, label, icon, column)
