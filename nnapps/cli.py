@@ -66,7 +66,7 @@ def _train_parser(family_name: str | None) -> argparse.ArgumentParser:
                                      description="Train a model (or return its stored run).")
     parser.add_argument("--dataset", required=True,
                         help="a dataset name (python -m nnapps datasets) or a path to your own "
-                             "data: a folder or zip of class folders of images, or a CSV/TSV file")
+                             "data: a folder or zip of class folders of images or sounds, or a CSV/TSV file")
     parser.add_argument("--text-column", default=None, help="CSV/TSV: the column holding the texts")
     parser.add_argument("--label-column", default=None, help="CSV/TSV: the column holding the labels")
     parser.add_argument("--model", required=True, help=f"one of {sorted(FAMILIES)}")
@@ -171,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench", help="benchmark figures (speed and accuracy)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke check")
-    p.add_argument("--only", nargs="+", choices=("speed", "image", "text", "audio", "playground", "inside"),
+    from .bench import SECTIONS
+    p.add_argument("--only", nargs="+", choices=SECTIONS,
                    help="run only these sections (default: all)")
     if argv and argv[0] == "train":
         return cmd_train(argv[1:])

@@ -112,17 +112,56 @@ class Usage:
         return self.dead / self.units if self.units else 0.0
 
 
+class _UsageCounter:
+    """Unit usage gathered batch by batch, so a whole split never sits in memory at once."""
+
+    def __init__(self, function: str):
+        self.function = function
+        self.ever_positive: torch.Tensor | None = None
+        self.total = self.saturated = self.negative = 0
+
+    def add(self, pre: torch.Tensor) -> None:
+        units = pre.shape[1] if pre.ndim > 1 else 1
+        per_unit = pre.transpose(0, 1).reshape(units, -1) if pre.ndim > 1 else pre.reshape(1, -1)
+        positive = (per_unit > 0).any(dim=1)
+        self.ever_positive = positive if self.ever_positive is None else self.ever_positive | positive
+        limit = SATURATION.get(self.function)
+        if limit is not None:
+            self.saturated += int((pre.abs() > limit).sum())
+        self.negative += int((pre <= 0).sum())
+        self.total += pre.numel()
+
+    def usage(self) -> Usage:
+        units = len(self.ever_positive) if self.ever_positive is not None else 0
+        dead = int((~self.ever_positive).sum()) if self.function == "relu" and units else 0
+        total = max(self.total, 1)
+        return Usage(units=units, dead=dead, saturated=self.saturated / total, negative=self.negative / total)
+
+
 def unit_usage(function: str, pre: torch.Tensor) -> Usage:
     """Dead and saturated units of one layer from its pre-activations (N, units, ...).
 
     A unit is one feature of a dense layer or one channel of a convolution (all its positions).
     """
-    units = pre.shape[1] if pre.ndim > 1 else 1
-    per_unit = pre.transpose(0, 1).reshape(units, -1) if pre.ndim > 1 else pre.reshape(1, -1)
-    dead = int((per_unit <= 0).all(dim=1).sum()) if function == "relu" else 0
-    limit = SATURATION.get(function)
-    saturated = float((pre.abs() > limit).float().mean()) if limit is not None else 0.0
-    return Usage(units=units, dead=dead, saturated=saturated, negative=float((pre <= 0).float().mean()))
+    counter = _UsageCounter(function)
+    counter.add(pre)
+    return counter.usage()
+
+
+def activation_usage(model: nn.Module, X: torch.Tensor, batch: int = 64, max_values: int = 20_000,
+                     seed: int = 0) -> dict[str, tuple[str, Usage, np.ndarray]]:
+    """For each activation layer over X: its function, its units' usage, and a random sample of
+    at most max_values pre-activations (for a histogram), gathered a batch at a time."""
+    counters: dict[str, _UsageCounter] = {}
+    samples: dict[str, list[np.ndarray]] = {}
+    rng = np.random.default_rng(seed)
+    per_batch = max(1, max_values // max(1, -(-len(X) // batch)))
+    for start in range(0, len(X), batch):
+        for name, (function, pre) in pre_activations(model, X[start:start + batch]).items():
+            counters.setdefault(name, _UsageCounter(function)).add(pre)
+            flat = pre.flatten().numpy()
+            samples.setdefault(name, []).append(rng.choice(flat, size=min(per_batch, len(flat)), replace=False))
+    return {name: (c.function, c.usage(), np.concatenate(samples[name])) for name, c in counters.items()}
 
 
 def activation_curves(x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:

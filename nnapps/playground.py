@@ -24,6 +24,7 @@ STROKE_LEVEL = 0.5
 MIN_RECORDING_S = 0.1
 MAX_RECORDING_S = 10.0
 MAX_TEXT_CHARS = 5_000
+MAX_PICTURE_SIDE = 1024
 
 
 class InputError(ValueError):
@@ -60,6 +61,7 @@ class ImageTarget:
     shape: tuple[int, int, int]
     ink_on_dark: bool
     ink_extent: float
+    light_ground: bool = False
 
     @classmethod
     def of(cls, X_train: np.ndarray, sample: int = 500) -> "ImageTarget":
@@ -68,7 +70,8 @@ class ImageTarget:
         border = np.concatenate([grey[:, 0], grey[:, -1], grey[:, :, 0], grey[:, :, -1]], axis=1)
         ink_on_dark = X.shape[1] == 1 and float(np.median(border)) < INK_LEVEL
         extents = [_extent(g > STROKE_LEVEL) for g in grey] if ink_on_dark else [1.0]
-        return cls(tuple(X.shape[1:]), ink_on_dark, float(np.median([e for e in extents if e > 0] or [1.0])))
+        return cls(tuple(X.shape[1:]), ink_on_dark, float(np.median([e for e in extents if e > 0] or [1.0])),
+                   light_ground=float(np.median(border)) > 0.5)
 
 
 def _extent(mask: np.ndarray) -> float:
@@ -85,14 +88,20 @@ def picture_pixels(data: bytes, name: str) -> np.ndarray:
         picture = read_picture(data, name)
     except DatasetUnavailable as err:
         raise InputError(str(err)) from None
+    # A big photo is shrunk before it becomes floats; every dataset's items are far smaller.
+    picture.thumbnail((MAX_PICTURE_SIDE, MAX_PICTURE_SIDE), Image.Resampling.LANCZOS)
     pixels = np.asarray(picture, dtype=np.float32) / 255.0
     return pixels[:, :, None] if pixels.ndim == 2 else pixels
 
 
-def canvas_pixels(rgba: np.ndarray) -> np.ndarray:
-    """A canvas's (H, W, 4) RGBA bytes as (H, W, 1) grey floats; transparent means background."""
+def canvas_pixels(rgba: np.ndarray, target: ImageTarget | None = None) -> np.ndarray:
+    """A canvas's (H, W, 4) RGBA bytes (light ink on a dark ground) as (H, W, 1) grey floats;
+    transparent means background. For a dataset of dark ink on a light ground, the drawing is
+    turned to match it."""
     rgba = np.asarray(rgba, dtype=np.float32) / 255.0
     grey = rgba[:, :, :3].mean(axis=2) * rgba[:, :, 3]
+    if target is not None and target.light_ground and not target.ink_on_dark:
+        grey = 1.0 - grey
     return grey[:, :, None]
 
 
@@ -185,7 +194,7 @@ def tokens_seen(text: str, tokenizer: TextTokenizer) -> tuple[list[tuple[str, bo
 def recording_samples(data: bytes, name: str) -> tuple[np.ndarray, int]:
     """A recording or uploaded file decoded to mono samples and its rate."""
     try:
-        return sound.decode(data, name)
+        return sound.decode(data, name, MAX_RECORDING_S)
     except DatasetUnavailable as err:
         raise InputError(str(err)) from None
 

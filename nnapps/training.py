@@ -198,9 +198,15 @@ def weight_histograms(names: list[str], params: list[nn.Parameter], owner: torch
                       bins: int = WEIGHT_BINS) -> dict[str, dict]:
     """Each layer's weights (all its parameters together) as a histogram over its own range."""
     out = {}
+    owners = owner.tolist()
     with torch.no_grad():
         for i, name in enumerate(names):
-            values = torch.cat([p.detach().flatten().float() for p, o in zip(params, owner.tolist()) if o == i])
+            values = torch.cat([p.detach().flatten().float() for p, o in zip(params, owners) if o == i])
+            # A diverged run's NaN or infinite weights have no histogram; its finite ones do.
+            values = values[torch.isfinite(values)]
+            if not len(values):
+                out[name] = {"lo": 0.0, "hi": 0.0, "counts": []}
+                continue
             lo, hi = values.min().item(), values.max().item()
             if hi <= lo:
                 hi = lo + 1e-6

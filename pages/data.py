@@ -71,7 +71,8 @@ def text_examples(X: np.ndarray, y: np.ndarray, words: list[int], class_names: l
 
 def sound_examples(X: np.ndarray, y: np.ndarray, class_names: list[str], rate: int) -> None:
     st.caption("Each picture is a spectrogram: time runs left to right, pitch rises from bottom to "
-               "top, and brighter means louder. It is what the CNN and the GRU take as input.")
+               "top, and brighter means louder. The CNN and the GRU take one like it as input (with "
+               "the window, hop and bands set on the Train page).")
     rng = np.random.default_rng(0)
     for i, name in enumerate(class_names[:MAX_CLASSES_SHOWN]):
         idx = np.flatnonzero(y == i)

@@ -1,6 +1,8 @@
 """Inside: a trained run's layers, activation functions, forward pass, training dynamics and one
 backpropagation step, all read from the stored model and its recorded history."""
 
+import copy
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -8,7 +10,7 @@ import streamlit as st
 import torch
 
 from nnapps import charts
-from nnapps.inside import activation_curves, backprop_step, dense_layers, pre_activations, trace, unit_usage
+from nnapps.inside import activation_curves, activation_usage, backprop_step, dense_layers, trace
 from nnapps.models import get_family
 from nnapps.ui import state
 from nnapps.ui.diagrams import chain_dot, neurons_dot, unrolled_dot
@@ -62,7 +64,8 @@ by_id = {r.run_id: r for r in runs}
 run_id = st.selectbox("Run", list(by_id), format_func=lambda i: labels[i], key=f"inside_run_{spec.name}")
 run = by_id[run_id]
 predictor = get_predictor(run_id)
-model = predictor.model
+# Hooks go on this session's own copy: the cached model serves every session's predictions.
+model = copy.deepcopy(predictor.model)
 dataset = cached_dataset(spec.name, SPLIT_SEED)
 X_val, y_val = dataset.split("val")
 if not len(y_val):  # a tiny upload may leave no validation items; look at training ones then
@@ -114,25 +117,20 @@ with tabs[1]:
         x="x:Q", y=alt.Y("y:Q", title=None), color=alt.Color("function:N", scale=alt.Scale(scheme="tableau10")),
         column=alt.Column("what:N", sort=["value", "derivative"], title=None),
     ).properties(width=320, height=220))
-    pre = pre_activations(model, X_seen)
-    if not pre:
+    usage_by_layer = activation_usage(model, X_seen, max_values=MAX_HIST_VALUES)
+    if not usage_by_layer:
         st.info(f"{labels[run_id]} has no activation layers of its own: a GRU's sigmoid and tanh "
                 "gates live inside its cell.")
     else:
         st.markdown(f"**{labels[run_id]}**: what reaches each activation function on "
                     f"{len(X_seen):,} validation items.")
-        usage = []
-        hist_rows = []
-        rng = np.random.default_rng(0)
-        for name, (function, values) in pre.items():
-            u = unit_usage(function, values)
-            usage.append({"layer": name, "function": function, "units": u.units,
-                          "dead units (never positive)": u.dead if function == "relu" else None,
-                          "saturated (slope near 0)": u.saturated if function in ("sigmoid", "tanh") else None,
-                          "at or below 0": u.negative})
-            flat = values.flatten().numpy()
-            flat = rng.choice(flat, size=min(len(flat), MAX_HIST_VALUES), replace=False)
-            hist_rows.append(pd.DataFrame({"layer": name, "pre-activation": flat}))
+        usage = [{"layer": name, "function": function, "units": u.units,
+                  "dead units (never positive)": u.dead if function == "relu" else None,
+                  "saturated (slope near 0)": u.saturated if function in ("sigmoid", "tanh") else None,
+                  "at or below 0": u.negative}
+                 for name, (function, u, _) in usage_by_layer.items()]
+        hist_rows = [pd.DataFrame({"layer": name, "pre-activation": values})
+                     for name, (_, _, values) in usage_by_layer.items()]
         st.dataframe(pd.DataFrame(usage), hide_index=True, width="stretch", column_config={
             "saturated (slope near 0)": st.column_config.NumberColumn(format="percent"),
             "at or below 0": st.column_config.NumberColumn(format="percent")})

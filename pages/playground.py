@@ -21,6 +21,7 @@ from nnapps.ui.sounds import spectrograms, to_picture
 SPLIT_SEED = 0
 CANVAS_PX = 280
 RESULTS_PER_ROW = 4
+MAX_UPLOAD_MB = 20
 LAST_ITEM = "playground_last_item"   # dataset name -> the last input that worked
 CANVAS_ROUND = "playground_canvas_round"  # bumped by Clear: a new canvas key starts empty
 
@@ -77,9 +78,10 @@ def image_input():
         if canvas.image_data is None or not canvas_pixels(canvas.image_data).any():
             right.info("Draw a digit (or whatever the classes are) with the mouse or a finger.")
             return None
-        pixels = canvas_pixels(canvas.image_data)
+        pixels = canvas_pixels(canvas.image_data, target)
     else:
-        upload = left.file_uploader("PNG or JPEG picture", type=["png", "jpg", "jpeg"], key="playground_picture")
+        upload = left.file_uploader("PNG or JPEG picture", type=["png", "jpg", "jpeg"], key="playground_picture",
+                                    max_upload_size=MAX_UPLOAD_MB)
         if upload is None:
             return None
         pixels = picture_pixels(upload.getvalue(), upload.name)
@@ -130,7 +132,8 @@ def sound_input():
     if how == "Record":
         recording = st.audio_input("Record a sound (say a digit)", key="playground_record")
     else:
-        recording = st.file_uploader("WAV, FLAC or OGG file", type=["wav", "flac", "ogg"], key="playground_sound")
+        recording = st.file_uploader("WAV, FLAC or OGG file", type=["wav", "flac", "ogg"], key="playground_sound",
+                                     max_upload_size=MAX_UPLOAD_MB)
     if recording is None:
         return None
     samples, rate = recording_samples(recording.getvalue(), recording.name or "recording.wav")

@@ -721,3 +721,32 @@ def test_cli_corrupt_sounds_zip_exits_2_naming_the_file(tmp_path, capsys):
     assert "low/broken.wav is not a readable WAV, FLAC or OGG file" in captured.err
     assert "Traceback" not in captured.err
     assert not RunStore().list_runs() and uploads.stored_specs() == []
+
+
+def test_a_long_compressed_file_is_refused_from_its_header(monkeypatch):
+    """A tiny FLAC of a steady tone can hold an hour; it must be refused before it is decoded."""
+    hour = encode(np.zeros(8000 * 60, np.float32) + 0.25, 8000, ".flac")  # one minute, a few KB
+    assert len(hour) < 50_000
+    read = []
+    monkeypatch.setattr(sf, "read", lambda *a, **k: read.append(1) or (_ for _ in ()).throw(AssertionError))
+    with pytest.raises(DatasetUnavailable, match=r"long.flac is 60.0 s long; clips may be at most 10 s"):
+        audio.decode(hour, "long.flac", max_seconds=10)
+    assert not read  # refused from the header alone
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 1e30])
+def test_samples_that_are_not_finite_or_absurd_are_refused(bad):
+    samples = sine(440, 0.2, 8000).astype(np.float32)
+    samples[10] = bad
+    data = encode(samples, 8000, ".wav", subtype="FLOAT")
+    with pytest.raises(DatasetUnavailable, match="not finite or far beyond full scale"):
+        audio.decode(data, "bad.wav")
+
+
+def test_padding_to_one_length_is_bounded_too(monkeypatch):
+    """Many short clips and a few long ones would be padded far past the total duration limit."""
+    members = {f"a/{i}.wav": tone_file(f"a/{i}.wav", seconds=0.1, rate=8000) for i in range(19)}
+    members.update({f"b/{i}.wav": tone_file(f"b/{i}.wav", seconds=2.0, rate=8000) for i in range(2)})
+    monkeypatch.setattr(user_audio, "MAX_TOTAL_SECONDS", 10)  # 5.9 s of sound, but 21 x 2 s padded
+    with pytest.raises(DatasetUnavailable, match="21 clips of 2.0 s .* more than 0.166667 minutes"):
+        user_audio.load_audio_archive(make_zip(members), rate=8000)

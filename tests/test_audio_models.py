@@ -85,7 +85,8 @@ def test_log_mel_is_the_same_in_chunks(monkeypatch):
     X = noisy_clips(5, 2000, 8000)
     whole = log_mel(X, 8000, 25.0, 10.0, 20).copy()
     clear_cache()
-    monkeypatch.setattr(audio, "CHUNK", 2)
+    # two clips' worth of STFT work per chunk (129 bins x 26 frames x 16 bytes each)
+    monkeypatch.setattr(audio, "CHUNK_BYTES", 2 * 129 * 26 * 16)
     np.testing.assert_allclose(log_mel(X, 8000, 25.0, 10.0, 20), whole, rtol=0, atol=1e-4)
 
 

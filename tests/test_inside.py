@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from nnapps.inside import (SATURATION, activation_curves, backprop_step, dense_layers, forward_dense,
+from nnapps.inside import (SATURATION, activation_curves, activation_usage, backprop_step, dense_layers, forward_dense,
                            pre_activations, trace, unit_usage)
 from nnapps.models import FAMILIES
 from nnapps.models.mlp import MLP, MLPConfig
@@ -181,3 +181,34 @@ def test_training_records_weight_histograms_per_layer():
     weights = torch.cat([model.layers[1].weight.flatten(), model.layers[1].bias.flatten()])
     assert sum(last["counts"]) == weights.numel()
     assert last["lo"] == pytest.approx(weights.min().item()) and last["hi"] == pytest.approx(weights.max().item())
+
+
+def test_activation_usage_in_batches_equals_the_whole_at_once():
+    torch.manual_seed(0)
+    model = MLP(MLPConfig(input_dim=6, n_classes=2, n_layers=2, width=9, activation="tanh"))
+    with torch.no_grad():
+        model.layers[1].bias.fill_(2.0)  # push some units onto the flat part of tanh
+    X = torch.randn(50, 6)
+    whole = {name: unit_usage(function, values) for name, (function, values) in pre_activations(model, X).items()}
+    batched = activation_usage(model, X, batch=7, max_values=30)
+    assert set(batched) == set(whole)
+    for name, (function, usage, sample) in batched.items():
+        assert function == "tanh"
+        assert usage.units == whole[name].units
+        assert usage.saturated == pytest.approx(whole[name].saturated)
+        assert usage.negative == pytest.approx(whole[name].negative)
+        assert 0 < len(sample) <= 8 * (30 // 8)  # 8 batches, an equal share of values from each
+    assert any(u.saturated > 0 for _, u, _ in batched.values())
+
+
+def test_weight_histograms_of_diverged_weights_skip_what_is_not_finite():
+    from nnapps.training import layer_groups, weight_histograms
+    model = MLP(MLPConfig(input_dim=3, n_classes=2, n_layers=1, width=2))
+    with torch.no_grad():
+        model.layers[1].weight.fill_(float("nan"))
+        model.layers[1].bias.copy_(torch.tensor([1.0, float("inf")]))
+        model.layers[3].weight.fill_(float("nan"))
+        model.layers[3].bias.fill_(float("nan"))
+    hists = weight_histograms(*layer_groups(model))
+    assert sum(hists["layers.1"]["counts"]) == 1 and hists["layers.1"]["lo"] == 1.0  # the one finite bias
+    assert hists["layers.3"]["counts"] == []

@@ -257,11 +257,23 @@ def test_image_target_of_pictures_on_a_bright_ground():
     X = np.full((20, 3, 16, 16), 0.9, np.float32)
     X[:, :, 4:12, 4:12] = rng.uniform(0, 0.3, size=(20, 3, 8, 8))
     target = ImageTarget.of(X)
-    assert target == ImageTarget((3, 16, 16), False, 1.0)
+    assert target == ImageTarget((3, 16, 16), False, 1.0, light_ground=True)
     grey = ImageTarget.of(X[:, :1])
-    assert grey.shape == (1, 16, 16) and grey.ink_on_dark is False
+    assert grey.shape == (1, 16, 16) and grey.ink_on_dark is False and grey.light_ground is True
     # Colour pictures are never taken for ink, even on a dark ground (a night sky is no stroke).
-    assert ImageTarget.of(1.0 - X) == ImageTarget((3, 16, 16), False, 1.0)
+    assert ImageTarget.of(1.0 - X) == ImageTarget((3, 16, 16), False, 1.0, light_ground=False)
+
+
+def test_a_drawing_for_a_dataset_of_dark_ink_on_paper_is_turned_dark_on_light():
+    canvas = np.zeros((40, 40, 4), np.uint8)
+    canvas[..., 3] = 255
+    canvas[10:30, 18:22, :3] = 255  # a white stroke on black, as the canvas draws
+    paper = ImageTarget((1, 16, 16), False, 1.0, light_ground=True)
+    grey = canvas_pixels(canvas, paper)[:, :, 0]
+    assert grey[0, 0] == 1.0 and grey[20, 20] == 0.0
+    assert canvas_pixels(canvas, ImageTarget((1, 16, 16), True, 1.0))[20, 20, 0] == 1.0
+    item = prepare_image(canvas_pixels(canvas, paper), paper)
+    assert item.shape == (1, 16, 16) and item[0, 0, 0] > 0.9 and item.min() < 0.5  # dark ink stays dark
 
 
 def test_image_target_of_strokes_on_a_dark_ground_measures_their_extent():

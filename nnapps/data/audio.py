@@ -15,16 +15,30 @@ from .dataset import DatasetUnavailable
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 # A clip whose loudest sample is below this (-60 dBFS) holds nothing a model could learn from.
 SILENCE_PEAK = 1e-3
+# Float files may exceed full scale a little; far beyond it they are broken, not loud.
+MAX_PEAK = 16.0
 
 
-def decode(data: bytes, name: str) -> tuple[np.ndarray, int]:
-    """A file's samples, mixed down to mono float32, and its sample rate."""
+def decode(data: bytes, name: str, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """A file's samples, mixed down to mono float32, and its sample rate.
+
+    With max_seconds, a longer file is refused from its header, before anything is decoded:
+    a small FLAC of a steady tone can hold hours of sound.
+    """
     try:
-        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        info = sf.info(io.BytesIO(data))
+        if max_seconds is not None and info.samplerate > 0 and info.frames / info.samplerate > max_seconds:
+            raise DatasetUnavailable(f"{name} is {info.frames / info.samplerate:.1f} s long; clips may be at "
+                                     f"most {max_seconds:g} s (cut long recordings into short clips)")
+        # frames caps the decoding too, in case a header understates the length.
+        limit = -1 if max_seconds is None else int(max_seconds * info.samplerate) + 1
+        samples, rate = sf.read(io.BytesIO(data), frames=limit, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, EOFError) as err:
         raise DatasetUnavailable(f"{name} is not a readable WAV, FLAC or OGG file ({err})") from None
     if samples.shape[0] == 0:
         raise DatasetUnavailable(f"{name} holds no samples")
+    if not np.isfinite(samples).all() or np.abs(samples).max() > MAX_PEAK:
+        raise DatasetUnavailable(f"{name} holds samples that are not finite or far beyond full scale")
     return samples.mean(axis=1), int(rate)
 
 
@@ -48,14 +62,16 @@ def is_silent(samples: np.ndarray) -> bool:
 
 def load_clip(data: bytes, name: str, rate: int, max_seconds: float) -> np.ndarray:
     """One file as mono samples at rate; refuses silent and over-long clips by name."""
-    samples, source_rate = decode(data, name)
-    seconds = len(samples) / source_rate
-    if seconds > max_seconds:
-        raise DatasetUnavailable(f"{name} is {seconds:.1f} s long; clips may be at most "
+    samples, source_rate = decode(data, name, max_seconds)
+    if len(samples) / source_rate > max_seconds:
+        raise DatasetUnavailable(f"{name} is longer than {max_seconds:g} s; clips may be at most "
                                  f"{max_seconds:g} s (cut long recordings into short clips)")
     if is_silent(samples):
         raise DatasetUnavailable(f"{name} is silent (its loudest sample is below -60 dBFS)")
-    return resample(samples, source_rate, rate)
+    clip = resample(samples, source_rate, rate)
+    if len(clip) == 0:
+        raise DatasetUnavailable(f"{name} is too short to hold a sample at {rate} Hz")
+    return clip
 
 
 def to_wav(samples: np.ndarray, rate: int) -> bytes:

@@ -85,7 +85,7 @@ def load(seed: int = 0, progress: ProgressFn | None = None, by_speaker: bool = F
 
 
 def speakers(path: Path | None = None) -> list[str]:
-    """Who speaks in the cached archive, for the Data page."""
+    """Who speaks in the cached archive."""
     with open_zip((path or archive_path()).read_bytes()) as archive:
         return sorted({m.group(2) for m in map(_RECORDING.search, archive.namelist()) if m})
 

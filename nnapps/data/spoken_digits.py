@@ -31,6 +31,10 @@ def read_manifest(text: str) -> list[dict]:
     rows = list(csv.DictReader(lines))
     if not rows or set(MANIFEST_FIELDS) - set(rows[0]):
         raise ValueError(f"the spoken-digits manifest needs the columns {MANIFEST_FIELDS}")
+    for i, row in enumerate(rows, start=1):
+        if row["digit"] not in {str(d) for d in range(len(WORDS))} or row["split"] not in _SPLIT_MARKERS:
+            raise ValueError(f"row {i} of the spoken-digits manifest has digit {row['digit']!r} and "
+                             f"split {row['split']!r}; expected 0-9 and one of {sorted(_SPLIT_MARKERS)}")
     return rows
 
 

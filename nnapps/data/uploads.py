@@ -64,22 +64,26 @@ def store_upload(data: bytes, filename: str, text_column: str | None = None,
     if len(data) > MAX_ARCHIVE_BYTES:
         raise DatasetUnavailable(f"{filename}: the file is {len(data) / 2**20:.1f} MB; the limit is "
                                  f"{MAX_ARCHIVE_BYTES / 2**20:.0f} MB")
-    modality = _modality(filename, data)
-    meta = {"title": filename, "modality": modality, "suffix": Path(filename).suffix.lower()}
-    if modality == "text":
-        meta.update(text_column=text_column, label_column=label_column)
-    raw = _read(data, meta)  # raises with a clear message when unusable
-    meta.update(n_items=int(len(raw.y)), classes=list(raw.class_names))
     identity = hashlib.sha256(data)
     identity.update(json.dumps([text_column, label_column]).encode())
     name = "user-" + identity.hexdigest()[:12]
     folder = _uploads_dir()
-    data_path = folder / f"{name}{meta['suffix']}"
+    suffix = Path(filename).suffix.lower()
+    data_path, meta_path = folder / f"{name}{suffix}", folder / f"{name}.json"
+    if data_path.exists() and meta_path.exists():
+        # Stored and checked before (a page rerun keeps the file in its widget): no re-decoding.
+        return _spec(name, json.loads(meta_path.read_text()), data_path)
+    modality = _modality(filename, data)
+    meta = {"title": filename, "modality": modality, "suffix": suffix}
+    if modality == "text":
+        meta.update(text_column=text_column, label_column=label_column)
+    raw = _read(data, meta)  # raises with a clear message when unusable
+    meta.update(n_items=int(len(raw.y)), classes=list(raw.class_names))
     if not data_path.exists():
         tmp = data_path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, data_path)
-    (folder / f"{name}.json").write_text(json.dumps(meta))
+    meta_path.write_text(json.dumps(meta))
     return _spec(name, meta, data_path)
 
 

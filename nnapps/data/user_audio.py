@@ -48,7 +48,14 @@ def load_audio_archive(data: bytes, rate: int = SAMPLE_RATE) -> RawData:
                                          "in all, the limit; use fewer or shorter clips")
             clips.append(clip)
     length = clip_length([len(c) for c in clips], rate)
-    X = np.stack([fit_length(c, length) for c in clips])
+    # Padding short clips to one length can cost more than the sounds themselves.
+    if len(clips) * length > MAX_TOTAL_SECONDS * rate:
+        raise DatasetUnavailable(f"{len(clips):,} clips of {length / rate:.1f} s (the length most clips "
+                                 f"fit in) come to more than {MAX_TOTAL_SECONDS / 60:g} minutes, the "
+                                 "limit; use fewer clips, or clips of more even length")
+    X = np.empty((len(clips), length), dtype=np.float32)
+    for i, clip in enumerate(clips):
+        X[i] = fit_length(clip, length)
     index = {name: i for i, name in enumerate(class_names)}
     y = np.array([index[name] for _, name in labelled], dtype=np.int64)
     return RawData(X=X, y=y, class_names=class_names)

@@ -67,7 +67,7 @@ def zip_folder(path: Path, max_bytes: int) -> bytes:
         raise DatasetUnavailable(f"{root}: {total / 2**20:.1f} MB of files; the limit is "
                                  f"{max_bytes / 2**20:.0f} MB")
     buffer = io.BytesIO()
-    # Images are compressed already, so storing costs little space and no time.
+    # Images and most sounds are compressed already, so storing costs little space and no time.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for file in files:
             info = zipfile.ZipInfo(file.relative_to(root).as_posix(), date_time=ZIP_DATE_TIME)

@@ -5,6 +5,7 @@ widely checked implementation). Bands are standardised with the training split's
 which are saved with the run, so a new recording goes through exactly the test split's steps.
 """
 
+import functools
 import hashlib
 import threading
 import warnings
@@ -17,8 +18,14 @@ import torch
 from ..models.family import InputInfo
 
 AMIN = 1e-10          # power floor before the logarithm (librosa.power_to_db's amin)
-CHUNK = 256           # clips per STFT call, so a big dataset never needs one huge complex array
+# Bytes of STFT work per chunk of clips (complex spectrum, power, mel): memory stays flat
+# whatever the clip length and settings.
+CHUNK_BYTES = 64 * 2**20
+# Spectrogram cells (bands x frames) per clip: beyond this a model's input would be huge.
+MAX_CELLS = 128 * 1024
 CACHE_BYTES = 192 * 2**20
+# librosa warns (and we raise instead) when a band would hold no frequency bin.
+warnings.filterwarnings("ignore", message="Empty filters detected")
 
 _cache: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
 _cache_lock = threading.Lock()
@@ -31,18 +38,18 @@ def frame_sizes(sample_rate: int, window_ms: float, hop_ms: float) -> tuple[int,
     return window, hop, 1 << (window - 1).bit_length()
 
 
+@functools.lru_cache(maxsize=16)
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """(n_mels, n_fft // 2 + 1) triangular filters from librosa, Slaney-normalised."""
+    """(n_mels, n_fft // 2 + 1) triangular filters from librosa, Slaney-normalised (read-only)."""
     import librosa  # imported here: it pulls in numba, which only sound needs
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)  # librosa warns of empty filters
-        try:
-            return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels).astype(np.float32)
-        except UserWarning:
-            raise ValueError(f"{n_mels} mel bands are too many for a {n_fft}-point FFT at "
-                             f"{sample_rate} Hz: some bands would hold no frequency. Use fewer "
-                             "bands or a longer window") from None
+    bank = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels).astype(np.float32)
+    if (bank.max(axis=1) == 0).any():
+        raise ValueError(f"{n_mels} mel bands are too many for a {n_fft}-point FFT at "
+                         f"{sample_rate} Hz: some bands would hold no frequency. Use fewer "
+                         "bands or a longer window")
+    bank.setflags(write=False)
+    return bank
 
 
 def log_mel(X: np.ndarray, sample_rate: int, window_ms: float, hop_ms: float, n_mels: int) -> np.ndarray:
@@ -63,18 +70,24 @@ def log_mel(X: np.ndarray, sample_rate: int, window_ms: float, hop_ms: float, n_
     window, hop, n_fft = frame_sizes(sample_rate, window_ms, hop_ms)
     if X.shape[1] < window:
         raise ValueError(f"clips of {X.shape[1]} samples are shorter than one {window_ms:g} ms window")
-    bank = torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels))
+    frames = 1 + X.shape[1] // hop
+    if n_mels * frames > MAX_CELLS:
+        raise ValueError(f"{n_mels} bands x {frames} frames per clip is too large a spectrogram (the "
+                         f"limit is {MAX_CELLS:,} cells); use a longer hop or fewer bands")
+    bank = torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels).copy())
     hann = torch.hann_window(window)
+    chunk = max(1, CHUNK_BYTES // ((n_fft // 2 + 1) * frames * 16))
     parts = []
     with torch.no_grad():
-        for start in range(0, len(X), CHUNK):
-            spec = torch.stft(torch.from_numpy(X[start:start + CHUNK]), n_fft, hop_length=hop,
+        for start in range(0, len(X), chunk):
+            spec = torch.stft(torch.from_numpy(X[start:start + chunk]), n_fft, hop_length=hop,
                               win_length=window, window=hann, center=True, pad_mode="constant",
                               return_complex=True)
             power = spec.real.square() + spec.imag.square()  # (n, n_fft // 2 + 1, frames)
             mel = torch.matmul(bank, power)
             parts.append((10.0 * torch.log10(mel.clamp(min=AMIN))).numpy())
-    out = np.concatenate(parts) if parts else np.zeros((0, n_mels, 1 + X.shape[1] // hop), np.float32)
+    out = np.concatenate(parts) if parts else np.zeros((0, n_mels, frames), np.float32)
+    out.setflags(write=False)  # shared by every caller through the cache
     _remember(key, out)
     return out
 
@@ -103,8 +116,8 @@ class LogMelSpectrogram:
 
     sample_rate: int
     window_ms: float = 25.0
-    hop_ms: float = 10.0
-    n_mels: int = 40
+    hop_ms: float = 16.0
+    n_mels: int = 32
     mean_: list[float] = field(default_factory=list)
     std_: list[float] = field(default_factory=list)
     n_samples_: int = 0

@@ -56,7 +56,7 @@ def build(hp: dict, inputs: InputInfo, n_classes: int) -> FrameGRU:
 
 FAMILY = ModelFamily(
     name="frame-gru", title="GRU over frames",
-    description="Listens slice by slice (every 10 ms by default) and keeps a memory with gates, "
+    description="Listens slice by slice (every 16 ms by default) and keeps a memory with gates, "
                 "so it hears the order of sounds: 'sev-en', not just the vowels in it.",
     modalities=("audio",), schema=SCHEMA, kind="torch", build=build,
     summary=lambda hp: f"{'bi ' if hp['bidirectional'] else ''}{hp['n_layers']}x{hp['hidden']}",
