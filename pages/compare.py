@@ -14,7 +14,7 @@ from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, session_jobs
 from nnapps.ui.run_labels import unique_labels
-from nnapps.ui.services import cached_dataset, get_predictor, get_store
+from nnapps.ui.services import LOAD_ERRORS, cached_dataset, get_predictor, get_store
 from nnapps.ui.text_view import highlighted_html
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.sounds import spectrograms, to_picture
@@ -49,8 +49,8 @@ def word_effects_view(sample: int, text: str, chosen_runs: list[Run], run_names:
     for name, run in zip(run_names, chosen_runs):
         try:
             predictor = get_predictor(run.run_id)
-        except (ValueError, OSError) as exc:
-            st.warning(f"{name}: its weights could not be loaded ({exc}).")
+        except LOAD_ERRORS as exc:
+            st.warning(f"{name}: its weights could not be loaded; retrain it ({str(exc).splitlines()[0]}).")
             continue
         # The stored test probabilities are what the loaded model gives (a tested promise).
         predicted = int(run.test_proba[sample].argmax())

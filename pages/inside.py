@@ -19,7 +19,7 @@ from nnapps.runs import RunConfig
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, submit
 from nnapps.ui.run_labels import unique_labels
-from nnapps.ui.services import cached_dataset, get_predictor, get_store
+from nnapps.ui.services import cached_dataset, get_store, load_predictors
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.sounds import spectrograms, to_picture
 
@@ -63,7 +63,11 @@ labels = unique_labels(runs)
 by_id = {r.run_id: r for r in runs}
 run_id = st.selectbox("Run", list(by_id), format_func=lambda i: labels[i], key=f"inside_run_{spec.name}")
 run = by_id[run_id]
-predictor = get_predictor(run_id)
+loaded, problems = load_predictors([run_id], labels)
+if problems:
+    st.error(problems[0])
+    st.stop()
+predictor = loaded[labels[run_id]]
 # Hooks go on this session's own copy: the cached model serves every session's predictions.
 model = copy.deepcopy(predictor.model)
 dataset = cached_dataset(spec.name, SPLIT_SEED)

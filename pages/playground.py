@@ -14,7 +14,7 @@ from nnapps.ui import state
 from nnapps.ui.images import display_scale, to_pil
 from nnapps.ui.nav import page_link
 from nnapps.ui.run_labels import unique_labels
-from nnapps.ui.services import cached_dataset, get_predictor, get_store
+from nnapps.ui.services import cached_dataset, get_store, load_predictors
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.sounds import spectrograms, to_picture
 
@@ -46,7 +46,11 @@ chosen_ids = st.multiselect("Models", list(by_id), default=[r.run_id for r in be
 if not chosen_ids:
     st.info("Pick at least one model.")
     st.stop()
-predictors = {labels[i]: get_predictor(i) for i in chosen_ids}
+predictors, problems = load_predictors(chosen_ids, labels)
+for problem in problems:
+    st.warning(problem)
+if not predictors:
+    st.stop()
 class_names = by_id[chosen_ids[0]].class_names
 
 

@@ -1224,3 +1224,21 @@ def test_inside_cnn_on_spoken_digits(app):
     markdown = texts(app.markdown)
     assert "**features.2** (ReLU, 4 x 16 x 63)" in markdown and "**features.6** (ReLU, 8 x 8 x 31)" in markdown
     assert {m.label: m.value for m in app.metric} == {"Parameters in all": f"{cnn.metrics['params']:,}"}
+
+
+def test_playground_and_inside_name_a_run_whose_weights_no_longer_load(app):
+    """A run stored by code whose layers have since changed: the pages say so and go on."""
+    import torch
+    from safetensors.torch import save_file
+
+    store = RunStore()
+    logreg = train_run(RunConfig.make("digits", "logreg"), store)
+    mlp = train_run(RunConfig.make("digits", "mlp", train={"epochs": 1}), store)
+    save_file({"old.layer.weight": torch.zeros(3)}, str(store._paths(mlp.run_id)[1]))
+    open_page(app, "pages/playground.py")
+    warnings = texts(app.warning)
+    assert len(warnings) == 1 and warnings[0].startswith(f"{mlp.label} could not be loaded (retrain it)")
+    assert app.multiselect(key="playground_runs_digits").value == [logreg.run_id, mlp.run_id]
+    open_page(app, "pages/inside.py")  # the MLP is the only network, so the page names it
+    errors = texts(app.error)
+    assert len(errors) == 1 and errors[0].startswith(f"{mlp.label} could not be loaded")

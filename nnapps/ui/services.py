@@ -49,3 +49,19 @@ def get_predictor(run_id: str) -> Predictor:
     if run is None:
         raise ValueError(f"no stored run {run_id!r}")
     return Predictor(run, store)
+
+
+# What loading a stored run can raise when its files are missing or were written by code whose
+# layers have since changed: the page names the run and goes on without it.
+LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError)
+
+
+def load_predictors(run_ids: list[str], names: dict[str, str]) -> tuple[dict[str, Predictor], list[str]]:
+    """The loadable runs' predictors by name, and a message for each run that could not load."""
+    predictors, problems = {}, []
+    for run_id in run_ids:
+        try:
+            predictors[names[run_id]] = get_predictor(run_id)
+        except LOAD_ERRORS as exc:
+            problems.append(f"{names[run_id]} could not be loaded (retrain it): {str(exc).splitlines()[0]}")
+    return predictors, problems
