@@ -750,3 +750,9 @@ def test_padding_to_one_length_is_bounded_too(monkeypatch):
     monkeypatch.setattr(user_audio, "MAX_TOTAL_SECONDS", 10)  # 5.9 s of sound, but 21 x 2 s padded
     with pytest.raises(DatasetUnavailable, match="21 clips of 2.0 s .* more than 0.166667 minutes"):
         user_audio.load_audio_archive(make_zip(members), rate=8000)
+
+
+def test_a_zip_of_mp3s_is_told_which_formats_work():
+    data = make_zip({"yes/1.mp3": b"ID3 not really", "no/1.m4a": b"not really either"})
+    with pytest.raises(DatasetUnavailable, match=r"holds \.m4a, \.mp3 sounds; convert them to WAV, FLAC or OGG"):
+        uploads.store_upload(data, "phone.zip")

@@ -22,6 +22,8 @@ MAX_ARCHIVE_BYTES = int(float(os.environ.get("NNAPPS_MAX_UPLOAD_MB", "50")) * 10
 ARCHIVE_SUFFIXES = (".zip",)
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 NOUNS = {"image": "images", "text": "texts", "audio": "sounds"}
+# Sound formats people often have that libsndfile (so nnapps) does not read.
+OTHER_SOUND_SUFFIXES = (".mp3", ".m4a", ".aac", ".wma", ".opus", ".webm")
 
 
 def _uploads_dir() -> Path:
@@ -41,6 +43,10 @@ def _modality(filename: str, data: bytes) -> str:
     if filename.lower().endswith(TEXT_SUFFIXES):
         return "text"
     found = member_suffixes(data)
+    unsupported = found & set(OTHER_SOUND_SUFFIXES)
+    if unsupported and not found & set(AUDIO_SUFFIXES + user_images.IMAGE_SUFFIXES):
+        raise DatasetUnavailable(f"{filename} holds {', '.join(sorted(unsupported))} sounds; convert them "
+                                 "to WAV, FLAC or OGG (for example with ffmpeg or Audacity)")
     has_sounds = bool(found & set(AUDIO_SUFFIXES))
     if has_sounds and found & set(user_images.IMAGE_SUFFIXES):
         raise DatasetUnavailable(f"{filename} holds both images and sounds; put one kind in an archive")
