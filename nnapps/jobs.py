@@ -7,10 +7,10 @@ wait in submission order.
 """
 
 import itertools
+import logging
 import queue
 import threading
 import time
-import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -23,6 +23,8 @@ STATES = ("queued", "running", "done", "stopped", "failed")
 _DATASET_CACHE_SIZE = 2
 # Finished jobs kept for pages to read; older ones are forgotten (their runs stay in the store).
 _MAX_FINISHED = 500
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -150,7 +152,9 @@ class JobQueue:
         except (DatasetUnavailable, ValueError) as exc:
             self._fail(job, str(exc))
         except Exception as exc:  # a server thread must survive any one bad job
-            self._fail(job, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+            # The page shows what went wrong in a line; the traceback goes to the server's log.
+            _log.exception("training job %s (%s) failed", job.job_id, job.config.label())
+            self._fail(job, f"{type(exc).__name__}: {exc}")
 
     def _fail(self, job: Job, error: str) -> None:
         with self._lock:

@@ -137,6 +137,26 @@ def test_unknown_dataset_fails_with_a_clear_message(store):
     assert good_snap.state == "done"  # one bad job does not stop the worker
 
 
+def test_an_unexpected_error_fails_the_job_in_one_line_and_logs_the_traceback(store, monkeypatch, caplog):
+    from nnapps import jobs
+
+    real_train_run = jobs.train_run
+
+    def train_run(config, *args, **kwargs):
+        if config.hparams["width"] == 7:
+            raise RuntimeError("the kernel fell over")
+        return real_train_run(config, *args, **kwargs)
+
+    monkeypatch.setattr(jobs, "train_run", train_run)
+    queue = JobQueue(store, max_running=1)
+    bad = queue.submit(RunConfig.make("digits", "mlp", {"width": 7}, train={"epochs": 1}))
+    good = queue.submit(quick(0))
+    bad_snap, good_snap = queue.wait([bad, good], timeout=60)
+    assert bad_snap.state == "failed" and bad_snap.error == "RuntimeError: the kernel fell over"
+    assert good_snap.state == "done"
+    assert any("failed" in r.message and r.exc_info for r in caplog.records if r.name == "nnapps.jobs")
+
+
 def test_position_counts_queued_jobs_ahead(store):
     queue = JobQueue(store, max_running=1)
     blocker = queue.submit(slow())
