@@ -184,13 +184,12 @@ def _playground_case(dataset: str, families: tuple[str, ...], train: dict, featu
     """Time one Playground input through every run: its preparation and all the predictions,
     against the models alone on the already-prepared input."""
     from .pipeline import Predictor, predict_proba
-    from .playground import predict_all
+    from .playground import as_batch, predict_all
 
     runs = [train_run(RunConfig.make(dataset, f, train=train, features=features), store) for f in families]
     predictors = {r.label: Predictor(r, store) for r in runs}
     item = prepare()
-    batch = np.asarray([item], dtype=object) if isinstance(item, str) else np.asarray(item)[None]
-    prepared = {name: p.preprocessor.transform(batch) for name, p in predictors.items()}
+    prepared = {name: p.preprocessor.transform(as_batch(item)) for name, p in predictors.items()}
 
     def playground() -> float:
         t0 = time.perf_counter()

@@ -45,9 +45,14 @@ def best_per_family(runs: list[Run]) -> list[Run]:
     return list(best.values())
 
 
+def as_batch(item) -> np.ndarray:
+    """One prepared item as a batch of one: a text in an object array, an array with a new axis."""
+    return np.asarray([item], dtype=object) if isinstance(item, str) else np.asarray(item)[None]
+
+
 def predict_all(predictors: dict[str, object], item) -> dict[str, np.ndarray]:
     """Each predictor's (n_classes,) probabilities for one prepared item."""
-    batch = np.asarray([item], dtype=object) if isinstance(item, str) else np.asarray(item)[None]
+    batch = as_batch(item)
     return {name: predict(batch)[0] for name, predict in predictors.items()}
 
 

@@ -14,7 +14,7 @@ from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, session_jobs
 from nnapps.ui.run_labels import unique_labels
-from nnapps.ui.services import LOAD_ERRORS, cached_dataset, get_predictor, get_store
+from nnapps.ui.services import cached_dataset, get_store, load_predictors
 from nnapps.ui.text_view import highlighted_html
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.sounds import spectrograms, to_picture
@@ -46,12 +46,14 @@ def word_effects_view(sample: int, text: str, chosen_runs: list[Run], run_names:
     st.markdown("**Which words moved each prediction.** Each word is removed in turn: blue words "
                 "raised the probability of the model's predicted class, red words lowered it "
                 "(hover for the change).")
+    predictors, problems = load_predictors([r.run_id for r in chosen_runs],
+                                           {r.run_id: name for r, name in zip(chosen_runs, run_names)})
+    for problem in problems:
+        st.warning(problem)
     for name, run in zip(run_names, chosen_runs):
-        try:
-            predictor = get_predictor(run.run_id)
-        except LOAD_ERRORS as exc:
-            st.warning(f"{name}: its weights could not be loaded; retrain it ({str(exc).splitlines()[0]}).")
+        if name not in predictors:
             continue
+        predictor = predictors[name]
         # The stored test probabilities are what the loaded model gives (a tested promise).
         predicted = int(run.test_proba[sample].argmax())
         p, effects = word_effects(text, predictor, predicted)

@@ -146,6 +146,9 @@ with tabs[1]:
 # --- forward pass --------------------------------------------------------------------------
 sample = int(st.sidebar.number_input("Validation sample", 0, len(y_val) - 1, 0, key="inside_sample",
                                      help="The item the forward pass and the backpropagation step use"))
+# The chosen sample as the model takes it, for the forward pass and the backpropagation step.
+x_sample = (X_seen[sample] if sample < len(X_seen)
+            else torch.as_tensor(predictor.preprocessor.transform(X_val[sample:sample + 1]))[0])
 with tabs[2]:
     item = X_val[sample]
     st.markdown(f"Validation sample #{sample}, true class **{dataset.class_names[y_val[sample]]}**")
@@ -156,8 +159,7 @@ with tabs[2]:
         st.audio(item, sample_rate=spec.sample_rate)
     else:
         st.write(item)
-    _, _, outputs, logits = trace(model, X_seen[sample:sample + 1] if sample < len(X_seen)
-                                  else torch.as_tensor(predictor.preprocessor.transform(X_val[sample:sample + 1])))
+    _, _, outputs, logits = trace(model, x_sample[None])
     for layer in layers:
         if not (layer.activation or layer.kind in ("GRU", "LSTM", "PoolStats")) or layer.name not in outputs:
             continue
@@ -226,8 +228,7 @@ with tabs[4]:
     else:
         lr = st.number_input("Learning rate of this one step", 1e-4, 10.0, 0.1, format="%.4f", key="inside_lr",
                              help="Large on purpose, so one step visibly changes the loss")
-        x_item = predictor.preprocessor.transform(X_val[sample:sample + 1])[0]
-        step = backprop_step(dense, x_item, int(y_val[sample]), lr)
+        step = backprop_step(dense, x_sample.numpy(), int(y_val[sample]), lr)
         target = dataset.class_names[step.target]
         st.markdown(f"Sample #{sample} (true class **{target}**). Loss = -log p(true class) = "
                     f"-log {step.probabilities[step.target]:.4f} = **{step.loss:.4f}**. After one step of "

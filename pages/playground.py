@@ -79,10 +79,11 @@ def image_input():
                                return_image_data=True,
                                key=f"playground_canvas_{st.session_state.get(CANVAS_ROUND, 0)}")
             st.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")
-        if canvas.image_data is None or not canvas_pixels(canvas.image_data).any():
+        rgba = canvas.image_data  # decoded from the component's PNG on each access: once here
+        if rgba is None or not canvas_pixels(rgba).any():
             right.info("Draw a digit (or whatever the classes are) with the mouse or a finger.")
             return None
-        pixels = canvas_pixels(canvas.image_data, target)
+        pixels = canvas_pixels(rgba, target)
     else:
         upload = left.file_uploader("PNG or JPEG picture", type=["png", "jpg", "jpeg"], key="playground_picture",
                                     max_upload_size=MAX_UPLOAD_MB)

@@ -20,31 +20,30 @@ def isolated_dirs(tmp_path, monkeypatch):
     return home
 
 
-@pytest.fixture(scope="session")
-def digits(tmp_path_factory):
-    """scikit-learn's digits split with seed 0; loaded once, read-only for every test."""
+def _load_once(tmp_path_factory, name: str):
+    """A dataset split with seed 0, loaded under session-wide temporary folders."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NNAPPS_HOME", str(tmp_path_factory.mktemp("session_home")))
         mp.setenv("NNAPPS_DATA_DIR", str(tmp_path_factory.mktemp("session_data")))
-        return load_dataset("digits", 0)
+        return load_dataset(name, 0)
+
+
+@pytest.fixture(scope="session")
+def digits(tmp_path_factory):
+    """scikit-learn's digits split with seed 0; loaded once, read-only for every test."""
+    return _load_once(tmp_path_factory, "digits")
 
 
 @pytest.fixture(scope="session")
 def reviews(tmp_path_factory):
     """The made reviews (a few thousand short sentences, 2 classes) split with seed 0; read-only."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NNAPPS_HOME", str(tmp_path_factory.mktemp("session_home")))
-        mp.setenv("NNAPPS_DATA_DIR", str(tmp_path_factory.mktemp("session_data")))
-        return load_dataset("reviews", 0)
+    return _load_once(tmp_path_factory, "reviews")
 
 
 @pytest.fixture(scope="session")
 def spoken_digits(tmp_path_factory):
     """The shipped spoken digits (3,030 one-second clips at 8 kHz, 10 classes), seed 0; read-only."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NNAPPS_HOME", str(tmp_path_factory.mktemp("session_home")))
-        mp.setenv("NNAPPS_DATA_DIR", str(tmp_path_factory.mktemp("session_data")))
-        return load_dataset("spoken-digits", 0)
+    return _load_once(tmp_path_factory, "spoken-digits")
 
 
 @pytest.fixture(scope="session")

@@ -77,3 +77,19 @@ def small_batch(info: InputInfo, n: int = 32, n_classes: int = 4, seed: int = 0,
     else:
         X = torch.rand((n, *info.shape), generator=torch.Generator().manual_seed(seed))
     return X, torch.arange(n) % n_classes
+
+
+def fit_until(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, max_steps: int,
+              target: float = 0.05, lr: float = 3e-3) -> tuple[float, int]:
+    """Full-batch Adam steps until the cross-entropy on (X, y) is below target; the last loss
+    and the step it was measured at."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for step in range(max_steps):
+        loss = torch.nn.functional.cross_entropy(model(X), y)
+        if loss.item() < target:
+            break
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return loss.item(), step

@@ -14,7 +14,7 @@ from nnapps.models import InputInfo, FAMILIES, families_for, get_family
 from nnapps.models.layers import ACTIVATIONS, SeededDropout, make_activation, set_dropout_generator
 from nnapps.pipeline import build_model, predict_proba
 from nnapps.runs import RunConfig
-from model_inputs import DATASET_FOR, family_infos, info_for, modality_of, small_batch
+from model_inputs import DATASET_FOR, family_infos, fit_until, info_for, modality_of, small_batch
 
 TORCH_FAMILIES = [name for name, f in FAMILIES.items() if f.kind == "torch"]
 SKLEARN_FAMILIES = [name for name, f in FAMILIES.items() if f.kind == "sklearn"]
@@ -112,17 +112,8 @@ def test_overfits_a_small_batch(name, info):
         assert loss < 0.05
         return
     torch.manual_seed(0)
-    model = family.make({}, info, N_CLASSES)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    model.train()
-    for step in range(300):
-        loss = nn.functional.cross_entropy(model(X), y)
-        if loss.item() < 0.05:
-            break
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    assert loss.item() < 0.05, f"{name} did not overfit 32 samples: loss {loss.item():.3f} after {step} steps"
+    loss, step = fit_until(family.make({}, info, N_CLASSES), X, y, max_steps=300)
+    assert loss < 0.05, f"{name} did not overfit 32 samples: loss {loss:.3f} after {step} steps"
 
 
 @pytest.mark.parametrize("name", TORCH_FAMILIES)

@@ -23,7 +23,7 @@ from nnapps.models.transformer import (POSITIONAL, SelfAttention, TransformerCla
 from nnapps.pipeline import build_model, train_run
 from nnapps.runs import RunConfig, RunStore
 from nnapps.training import TensorData, TrainConfig, fit
-from model_inputs import PAD_ID, token_ids
+from model_inputs import PAD_ID, fit_until, token_ids
 
 TEXT_FAMILIES = [name for name, f in FAMILIES.items() if "text" in f.modalities]
 TEXT_TORCH = [name for name in TEXT_FAMILIES if FAMILIES[name].kind == "torch"]
@@ -188,16 +188,8 @@ def order_task(n_pairs: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Te
 @pytest.mark.parametrize("name", ["textcnn", "gru", "lstm", "transformer"])
 def test_order_aware_families_fit_a_task_only_word_order_solves(name):
     X, y = order_task()
-    model = make(name, max_len=12).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for step in range(400):
-        loss = nn.functional.cross_entropy(model(X), y)
-        if loss.item() < 0.05:
-            break
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    assert loss.item() < 0.05, f"{name} did not fit the order task: loss {loss.item():.3f} after {step} steps"
+    loss, step = fit_until(make(name, max_len=12), X, y, max_steps=400)
+    assert loss < 0.05, f"{name} did not fit the order task: loss {loss:.3f} after {step} steps"
 
 
 @pytest.mark.parametrize("name, hparams", [("boe", {}), ("transformer", {"positional": "none"})])

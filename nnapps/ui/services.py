@@ -53,7 +53,7 @@ def get_predictor(run_id: str) -> Predictor:
 
 # What loading a stored run can raise when its files are missing or were written by code whose
 # layers have since changed: the page names the run and goes on without it.
-LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError)
+_LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError)
 
 
 def load_predictors(run_ids: list[str], names: dict[str, str]) -> tuple[dict[str, Predictor], list[str]]:
@@ -62,6 +62,6 @@ def load_predictors(run_ids: list[str], names: dict[str, str]) -> tuple[dict[str
     for run_id in run_ids:
         try:
             predictors[names[run_id]] = get_predictor(run_id)
-        except LOAD_ERRORS as exc:
+        except _LOAD_ERRORS as exc:
             problems.append(f"{names[run_id]} could not be loaded (retrain it): {str(exc).splitlines()[0]}")
     return predictors, problems
