@@ -10,6 +10,7 @@ the dataset's identity).
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 from ..paths import home_dir
@@ -86,11 +87,16 @@ def store_upload(data: bytes, filename: str, text_column: str | None = None,
     raw = _read(data, meta)  # raises with a clear message when unusable
     meta.update(n_items=int(len(raw.y)), classes=list(raw.class_names))
     if not data_path.exists():
-        tmp = data_path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, data_path)
-    meta_path.write_text(json.dumps(meta))
+        _write_atomically(data_path, data)
+    # Other processes list the uploads by reading these files: never let them see one half written.
+    _write_atomically(meta_path, json.dumps(meta).encode())
     return _spec(name, meta, data_path)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def store_archive(data: bytes, title: str) -> DatasetSpec:
