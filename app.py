@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/playground.py", title="Playground", icon=":material/draw:"),
     st.Page("pages/inside.py", title="Inside", icon=":material/neurology:"),
+    st.Page("pages/gpt.py", title="GPT", icon=":material/text_fields:"),
 ]
 
 st.navigation(PAGES).run()

@@ -259,7 +259,7 @@ def vanishing_gradient() -> list[dict]:
     return out
 
 
-SECTIONS = ("speed", "image", "text", "audio", "playground", "inside")
+SECTIONS = ("speed", "image", "text", "audio", "playground", "inside", "gpt")
 
 
 def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
@@ -302,4 +302,10 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
     if "inside" in only:
         log("inside: the vanishing gradient of a deep Sigmoid MLP against a deep ReLU MLP")
         results["vanishing_gradient"] = vanishing_gradient()
+    if "gpt" in only:
+        from .bench_gpt import gpt_training, next_char_latency
+        log("gpt: training against a nanoGPT-style reference on the built-in corpus (about 3 minutes)")
+        results["gpt_training"] = gpt_training(quick)
+        log("gpt: the next-character table for a 64-character prompt")
+        results["gpt_next_char"] = next_char_latency()
     return results

@@ -147,6 +147,83 @@ def cmd_train(argv: list[str]) -> int:
     return 0
 
 
+def _gpt_parser() -> argparse.ArgumentParser:
+    from .gpt.train import SCHEMA as LM_SCHEMA
+    from .models.gpt import SCHEMA as GPT_SCHEMA
+    parser = argparse.ArgumentParser(prog="python -m nnapps gpt",
+                                     description="Train a character-level GPT (or return its stored run).")
+    parser.add_argument("--corpus", required=True,
+                        help="builtin (Python's documentation, offline), shakespeare (downloaded "
+                             "once) or a path to a UTF-8 text file")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="set a model or training option; repeatable. Model: "
+                             + "; ".join(f"{p.name} ({_param_help(p)})" for p in GPT_SCHEMA)
+                             + ". Training: " + "; ".join(f"{p.name} ({_param_help(p)})" for p in LM_SCHEMA))
+    parser.add_argument("--retrain", action="store_true", help="train even if the run is stored")
+    parser.add_argument("--export", metavar="PATH", default=None,
+                        help="also write the run as one safetensors checkpoint (how the shipped one is made)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def cmd_gpt(argv: list[str]) -> int:
+    args = _gpt_parser().parse_args(argv)
+
+    from pathlib import Path
+
+    from .data import corpora
+    from .gpt.runs import export_checkpoint, gpt_config, train_gpt_run
+    from .gpt.train import SCHEMA as LM_SCHEMA
+    from .models.gpt import SCHEMA as GPT_SCHEMA
+    from .runs import RunStore
+    try:
+        assigned = parse_assignments(args.set)
+        unknown = set(assigned) - set(GPT_SCHEMA.names()) - set(LM_SCHEMA.names())
+        if unknown:
+            raise ValueError(f"unknown --set key(s) {sorted(unknown)}; valid: "
+                             f"{GPT_SCHEMA.names() + LM_SCHEMA.names()}")
+        if args.corpus in ("builtin", "shakespeare"):
+            corpus = corpora.load(args.corpus, progress=lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
+        else:
+            path = Path(args.corpus)
+            if not path.is_file():
+                raise ValueError(f"--corpus must be builtin, shakespeare or a text file; {path} is not a file")
+            if path.stat().st_size > corpora.MAX_USER_BYTES:
+                raise DatasetUnavailable(f"{path.name} is {path.stat().st_size / 2**20:.1f} MB; the "
+                                         f"limit is {corpora.MAX_USER_BYTES / 2**20:.0f} MB")
+            corpus = corpora.user_text(path.read_bytes(), path.name)
+            corpora.keep(corpus)
+        config = gpt_config(corpus.name, {k: v for k, v in assigned.items() if k in GPT_SCHEMA.names()},
+                            {k: v for k, v in assigned.items() if k in LM_SCHEMA.names()})
+        store = RunStore()
+        stored = store.get(config.run_id)
+        cached = stored is not None and stored.status == "complete" and not args.retrain
+
+        def on_eval(p):
+            print(f"step {p.step:5d}  train loss {p.train_loss:.4f}  val loss {p.val_loss:.4f}  "
+                  f"{p.seconds:6.1f}s  | {p.sample[:60]!r}", file=sys.stderr)
+
+        run = stored if cached else train_gpt_run(config, store, corpus, on_eval=on_eval)
+        if args.export:
+            export_checkpoint(store, run, Path(args.export))
+    except (ValueError, DatasetUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    m = run.metrics
+    result = {"run_id": run.run_id, "corpus": corpus.name, "label": run.label, "status": run.status,
+              "cached": cached, "train_loss": m["train_loss"], "val_loss": m["val_loss"],
+              "steps": m["steps"], "tokens_per_s": m["tokens_per_s"], "seconds": m["train_seconds"],
+              "params": m["params"], "next_char_accuracy": m["accuracy"], "vocab_size": len(run.class_names),
+              "hparams": config.hparams, "train": config.train, "sample": m["curve"][-1]["sample"]}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{run.label} on {corpus.title}: train loss {m['train_loss']:.3f}, val loss "
+              f"{m['val_loss']:.3f} after {m['steps']:,} steps, {m['tokens_per_s']:,.0f} tokens/s, "
+              f"{m['train_seconds']:.1f} s{' (stored run)' if cached else ''}  [run {run.run_id}]")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import SECTIONS, run_benchmarks
     only = tuple(args.only) if args.only else SECTIONS
@@ -168,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--json", action="store_true")
     sub.add_parser("train", help="train a model; see python -m nnapps train --help", add_help=False)
+    sub.add_parser("gpt", help="train a character-level GPT; see python -m nnapps gpt --help", add_help=False)
     p = sub.add_parser("bench", help="benchmark figures (speed and accuracy)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke check")
@@ -176,5 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="run only these sections (default: all)")
     if argv and argv[0] == "train":
         return cmd_train(argv[1:])
+    if argv and argv[0] == "gpt":
+        return cmd_gpt(argv[1:])
     args = parser.parse_args(argv)
     return {"datasets": cmd_datasets, "models": cmd_models, "bench": cmd_bench}[args.command](args)

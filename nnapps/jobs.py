@@ -15,6 +15,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from .data import Dataset, DatasetUnavailable, load_dataset
+from .gpt.train import EvalPoint
+from .models.gpt import FAMILY as GPT
 from .pipeline import train_run
 from .runs import RunConfig, RunStore
 from .training import EpochStats
@@ -36,6 +38,7 @@ class Job:
     owner: str
     state: str = "queued"
     epochs: list[EpochStats] = field(default_factory=list)
+    points: list[EvalPoint] = field(default_factory=list)  # a GPT's measurements, by step
     message: str = "waiting for a free slot"
     error: str | None = None
     submitted: float = field(default_factory=time.time)
@@ -102,8 +105,8 @@ class JobQueue:
             if job is None:
                 return None
             return Job(job_id=job.job_id, config=job.config, owner=job.owner, state=job.state,
-                       epochs=list(job.epochs), message=job.message, error=job.error,
-                       submitted=job.submitted)
+                       epochs=list(job.epochs), points=list(job.points), message=job.message,
+                       error=job.error, submitted=job.submitted)
 
     def position(self, job_id: int) -> int:
         """How many queued jobs are ahead of this one (0 when it is next or running)."""
@@ -139,6 +142,9 @@ class JobQueue:
                 job.epochs.append(stats)
                 job.message = f"epoch {stats.epoch} of {job.total_epochs}"
 
+        if job.config.family == GPT.name:
+            self._run_gpt(job)
+            return
         try:
             dataset = self._dataset(job.config.dataset, job.config.split_seed)
             with self._lock:
@@ -149,12 +155,37 @@ class JobQueue:
                 job.epochs = run.history.epochs if not job.epochs else job.epochs
                 job.state = "stopped" if run.status == "stopped" else "done"
                 job.message = f"test accuracy {run.metrics['accuracy']:.1%}"
-        except (DatasetUnavailable, ValueError) as exc:
+        except Exception as exc:
+            self._failed(job, exc)
+
+    def _run_gpt(self, job: Job) -> None:
+        from .gpt.runs import train_gpt_run
+
+        steps = job.config.train["steps"]
+
+        def on_eval(point: EvalPoint) -> None:
+            with self._lock:
+                job.points.append(point)
+                job.message = f"step {point.step:,} of {steps:,}"
+
+        try:
+            with self._lock:
+                job.message = "training"
+            run = train_gpt_run(job.config, self.store, on_eval=on_eval, should_stop=job.stop_event.is_set)
+            with self._lock:
+                job.state = "stopped" if run.status == "stopped" else "done"
+                job.message = f"validation loss {run.metrics['val_loss']:.3f}"
+        except Exception as exc:
+            self._failed(job, exc)
+
+    def _failed(self, job: Job, exc: Exception) -> None:
+        if isinstance(exc, (DatasetUnavailable, ValueError)):
             self._fail(job, str(exc))
-        except Exception as exc:  # a server thread must survive any one bad job
-            # The page shows what went wrong in a line; the traceback goes to the server's log.
-            _log.exception("training job %s (%s) failed", job.job_id, job.config.label())
-            self._fail(job, f"{type(exc).__name__}: {exc}")
+            return
+        # A server thread must survive any one bad job: the page shows what went wrong in a
+        # line; the traceback goes to the server's log.
+        _log.error("training job %s (%s) failed", job.job_id, job.config.label(), exc_info=exc)
+        self._fail(job, f"{type(exc).__name__}: {exc}")
 
     def _fail(self, job: Job, error: str) -> None:
         with self._lock:

@@ -196,13 +196,13 @@ class RunStore:
             row = con.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return self._from_row(row) if row else None
 
-    def list_runs(self, dataset: str | None = None, split_seed: int | None = None) -> list[Run]:
-        """Stored runs, oldest first, optionally of one dataset and split."""
+    def list_runs(self, dataset: str | None = None, split_seed: int | None = None,
+                  family: str | None = None) -> list[Run]:
+        """Stored runs, oldest first, optionally of one dataset and split, or one family."""
         query, args = "SELECT * FROM runs WHERE 1=1", []
-        if dataset is not None:
-            query, args = query + " AND dataset = ?", args + [dataset]
-        if split_seed is not None:
-            query, args = query + " AND split_seed = ?", args + [split_seed]
+        for column, value in (("dataset", dataset), ("split_seed", split_seed), ("family", family)):
+            if value is not None:
+                query, args = query + f" AND {column} = ?", args + [value]
         with closing(self._connect()) as con:
             rows = con.execute(query + " ORDER BY created", args).fetchall()
         return [run for run in map(self._from_row, rows) if run is not None]

@@ -51,7 +51,8 @@ LINKS = (("pages/data.py", "Data: browse a dataset or upload your own", ":materi
          ("pages/train.py", "Train: pick architectures and train them", ":material/model_training:"),
          ("pages/compare.py", "Compare: runs side by side", ":material/compare_arrows:"),
          ("pages/playground.py", "Playground: try your own input", ":material/draw:"),
-         ("pages/inside.py", "Inside: neurons, activations, gradients", ":material/neurology:"))
+         ("pages/inside.py", "Inside: neurons, activations, gradients", ":material/neurology:"),
+         ("pages/gpt.py", "GPT: how a tiny GPT picks the next character", ":material/text_fields:"))
 for column, (page, label, icon) in zip(st.columns(3) + st.columns(3), LINKS):
     page_link(page, label, icon, column)
 

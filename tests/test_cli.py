@@ -63,6 +63,15 @@ def write_text_table(path, columns=("text", "label"), n_per_class=12):
     return path
 
 
+GPT_SETTINGS = ["--set", "steps=12", "--set", "eval_every=4", "--set", "n_layers=1", "--set", "width=32",
+                "--set", "context=16", "--set", "batch_size=8"]
+
+
+def write_corpus(path):
+    path.write_text("The quick brown fox jumps over the lazy dog.\n" * 20, encoding="utf-8")
+    return path
+
+
 class Cli:
     """Starts python -m nnapps commands with their own NNAPPS_HOME and collects the results."""
 
@@ -95,11 +104,13 @@ def results(tmp_path_factory):
         "folder": runner.start("train", "--dataset", str(folder), "--model", "logreg", "--json"),
         "gru": runner.start(*TRAIN_GRU),
         "csv": runner.start("train", "--dataset", str(table), "--model", "tfidf", "--json"),
+        "gpt": runner.start("gpt", "--corpus", str(write_corpus(tmp / "fox.txt")), *GPT_SETTINGS,
+                            "--json", "--export", str(tmp / "fox.safetensors")),
     }
     done = {"train": runner.finish(procs.pop("train"))}
     procs["train_again"] = runner.start(*TRAIN_MLP)  # needs the first call's stored run
     done.update({key: runner.finish(proc) for key, proc in procs.items()})
-    return {**done, "home": tmp / "home"}
+    return {**done, "home": tmp / "home", "tmp": tmp}
 
 
 def one_json_object(result) -> dict:
@@ -322,3 +333,43 @@ def test_missing_text_column_exits_2_naming_the_columns(tmp_path, capsys):
 def test_text_options_are_train_options():
     options = {a.dest for a in cli._train_parser("gru")._actions}
     assert set(TEXT_DEFAULTS) | {"text_column", "label_column"} <= options
+
+
+# --- python -m nnapps gpt --------------------------------------------------------------------
+
+def test_gpt_prints_losses_steps_speed_and_seconds(results):
+    out = one_json_object(results["gpt"])
+    assert {"train_loss", "val_loss", "steps", "tokens_per_s", "seconds"} <= set(out)
+    assert out["steps"] == 12 and out["status"] == "complete" and not out["cached"]
+    assert out["val_loss"] < math.log(out["vocab_size"])  # it learned something in 12 steps
+    assert out["tokens_per_s"] > 0 and out["seconds"] > 0
+    assert out["hparams"]["width"] == 32 and out["train"]["batch_size"] == 8
+    assert "step    12" in results["gpt"].stderr  # progress, with samples, goes to stderr
+
+
+def test_gpt_export_writes_a_checkpoint_that_loads(results):
+    from nnapps.gpt.runs import read_checkpoint
+    out = one_json_object(results["gpt"])
+    run, weights = read_checkpoint(results["tmp"] / "fox.safetensors")
+    assert run.run_id == out["run_id"] and run.metrics["steps"] == 12
+    assert "tok.weight" in weights and "head.weight" not in weights  # tied: stored once
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--corpus", "nope.txt"], "is not a file"),
+    (["--corpus", "builtin", "--set", "colour=red"], "unknown --set key"),
+    (["--corpus", "builtin", "--set", "context=9999"], "context must be between"),
+    (["--corpus", "shakespeare"], "offline"),
+])
+def test_gpt_bad_arguments_exit_2_with_a_message(capsys, monkeypatch, argv, message):
+    from nnapps.data import corpora
+    monkeypatch.setattr(corpora, "SHAKESPEARE_URLS", ("http://127.0.0.1:9/input.txt",))
+    assert cli.main(["gpt", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_gpt_on_a_text_that_is_not_utf8_exits_2(tmp_path, capsys):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("café ".encode("latin-1") * 100)
+    assert cli.main(["gpt", "--corpus", str(path)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err

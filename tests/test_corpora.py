@@ -70,3 +70,21 @@ def test_user_text_is_size_bounded(monkeypatch):
     with pytest.raises(DatasetUnavailable, match="upload.txt is 0.0 MB; the limit is 0 MB"):
         corpora.user_text(b"a" * 1001, "upload.txt")
     assert len(corpora.user_text(b"a" * 1000).text) == 1000
+
+
+def test_corpora_load_by_the_name_a_run_records():
+    assert corpora.load("builtin").text == corpora.builtin().text
+    mine = corpora.user_text(("a sentence of my own. " * 20).encode(), "mine.txt")
+    assert mine.name.startswith("user-") and mine.prompt.startswith("a sentence")
+    with pytest.raises(DatasetUnavailable, match="paste or upload it again"):
+        corpora.load(mine.name)
+    corpora.keep(mine)
+    assert corpora.load(mine.name).text == mine.text
+    # The same text has the same name, so a run trained on it is found again.
+    assert corpora.user_text(mine.text.encode(), "other name.txt").name == mine.name
+
+
+@pytest.mark.parametrize("name", ["nope", "user-../../etc", "user-0123", "../builtin"])
+def test_unknown_corpus_names_are_refused(name):
+    with pytest.raises(DatasetUnavailable, match="unknown corpus"):
+        corpora.load(name)

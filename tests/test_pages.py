@@ -217,7 +217,7 @@ def test_home_shows_intro_example_and_tables(app):
     assert texts(app.title) == ["nnapps"]
     assert button(app, "Train an MLP and a CNN on digits").proto.type == "primary"
     assert "Try it in one click" in texts(app.subheader)
-    assert [p.proto.page for p in app.get("page_link")] == ["data", "train", "compare", "playground", "inside"]
+    assert [p.proto.page for p in app.get("page_link")] == ["data", "train", "compare", "playground", "inside", "gpt"]
     datasets, models = app.dataframe
     assert {"digits", "scattered-digits", "mnist"} <= set(datasets.value["name"])
     assert {"logreg", "mlp", "cnn"} <= set(models.value["name"])

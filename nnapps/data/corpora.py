@@ -6,6 +6,9 @@
 - user_text: text a person pastes or uploads, any UTF-8, size-bounded.
 """
 
+import hashlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,7 @@ class Corpus:
     title: str
     text: str
     licence: str
+    prompt: str = ""  # a beginning the GPT page offers to continue, in the corpus's own style
 
     def split(self, val_share: float = VAL_SHARE) -> tuple[str, str]:
         """Training text and validation text: the last val_share of the corpus, unseen in training."""
@@ -42,7 +46,8 @@ def builtin() -> Corpus:
     topics = pydoc_data.topics.topics
     return Corpus(name="builtin", title="Python documentation (pydoc topics)",
                   text="\n\n".join(topics[key] for key in sorted(topics)),
-                  licence="PSF License (ships with Python)")
+                  licence="PSF License (ships with Python)",
+                  prompt="The for statement is used to iterate over the elements of a")
 
 
 def shakespeare_path() -> Path:
@@ -58,7 +63,8 @@ def shakespeare(progress: ProgressFn | None = None) -> Corpus:
                                  f"{SHAKESPEARE_START!r} and hold over {SHAKESPEARE_MIN_CHARS:,} "
                                  "characters); delete it to download it again")
     return Corpus(name="shakespeare", title="Tiny Shakespeare", text=text,
-                  licence="public domain (Shakespeare's plays, collected by Andrej Karpathy)")
+                  licence="public domain (Shakespeare's plays, collected by Andrej Karpathy)",
+                  prompt="ROMEO:\nBut soft, what light through yonder window breaks?\n")
 
 
 def user_text(data: bytes, name: str = "your text") -> Corpus:
@@ -70,7 +76,45 @@ def user_text(data: bytes, name: str = "your text") -> Corpus:
     if len(text.strip()) < MIN_CHARS:
         raise DatasetUnavailable(f"{name} holds {len(text.strip()):,} characters; a model needs at "
                                  f"least {MIN_CHARS:,} to learn from")
-    return Corpus(name="user", title=name, text=text, licence="yours")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    opening = text.strip()[:60]
+    return Corpus(name=f"user-{digest}", title=name, text=text, licence="yours",
+                  prompt=opening.rsplit(" ", 1)[0] if " " in opening else opening)
+
+
+def user_path(name: str) -> Path:
+    return data_dir() / "corpora" / f"{name}.txt"
+
+
+def keep(corpus: Corpus) -> None:
+    """Save a person's corpus under its name, so a run trained on it can be trained again."""
+    path = user_path(corpus.name)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The title (the file's name) first: the text's presence says the corpus is complete.
+    for target, content in ((path.with_suffix(".title"), corpus.title), (path, corpus.text)):
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(content, encoding="utf-8")
+        os.replace(tmp, target)
+
+
+_USER_NAME = re.compile(r"user-[0-9a-f]{12}")
+
+
+def load(name: str, progress: ProgressFn | None = None) -> Corpus:
+    """A corpus by the name a run records: builtin, shakespeare, or a kept user-<hash>."""
+    if name == "builtin":
+        return builtin()
+    if name == "shakespeare":
+        return shakespeare(progress)
+    if _USER_NAME.fullmatch(name):
+        path = user_path(name)
+        if not path.exists():
+            raise DatasetUnavailable(f"the text {name} is not on this machine; paste or upload it again")
+        title = path.with_suffix(".title")
+        return user_text(path.read_bytes(), title.read_text(encoding="utf-8")[:200] if title.exists() else name)
+    raise DatasetUnavailable(f"unknown corpus {name!r}: builtin, shakespeare, or a text of your own")
 
 
 def _decode(data: bytes, name: str) -> str:

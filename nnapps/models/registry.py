@@ -1,6 +1,6 @@
 """The model registry: family names to ModelFamily."""
 
-from . import boe, cnn, frames, logreg, mlp, pooled, rnn, textcnn, tfidf, transformer
+from . import boe, cnn, frames, gpt, logreg, mlp, pooled, rnn, textcnn, tfidf, transformer
 from .family import ModelFamily
 
 FAMILIES: dict[str, ModelFamily] = {f.name: f for f in (
@@ -8,6 +8,7 @@ FAMILIES: dict[str, ModelFamily] = {f.name: f for f in (
     tfidf.FAMILY, boe.FAMILY, textcnn.FAMILY, rnn.GRU_FAMILY, rnn.LSTM_FAMILY,  # text
     transformer.FAMILY,
     pooled.LOGREG_FAMILY, pooled.MLP_FAMILY, frames.FAMILY,                   # sounds (and cnn)
+    gpt.FAMILY,                                                               # corpora
 )}
 
 

@@ -1,7 +1,8 @@
 """Transformer encoder: every token attends to every other, with positions added to the words.
 
-Attention is written out (not a fused kernel) so its weights can be shown; the Block here is
-the one the GPT page's decoder reuses with a causal mask.
+Attention is written out when its weights are to be shown (record) or padding is masked;
+otherwise it runs as torch's fused kernel. The Block here is the one the GPT decoder reuses
+with a causal mask.
 """
 
 import math
@@ -35,6 +36,10 @@ class SelfAttention(nn.Module):
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
         q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        if key_mask is None and not self.record:
+            # The same sums in one fused kernel: the GPT trains about twice as fast with it.
+            y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
+            return self.dropout(self.proj(y.transpose(1, 2).reshape(B, T, C)))
         att = (q @ k.transpose(-2, -1)) / math.sqrt(C // self.n_heads)  # (B, heads, T, T)
         if self.causal:
             later = torch.triu(torch.ones(T, T, dtype=torch.bool, device=x.device), diagonal=1)
@@ -51,13 +56,15 @@ class SelfAttention(nn.Module):
 class Block(nn.Module):
     """Pre-norm transformer block: attention then a 4x-wide MLP, each added to the stream."""
 
-    def __init__(self, width: int, n_heads: int, dropout: float, causal: bool = False):
+    def __init__(self, width: int, n_heads: int, dropout: float, causal: bool = False,
+                 gelu: str = "none"):
         super().__init__()
         self.ln1 = nn.LayerNorm(width)
         self.attn = SelfAttention(width, n_heads, dropout, causal)
         self.ln2 = nn.LayerNorm(width)
-        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width),
-                                 SeededDropout(dropout))
+        # gelu="tanh" is GPT-2's approximation: on CPU its backward pass costs half the exact one's.
+        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(approximate=gelu),
+                                 nn.Linear(4 * width, width), SeededDropout(dropout))
 
     def forward(self, x, key_mask=None):  # (B, T, C) -> (B, T, C)
         x = x + self.attn(self.ln1(x), key_mask)

@@ -41,6 +41,24 @@ def cached_dataset(name: str, seed: int = 0) -> Dataset:
     return Dataset(spec=get_spec(name), seed=seed, class_names=class_names, **arrays)
 
 
+@st.cache_resource(show_spinner=False)
+def shipped_gpt() -> str:
+    """The pretrained GPT's run id, put into the store once per process."""
+    from ..gpt.runs import ensure_shipped
+    return ensure_shipped(get_store()).run_id
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def get_gpt(run_id: str):
+    """A GPT run's model and vocabulary, loaded once and shared read-only by sessions."""
+    from ..gpt.runs import load_gpt
+    store = get_store()
+    run = store.get(run_id)
+    if run is None:
+        raise ValueError(f"no stored run {run_id!r}")
+    return load_gpt(store, run)
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def get_predictor(run_id: str) -> Predictor:
     """A run's trained model for inference, loaded once and shared read-only by sessions."""

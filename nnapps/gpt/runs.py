@@ -1,0 +1,149 @@
+"""GPT runs in the run store, and the checkpoint that ships with the app.
+
+A GPT run is a Run like any other: its dataset is "corpus:<name>", its classes are the
+characters of its vocabulary, and its test-split probabilities are the next-character
+distributions at fixed places of the validation text. What is particular to a language
+model (the loss curve, the samples, tokens per second) lives in its metrics.
+"""
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ..data import corpora
+from ..models import InputInfo
+from ..models.gpt import FAMILY, GPT
+from ..models.gpt import SCHEMA as MODEL_SCHEMA
+from ..runs import Run, RunConfig, RunStore
+from ..training import History
+from .train import SCHEMA as TRAIN_SCHEMA
+from .train import EvalPoint, LMResult, fixed_windows, train_lm
+from .vocab import CharVocab
+
+CORPUS_PREFIX = "corpus:"
+PROBES = 512  # validation places whose next-character distribution a run stores
+SHIPPED = Path(__file__).resolve().parent.parent / "data" / "files" / "gpt-builtin.safetensors"
+MAX_CHECKPOINT_BYTES = 5 * 2**20
+
+
+def gpt_config(corpus: str, hparams: dict | None = None, train: dict | None = None) -> RunConfig:
+    """A validated config for a GPT on the named corpus (builtin, shakespeare, user-<hash>)."""
+    return RunConfig(dataset=CORPUS_PREFIX + corpus, family=FAMILY.name,
+                     hparams=MODEL_SCHEMA.validate(hparams or {}),
+                     train=TRAIN_SCHEMA.validate(train or {}))
+
+
+def corpus_name(config: RunConfig) -> str:
+    if config.family != FAMILY.name or not config.dataset.startswith(CORPUS_PREFIX):
+        raise ValueError(f"{config.label()} on {config.dataset} is not a GPT run")
+    return config.dataset[len(CORPUS_PREFIX):]
+
+
+def train_gpt_run(config: RunConfig, store: RunStore | None, corpus: corpora.Corpus | None = None,
+                  on_eval: Callable[[EvalPoint], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None, device: str = "auto") -> Run:
+    """Train config on its corpus and keep the run in store (when given)."""
+    corpus = corpus or corpora.load(corpus_name(config))
+    train_text, val_text = corpus.split()
+    result = train_lm(train_text, val_text, config.hparams, config.train, device=device,
+                      on_eval=on_eval, should_stop=should_stop)
+    run = _as_run(config, corpus, result, val_text)
+    if store is not None:
+        store.put(run, FAMILY.export_weights(result.model))
+    return run
+
+
+def _as_run(config: RunConfig, corpus: corpora.Corpus, result: LMResult, val_text: str) -> Run:
+    model, vocab = result.model, result.vocab
+    x, y = fixed_windows(vocab.encode(val_text), model.context, PROBES)
+    with torch.inference_mode():
+        proba = torch.softmax(model(x)[:, -1], -1).numpy()
+    y_last = y[:, -1].numpy()
+    metrics = {"train_loss": result.train_loss, "val_loss": result.val_loss, "steps": result.steps,
+               "tokens_per_s": result.tokens_per_s, "train_seconds": result.seconds,
+               "params": model.n_params(), "accuracy": float((proba.argmax(1) == y_last).mean()),
+               "curve": [asdict(p) for p in result.curve]}
+    return Run(config=config, status="stopped" if result.stopped_by_user else "complete",
+               history=History(device=result.device), metrics=metrics, class_names=list(vocab.chars),
+               input_info=InputInfo(shape=(model.context,), vocab_size=len(vocab)),
+               preprocessor={"corpus": corpus.name, "title": corpus.title, "chars": len(corpus.text),
+                             "prompt": corpus.prompt},
+               test_proba=proba, y_test=y_last)
+
+
+def load_gpt(store: RunStore, run: Run) -> tuple[GPT, CharVocab]:
+    """The run's model, ready to score, and its vocabulary."""
+    model = FAMILY.make(run.config.hparams, run.input_info, run.input_info.vocab_size)
+    return FAMILY.import_weights(model, store.load_weights(run.run_id)), CharVocab(tuple(run.class_names))
+
+
+def gpt_runs(store: RunStore) -> list[Run]:
+    """Every stored GPT run, newest first."""
+    return store.list_runs(family=FAMILY.name)[::-1]
+
+
+def export_checkpoint(store: RunStore, run: Run, path: Path) -> Path:
+    """One safetensors file holding the run: weights and stored probabilities as tensors, the
+    rest as JSON in the header. ensure_shipped reads it back."""
+    tensors = {f"weights.{k}": v.contiguous() for k, v in store.load_weights(run.run_id).items()}
+    tensors["results.test_proba"] = torch.from_numpy(np.ascontiguousarray(run.test_proba))
+    tensors["results.y_test"] = torch.from_numpy(np.ascontiguousarray(run.y_test))
+    header = {"config": run.config.to_dict(), "metrics": run.metrics, "class_names": run.class_names,
+              "input_info": run.input_info.to_dict(), "preprocessor": run.preprocessor,
+              "status": run.status, "created": run.created}
+    path = Path(path)
+    save_file(tensors, str(path), metadata={"nnapps.run": json.dumps(header)})
+    return path
+
+
+def _config(header: dict) -> RunConfig:
+    config = RunConfig.from_dict(header["config"])
+    config = RunConfig(**{**asdict(config), "hparams": MODEL_SCHEMA.validate(config.hparams),
+                          "train": TRAIN_SCHEMA.validate(config.train)})
+    corpus_name(config)
+    return config
+
+
+def read_checkpoint(path: Path, header_only: bool = False) -> tuple[Run | RunConfig, dict[str, torch.Tensor]]:
+    """A checkpoint written by export_checkpoint, checked: its size, header and weights.
+
+    With header_only, its config and no tensors (cheap: the header is read alone).
+    """
+    path = Path(path)
+    if path.stat().st_size > MAX_CHECKPOINT_BYTES:
+        raise ValueError(f"{path.name} is {path.stat().st_size / 2**20:.1f} MB; a GPT checkpoint "
+                         f"holds at most {MAX_CHECKPOINT_BYTES / 2**20:.0f} MB")
+    with safe_open(str(path), "pt") as f:
+        header = json.loads((f.metadata() or {}).get("nnapps.run") or "null")
+        if not isinstance(header, dict):
+            raise ValueError(f"{path.name} is not an nnapps GPT checkpoint (no run in its header)")
+        config = _config(header)
+        if header_only:
+            return config, {}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    run = Run(config=config, status=header["status"], history=History(), metrics=header["metrics"],
+              class_names=list(header["class_names"]),
+              input_info=InputInfo.from_dict(header["input_info"]),
+              preprocessor=header["preprocessor"], test_proba=tensors["results.test_proba"].numpy(),
+              y_test=tensors["results.y_test"].numpy(), created=float(header.get("created", time.time())))
+    weights = {k[len("weights."):]: v for k, v in tensors.items() if k.startswith("weights.")}
+    FAMILY.import_weights(FAMILY.make(config.hparams, run.input_info, run.input_info.vocab_size), weights)
+    return run, weights
+
+
+def ensure_shipped(store: RunStore, path: Path = SHIPPED) -> Run:
+    """The shipped GPT run, put into store the first time it is asked for."""
+    config, _ = read_checkpoint(path, header_only=True)
+    stored = store.get(config.run_id)
+    if stored is not None:
+        return stored
+    run, weights = read_checkpoint(path)
+    store.put(run, weights)
+    return run

@@ -1,0 +1,75 @@
+"""From a context to the next character: the distribution, reshaped by temperature and top-k,
+and generation one drawn character at a time."""
+
+import copy
+from dataclasses import dataclass
+
+import torch
+
+from ..models.gpt import GPT
+
+
+def reshape(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0) -> torch.Tensor:
+    """Probabilities from logits (..., vocab): divided by temperature, only the top_k kept.
+
+    Temperature 0 is the limit: all probability on the highest score (greedy). top_k 0 keeps
+    every character.
+    """
+    if temperature < 0:
+        raise ValueError(f"temperature must be at least 0, got {temperature}")
+    if top_k < 0:
+        raise ValueError(f"top_k must be at least 0 (0 keeps every character), got {top_k}")
+    logits = logits.float()
+    if 0 < top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if temperature == 0:
+        return torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).float()
+    return torch.softmax(logits / temperature, dim=-1)
+
+
+@torch.inference_mode()
+def next_logits(model: GPT, ids: torch.Tensor) -> torch.Tensor:
+    """(vocab,) scores for the character after ids, seen through the last context characters."""
+    if len(ids) == 0:
+        raise ValueError("the prompt is empty: the model needs at least one character to continue")
+    model.eval()
+    return model(ids[-model.context:][None])[0, -1]
+
+
+def next_probs(model: GPT, ids: torch.Tensor, temperature: float = 1.0, top_k: int = 0) -> torch.Tensor:
+    return reshape(next_logits(model, ids), temperature, top_k)
+
+
+@dataclass
+class Generation:
+    ids: list[int]            # the generated characters' ids, prompt excluded
+    probs: torch.Tensor       # (len(ids), vocab): the distribution each was drawn from
+
+
+def generate(model: GPT, prompt: torch.Tensor, n: int, temperature: float = 1.0, top_k: int = 0,
+             seed: int = 0) -> Generation:
+    """n characters after prompt, each drawn from the reshaped distribution; same seed, same text."""
+    gen = torch.Generator().manual_seed(seed)
+    ids = prompt.cpu().clone()
+    device = next(model.parameters()).device
+    out, dists = [], []
+    for _ in range(n):
+        probs = next_probs(model, ids.to(device), temperature, top_k).cpu()
+        nxt = int(torch.multinomial(probs, 1, generator=gen)) if temperature > 0 else int(probs.argmax())
+        out.append(nxt)
+        dists.append(probs)
+        ids = torch.cat([ids, torch.tensor([nxt])])
+    return Generation(out, torch.stack(dists) if dists else torch.zeros(0, model.vocab_size))
+
+
+@torch.inference_mode()
+def attention(model: GPT, ids: torch.Tensor) -> list[torch.Tensor]:
+    """Each layer's attention weights (heads, T, T) over the last context characters of ids.
+
+    Recording is switched on in a copy: the model itself may be shared by other sessions.
+    """
+    model = copy.deepcopy(model).eval()
+    model.record_attention(True)
+    model(ids[-model.context:][None])
+    return [block.attn.last_attention[0] for block in model.blocks]

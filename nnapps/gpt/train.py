@@ -1,0 +1,184 @@
+"""Training a character-level GPT: random windows of the text, AdamW, warm-up then cosine decay.
+
+Evaluation reads fixed windows (evenly spaced, the same every time), so the loss curve moves
+only because the model does, and a run's numbers depend on its seed alone.
+"""
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..models.layers import set_dropout_generator
+from ..optim import FusedOptimizer
+from ..schema import Param, Schema
+from ..training import resolve_device
+from ..models.gpt import GPT
+from ..models.gpt import SCHEMA as MODEL_SCHEMA
+from .sampling import generate
+from .vocab import CharVocab
+
+SCHEMA = Schema((
+    Param("steps", "int", 600, "Gradient steps: each reads batch_size windows of the text", 1, 20000),
+    Param("batch_size", "int", 32, "Windows of text per step", 1, 512),
+    Param("lr", "float", 8e-3, "Peak learning rate, reached after the warm-up", 1e-5, 0.1, log=True),
+    Param("warmup", "int", 100, "Steps over which the learning rate rises from zero", 0, 5000),
+    Param("weight_decay", "float", 0.1, "Pull of every weight matrix towards zero", 0.0, 0.5),
+    Param("eval_every", "int", 100, "Steps between measurements of the loss (and a sample)", 1, 20000),
+    Param("seed", "int", 0, "Seeds weights, the windows read and dropout: same seed, same run",
+          0, 2**31 - 1),
+))
+
+# Evaluation reads at most this many windows of each split: enough for a loss to two decimals,
+# few enough that measuring costs a small share of training.
+EVAL_WINDOWS = 256
+FINAL_EVAL_WINDOWS = 1024
+MIN_LR_SHARE = 0.1  # the cosine ends at a tenth of the peak, as nanoGPT's does
+GRAD_CLIP = 1.0
+BETAS = (0.9, 0.99)  # a shorter memory for the squared gradient suits small batches of text
+SAMPLE_CHARS = 160
+
+
+@dataclass
+class EvalPoint:
+    step: int
+    train_loss: float
+    val_loss: float
+    seconds: float  # training time so far, without the time spent measuring
+    sample: str = ""
+
+
+@dataclass
+class LMResult:
+    model: GPT
+    vocab: CharVocab
+    curve: list[EvalPoint]
+    steps: int
+    seconds: float
+    tokens_per_s: float
+    train_loss: float
+    val_loss: float
+    stopped_by_user: bool = False
+    device: str = "cpu"
+    extra: dict = field(default_factory=dict)
+
+
+def encode_splits(train_text: str, val_text: str, context: int) -> tuple[CharVocab, torch.Tensor, torch.Tensor]:
+    """The vocabulary (of both splits: a character seen only in validation still needs an id)
+    and both splits as ids."""
+    if len(train_text) < context + 2 or len(val_text) < 2:
+        raise ValueError(f"the text is too short for a context of {context} characters: "
+                         f"{len(train_text):,} training and {len(val_text):,} validation characters")
+    vocab = CharVocab.of(train_text + val_text)
+    return vocab, vocab.encode(train_text), vocab.encode(val_text)
+
+
+def fixed_windows(ids: torch.Tensor, context: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Up to n evenly spaced (inputs, targets) windows; shorter than context if the text is."""
+    span = min(context, len(ids) - 1)
+    starts = torch.linspace(0, len(ids) - span - 1, min(n, len(ids) - span)).long()
+    rows = starts[:, None] + torch.arange(span + 1)
+    windows = ids[rows]
+    return windows[:, :-1], windows[:, 1:]
+
+
+@torch.inference_mode()
+def mean_loss(model: GPT, x: torch.Tensor, y: torch.Tensor, batch: int = 128) -> float:
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for s in range(0, len(x), batch):
+        logits = model(x[s:s + batch])
+        total += nn.functional.cross_entropy(logits.flatten(0, 1), y[s:s + batch].flatten(),
+                                             reduction="sum").item()
+    model.train(was_training)
+    return total / y.numel()
+
+
+def lr_at(step: int, config: dict) -> float:
+    """Linear warm-up to lr, then a cosine down to MIN_LR_SHARE of it at the last step."""
+    peak, warmup, steps = config["lr"], config["warmup"], config["steps"]
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return peak * (MIN_LR_SHARE + (1 - MIN_LR_SHARE) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def optimizers(model: GPT, lr: float, weight_decay: float) -> list[FusedOptimizer]:
+    """AdamW that decays weight matrices and embeddings but not biases and layer norms."""
+    matrices = [p for p in model.parameters() if p.dim() >= 2]
+    vectors = [p for p in model.parameters() if p.dim() < 2]
+    return [FusedOptimizer(matrices, "adamw", lr, weight_decay=weight_decay, betas=BETAS),
+            FusedOptimizer(vectors, "adamw", lr, weight_decay=0.0, betas=BETAS)]
+
+
+def train_lm(train_text: str, val_text: str, hparams: dict, train: dict, device: str = "auto",
+             on_eval: Callable[[EvalPoint], None] | None = None,
+             should_stop: Callable[[], bool] | None = None,
+             sample_prompt: str = "\n") -> LMResult:
+    """Train a GPT on train_text; measure on val_text every eval_every steps and at the end."""
+    config = SCHEMA.validate(train)
+    hp = MODEL_SCHEMA.validate(hparams)
+    torch.manual_seed(config["seed"])
+    vocab, train_ids, val_ids = encode_splits(train_text, val_text, hp["context"])
+    model = GPT.from_hparams(hp, len(vocab))
+    dev = resolve_device(device)
+    model.to(dev).train()
+    batch_gen = torch.Generator().manual_seed(config["seed"])
+    set_dropout_generator(model, torch.Generator(device=dev).manual_seed(config["seed"] + 1))
+    ctx = model.context
+    train_ids, val_ids = train_ids.to(dev), val_ids.to(dev)
+    eval_sets = [fixed_windows(ids, ctx, EVAL_WINDOWS) for ids in (train_ids, val_ids)]
+    offsets = torch.arange(ctx + 1, device=dev)
+    opts = optimizers(model, config["lr"], config["weight_decay"])
+    params = list(model.parameters())
+    curve: list[EvalPoint] = []
+    seconds, step, stopped = 0.0, 0, False
+    prompt = vocab.encode("".join(c for c in sample_prompt if c in vocab.index) or vocab.chars[0])
+
+    def measure() -> None:
+        point = EvalPoint(step, *(mean_loss(model, x, y) for x, y in eval_sets), seconds)
+        point.sample = vocab.decode(generate(model, prompt, SAMPLE_CHARS, temperature=1.0,
+                                             top_k=0, seed=config["seed"]).ids)
+        curve.append(point)
+        if on_eval is not None:
+            on_eval(point)
+
+    try:
+        measure()
+        t0 = time.perf_counter()
+        while step < config["steps"]:
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            starts = torch.randint(len(train_ids) - ctx - 1, (config["batch_size"],), generator=batch_gen)
+            windows = train_ids[starts.to(dev)[:, None] + offsets]
+            logits = model(windows[:, :-1])
+            loss = nn.functional.cross_entropy(logits.flatten(0, 1), windows[:, 1:].flatten())
+            for opt in opts:
+                opt.zero_grad()
+                opt.lr = lr_at(step, config)
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, GRAD_CLIP, foreach=True)
+            for opt in opts:
+                opt.step()
+            step += 1
+            if step % config["eval_every"] == 0 or step == config["steps"]:
+                seconds += time.perf_counter() - t0
+                measure()
+                t0 = time.perf_counter()
+        seconds += time.perf_counter() - t0
+        if curve[-1].step != step:  # stopped between measurements
+            measure()
+        final = [fixed_windows(ids, ctx, FINAL_EVAL_WINDOWS) for ids in (train_ids, val_ids)]
+        train_loss, val_loss = (mean_loss(model, x, y) for x, y in final)
+    finally:
+        set_dropout_generator(model, None)
+        model.to("cpu").eval()
+    tokens = step * config["batch_size"] * ctx
+    return LMResult(model=model, vocab=vocab, curve=curve, steps=step, seconds=seconds,
+                    tokens_per_s=tokens / seconds if seconds > 0 else 0.0, train_loss=train_loss,
+                    val_loss=val_loss, stopped_by_user=stopped, device=str(dev))
