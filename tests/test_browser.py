@@ -122,8 +122,8 @@ def test_deep_link_opens_the_page_through_app_py(server, page):
     expect(page.get_by_role("heading", name="Compare", exact=True)).to_be_visible(timeout=60_000)
     expect(page.get_by_text("No runs on Scattered digits (28x28, made) yet.")).to_be_visible()
     # app.py's navigation (its titles), not Streamlit's legacy pages/ listing
-    expect(page.locator('[data-testid="stSidebarNav"] a')).to_have_count(6)
-    assert nav_titles(page) == ["Home", "Data", "Train", "Compare", "Playground", "Inside"]
+    expect(page.locator('[data-testid="stSidebarNav"] a')).to_have_count(7)
+    assert nav_titles(page) == ["Home", "Data", "Train", "Compare", "Playground", "Inside", "GPT"]
     assert "dataset=scattered-digits" in page.url
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
@@ -206,4 +206,21 @@ def test_playground_draws_a_digit_and_shows_every_models_probabilities(server, p
     # one bar chart of every class's probability per model
     expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(len(labels), timeout=30_000)
     expect(page.locator('[data-testid="stMetric"]')).to_have_count(len(labels))
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_gpt_page_scores_every_character_and_draws_each_heads_attention(server, page):
+    """The shipped GPT: its next-character table and, one tab away, a heatmap per head."""
+    from nnapps.gpt.runs import SHIPPED, read_checkpoint
+
+    config, _ = read_checkpoint(SHIPPED, header_only=True)
+    page.goto(f"{server}/gpt")
+    expect(page.get_by_role("heading", name="GPT: one character at a time")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("and scores all", exact=False)).to_be_visible(timeout=30_000)
+    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(1)
+    page.get_by_role("tab", name="Attention").click()
+    for head in range(1, config.hparams["n_heads"] + 1):
+        expect(chart_titled(page, f"Head {head}")).to_have_count(1, timeout=30_000)
+    maps = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg')
+    expect(maps.first).to_be_visible()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
