@@ -1,4 +1,4 @@
-"""The command line: list datasets and models, train (or fetch a stored run), benchmark."""
+"""The command line: list datasets and models, train (or fetch a stored run), train a GPT, benchmark."""
 
 import argparse
 import json

@@ -157,3 +157,38 @@ def test_page_renders_on_its_own():
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=RUN_TIMEOUT).run()
     assert_ok(at)
     assert table(at)["probability"].sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_own_text_upload_that_is_not_utf8_is_refused(gpt):
+    gpt.radio(key="gpt_source").set_value("Your own text").run()
+    gpt.file_uploader(key="gpt_upload").upload("old.txt", "café crème ".encode("latin-1") * 50,
+                                                "text/plain").run()
+    assert_ok(gpt)
+    assert any("old.txt is not UTF-8" in e.value for e in gpt.error)
+    assert not [b for b in gpt.button if b.label == "Train"]
+
+
+def test_own_text_upload_is_taken(gpt):
+    gpt.radio(key="gpt_source").set_value("Your own text").run()
+    gpt.file_uploader(key="gpt_upload").upload("poem.txt", ("roses are red, violets are blue. " * 20).encode(),
+                                                "text/plain").run()
+    assert_ok(gpt)
+    assert any(c.value.startswith("poem.txt: 660 characters") for c in gpt.caption)
+    assert [b for b in gpt.button if b.label == "Train"]
+
+
+def test_shakespeare_downloads_on_a_click_and_says_so_offline(gpt, tmp_path, monkeypatch):
+    from nnapps.data import corpora
+    monkeypatch.setattr(corpora, "SHAKESPEARE_URLS", ("http://127.0.0.1:9/input.txt",))
+    gpt.radio(key="gpt_source").set_value("Tiny Shakespeare (download)").run()
+    button(gpt, "Download Tiny Shakespeare").click().run()
+    assert_ok(gpt)
+    assert any("offline" in e.value for e in gpt.error)
+    served = tmp_path / "input.txt"
+    text = "First Citizen:\nSpeak, speak.\n\n" * 40_000
+    served.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(corpora, "SHAKESPEARE_URLS", (served.as_uri(),))
+    button(gpt, "Download Tiny Shakespeare").click().run()
+    assert_ok(gpt)
+    assert any(c.value.startswith(f"Tiny Shakespeare: {len(text):,} characters") for c in gpt.caption)
+    assert [b for b in gpt.button if b.label == "Train"]
