@@ -1,6 +1,7 @@
 """Where nnapps writes: the run store under NNAPPS_HOME, downloads under NNAPPS_DATA_DIR."""
 
 import os
+import threading
 from pathlib import Path
 
 import platformdirs
@@ -20,3 +21,14 @@ def data_dir() -> Path:
     path = Path(env) if env else Path(platformdirs.user_cache_dir("nnapps")) / "data"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write data to path through a temporary file and a rename, so no reader sees it half
+    written; the temporary name is the process's and thread's own (sessions are threads)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,6 +1,5 @@
 """From a RunConfig to a stored Run: load data, fit the preprocessor, train, evaluate, store."""
 
-import threading
 import time
 import warnings
 from typing import Any, Callable
@@ -15,20 +14,14 @@ from .data.dataset import ProgressFn
 from .evaluation import classification_metrics, softmax_proba
 from .features import make_preprocessor, preprocessor_from_state
 from .models import InputInfo, get_family
+from .models.family import seeded_build
 from .runs import Run, RunConfig, RunStore
 from .training import EpochStats, History, TensorData, TrainConfig, fit
-
-# Weight initialisation draws from torch's process-wide generator; holding this lock while
-# seeding and building keeps two trainings in threads of one server from interleaving draws.
-_BUILD_LOCK = threading.Lock()
-
 
 def build_model(config: RunConfig, inputs: InputInfo, n_classes: int) -> Any:
     """The untrained model for config, initialised from its seed."""
     family = get_family(config.family)
-    with _BUILD_LOCK:
-        torch.manual_seed(config.train.get("seed", 0))
-        return family.make(config.hparams, inputs, n_classes)
+    return seeded_build(config.train.get("seed", 0), lambda: family.make(config.hparams, inputs, n_classes))
 
 
 def load_model(run: Run, store: RunStore) -> Any:

@@ -12,7 +12,7 @@ from nnapps.models.gpt import SCHEMA as GPT_SCHEMA
 from nnapps.ui import gpt_views, state
 from nnapps.ui.gpt_training import corpus_title, live_training
 from nnapps.ui.progress import submit
-from nnapps.ui.services import get_gpt, get_store, shipped_gpt
+from nnapps.ui.services import LOAD_ERRORS, get_gpt, get_store, shipped_gpt
 from nnapps.ui.widgets import schema_widgets
 
 RUN = "gpt_run"                 # the chosen run (a widget key)
@@ -24,6 +24,16 @@ MAX_GENERATE = 2000
 state.init_state()
 store = get_store()
 
+
+def remembered(what: str, key: tuple, compute):
+    """compute() for this session, done again only when key changes: every tab runs on every
+    rerun, and a generation or a model copy is not worth redoing when nothing it reads moved."""
+    memo = st.session_state.setdefault(f"gpt_memo_{what}", {})
+    if memo.get("key") != key:
+        memo.update(key=key, value=compute())
+    return memo["value"]
+
+
 st.title("GPT: one character at a time")
 st.markdown("A GPT reads a context and gives **every possible next character** a probability. "
             "Writing is nothing more than drawing one character from that distribution, adding it "
@@ -32,7 +42,7 @@ st.markdown("A GPT reads a context and gives **every possible next character** a
 
 try:
     shipped_gpt()
-except (ValueError, OSError) as exc:  # a missing or damaged file must not take the page down
+except LOAD_ERRORS as exc:  # a missing or damaged file must not take the page down
     st.warning(f"The pretrained model could not be loaded: {exc}")
 runs = gpt_runs(store)
 if PICK_NEXT in st.session_state:
@@ -79,7 +89,7 @@ with train_tab:
             except DatasetUnavailable as exc:
                 st.error(str(exc))
     if corpus is not None:
-        st.caption(f"{corpus.title}: {len(corpus.text):,} characters, {len(set(corpus.text))} distinct; "
+        st.caption(f"{gpt_views.plain(corpus.title)}: {len(corpus.text):,} characters, {len(set(corpus.text))} distinct; "
                    f"the last 10% is kept aside to measure the model on text it never trained on.")
         st.markdown("**Model**")
         hparams = schema_widgets(GPT_SCHEMA, "gpt_model", n_columns=5)
@@ -95,7 +105,7 @@ with train_tab:
                 corpora.keep(corpus)
             stored = store.get(config.run_id)
             if stored is not None and stored.status == "complete":
-                st.session_state[PICK_NEXT] = stored.run_id
+                st.session_state[RUN] = stored.run_id  # the Model box below is not drawn yet
                 st.success("This model is already trained: it is chosen under *Explore a model*.")
             else:
                 submit([config])
@@ -110,8 +120,8 @@ with explore:
                                                 f"validation loss {by_id[i].metrics['val_loss']:.2f}")
     run = by_id[run_id]
     try:
-        model, vocab = get_gpt(run_id)
-    except (ValueError, OSError, RuntimeError, KeyError) as exc:
+        model, vocab = get_gpt(run_id, run.created)
+    except LOAD_ERRORS as exc:
         st.error(f"{run.label} could not be loaded (train it again): {str(exc).splitlines()[0]}")
         st.stop()
     m = run.metrics
@@ -163,7 +173,8 @@ with explore:
         n_steps = left.slider("Characters", 1, MAX_STEPS_SHOWN, 30, key="gpt_steps")
         seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="gpt_seed",
                                   help="Same seed, same draws")
-        gen = generate(model, ids, n_steps, temperature, top_k, int(seed))
+        gen = remembered("steps", (run_id, run.created, kept, temperature, top_k, n_steps, int(seed)),
+                         lambda: generate(model, ids, n_steps, temperature, top_k, int(seed)))
         st.markdown("Each character was drawn from the distribution the model gave at that "
                     "step. Click one to see the alternatives.")
         step = st.pills("Generated characters", list(range(len(gen.ids))), key="gpt_step_pick",
@@ -179,7 +190,7 @@ with explore:
             st.altair_chart(gpt_views.alternatives_chart(dist, vocab.chars, chosen), width="stretch")
 
     with t_attention:
-        maps = attention(model, ids)
+        maps = remembered("attention", (run_id, run.created, seen), lambda: attention(model, ids))
         layer = st.selectbox("Layer", range(len(maps)), format_func=lambda i: f"Layer {i + 1}",
                              key="gpt_layer")
         st.markdown("Each row is a character of the prompt; its colours show how much each earlier "

@@ -88,3 +88,14 @@ def test_corpora_load_by_the_name_a_run_records():
 def test_unknown_corpus_names_are_refused(name):
     with pytest.raises(DatasetUnavailable, match="unknown corpus"):
         corpora.load(name)
+
+
+def test_a_text_of_too_many_different_characters_is_refused():
+    text = "".join(chr(0x4E00 + i) for i in range(corpora.MAX_DISTINCT + 1)) * 2
+    with pytest.raises(DatasetUnavailable, match="different characters"):
+        corpora.user_text(text.encode(), "hanzi.txt")
+
+
+def test_a_file_name_is_kept_printable_and_short():
+    corpus = corpora.user_text(("words " * 50).encode(), "evil\x1b[31m" + "n" * 300 + ".txt")
+    assert corpus.title.isprintable() and len(corpus.title) == 100

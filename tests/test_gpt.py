@@ -119,6 +119,31 @@ def test_same_seed_same_run_and_another_seed_another():
     assert a.curve[-1].val_loss != c.curve[-1].val_loss
 
 
+def test_dropout_is_on_for_every_training_step():
+    modes = []
+    original = GPT.forward
+
+    def recording(self, ids):
+        if torch.is_grad_enabled():  # a training step, not a measurement or a sample
+            modes.append(self.training)
+        return original(self, ids)
+
+    GPT.forward = recording
+    try:
+        train_lm(TEXT, TEXT, {**TINY, "dropout": 0.3}, {"steps": 12, "eval_every": 4})
+    finally:
+        GPT.forward = original
+    assert len(modes) == 12 and all(modes)
+
+
+def test_too_many_measurements_or_characters_are_refused():
+    with pytest.raises(ValueError, match="at most 200"):
+        gpt_runs.gpt_config("builtin", train={"steps": 20000, "eval_every": 10})
+    many = "".join(chr(0x4E00 + i) for i in range(1200)) * 2
+    with pytest.raises(ValueError, match="1,200 different characters"):
+        train_lm(many, many, TINY, {"steps": 1})
+
+
 def test_stop_keeps_what_was_learned_and_measures_it():
     calls = []
     result = train_lm(TEXT, TEXT, TINY, {"steps": 100, "eval_every": 50},
@@ -275,6 +300,15 @@ def test_malformed_checkpoints_are_refused_with_a_reason(tmp_path, monkeypatch):
     save_file({}, str(broken), metadata={"nnapps.run": json.dumps(header)})
     with pytest.raises(ValueError, match="width"):
         gpt_runs.read_checkpoint(broken)
+
+
+def test_a_checkpoint_over_the_limit_is_not_written(tmp_path, monkeypatch):
+    store = RunStore()
+    run, _ = tiny_run(store)
+    monkeypatch.setattr(gpt_runs, "MAX_CHECKPOINT_BYTES", 1000)
+    with pytest.raises(ValueError, match="at most"):
+        gpt_runs.export_checkpoint(store, run, tmp_path / "big.safetensors")
+    assert not (tmp_path / "big.safetensors").exists()
 
 
 def test_the_shipped_checkpoint_is_small_trained_and_loads():

@@ -7,17 +7,19 @@
 """
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paths import data_dir
+from ..paths import data_dir, write_atomically
 from . import download
 from .dataset import DatasetUnavailable, ProgressFn
 
 MAX_USER_BYTES = 5 * 2**20
 MIN_CHARS = 200  # enough for a few training windows and a validation tail
+# Every distinct character is a row of the model's embedding and a column of every step's
+# scores: a text of a million different code points would take gigabytes to train on.
+MAX_DISTINCT = 1000
 VAL_SHARE = 0.1
 SHAKESPEARE_URLS = ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",)
 # The file's first words and a floor on its length stand in for a checksum: the raw file's
@@ -69,6 +71,8 @@ def shakespeare(progress: ProgressFn | None = None) -> Corpus:
 
 def user_text(data: bytes, name: str = "your text") -> Corpus:
     """A person's text as a corpus; DatasetUnavailable says what is wrong with it."""
+    # The file's name is shown on the page: printable characters only, and not too many.
+    name = "".join(c for c in name if c.isprintable())[:100] or "your text"
     if len(data) > MAX_USER_BYTES:
         raise DatasetUnavailable(f"{name} is {len(data) / 2**20:.1f} MB; the limit is "
                                  f"{MAX_USER_BYTES / 2**20:.0f} MB")
@@ -76,6 +80,10 @@ def user_text(data: bytes, name: str = "your text") -> Corpus:
     if len(text.strip()) < MIN_CHARS:
         raise DatasetUnavailable(f"{name} holds {len(text.strip()):,} characters; a model needs at "
                                  f"least {MIN_CHARS:,} to learn from")
+    distinct = len(set(text))
+    if distinct > MAX_DISTINCT:
+        raise DatasetUnavailable(f"{name} uses {distinct:,} different characters; a character-level "
+                                 f"model here takes at most {MAX_DISTINCT:,}")
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     opening = text.strip()[:60]
     return Corpus(name=f"user-{digest}", title=name, text=text, licence="yours",
@@ -93,10 +101,8 @@ def keep(corpus: Corpus) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     # The title (the file's name) first: the text's presence says the corpus is complete.
-    for target, content in ((path.with_suffix(".title"), corpus.title), (path, corpus.text)):
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, target)
+    write_atomically(path.with_suffix(".title"), corpus.title.encode())
+    write_atomically(path, corpus.text.encode())
 
 
 _USER_NAME = re.compile(r"user-[0-9a-f]{12}")

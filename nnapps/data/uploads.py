@@ -10,10 +10,9 @@ the dataset's identity).
 import hashlib
 import json
 import os
-import threading
 from pathlib import Path
 
-from ..paths import home_dir
+from ..paths import home_dir, write_atomically
 from . import text_table, user_audio, user_images
 from .archive import member_suffixes
 from .audio import AUDIO_SUFFIXES
@@ -87,16 +86,10 @@ def store_upload(data: bytes, filename: str, text_column: str | None = None,
     raw = _read(data, meta)  # raises with a clear message when unusable
     meta.update(n_items=int(len(raw.y)), classes=list(raw.class_names))
     if not data_path.exists():
-        _write_atomically(data_path, data)
+        write_atomically(data_path, data)
     # Other processes list the uploads by reading these files: never let them see one half written.
-    _write_atomically(meta_path, json.dumps(meta).encode())
+    write_atomically(meta_path, json.dumps(meta).encode())
     return _spec(name, meta, data_path)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def store_archive(data: bytes, title: str) -> DatasetSpec:

@@ -24,7 +24,7 @@ from ..models.gpt import SCHEMA as MODEL_SCHEMA
 from ..runs import Run, RunConfig, RunStore
 from ..training import History
 from .train import SCHEMA as TRAIN_SCHEMA
-from .train import EvalPoint, LMResult, fixed_windows, train_lm
+from .train import EvalPoint, LMResult, check_measurements, fixed_windows, train_lm
 from .vocab import CharVocab
 
 CORPUS_PREFIX = "corpus:"
@@ -37,7 +37,7 @@ def gpt_config(corpus: str, hparams: dict | None = None, train: dict | None = No
     """A validated config for a GPT on the named corpus (builtin, shakespeare, user-<hash>)."""
     return RunConfig(dataset=CORPUS_PREFIX + corpus, family=FAMILY.name,
                      hparams=MODEL_SCHEMA.validate(hparams or {}),
-                     train=TRAIN_SCHEMA.validate(train or {}))
+                     train=check_measurements(TRAIN_SCHEMA.validate(train or {})))
 
 
 def corpus_name(config: RunConfig) -> str:
@@ -98,6 +98,10 @@ def export_checkpoint(store: RunStore, run: Run, path: Path) -> Path:
     header = {"config": run.config.to_dict(), "metrics": run.metrics, "class_names": run.class_names,
               "input_info": run.input_info.to_dict(), "preprocessor": run.preprocessor,
               "status": run.status, "created": run.created}
+    size = sum(t.numel() * t.element_size() for t in tensors.values())
+    if size > MAX_CHECKPOINT_BYTES:
+        raise ValueError(f"{run.label} takes {size / 2**20:.1f} MB; a checkpoint holds at most "
+                         f"{MAX_CHECKPOINT_BYTES / 2**20:.0f} MB (fewer layers or a smaller width)")
     path = Path(path)
     save_file(tensors, str(path), metadata={"nnapps.run": json.dumps(header)})
     return path

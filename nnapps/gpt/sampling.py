@@ -33,8 +33,12 @@ def next_logits(model: GPT, ids: torch.Tensor) -> torch.Tensor:
     """(vocab,) scores for the character after ids, seen through the last context characters."""
     if len(ids) == 0:
         raise ValueError("the prompt is empty: the model needs at least one character to continue")
+    was_training = model.training  # a sample taken during training must not end its dropout
     model.eval()
-    return model(ids[-model.context:][None])[0, -1]
+    try:
+        return model(ids[-model.context:][None])[0, -1]
+    finally:
+        model.train(was_training)
 
 
 def next_probs(model: GPT, ids: torch.Tensor, temperature: float = 1.0, top_k: int = 0) -> torch.Tensor:

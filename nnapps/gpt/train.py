@@ -12,6 +12,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..data.corpora import MAX_DISTINCT
+from ..models.family import seeded_build
 from ..models.layers import set_dropout_generator
 from ..optim import FusedOptimizer
 from ..schema import Param, Schema
@@ -40,6 +42,9 @@ MIN_LR_SHARE = 0.1  # the cosine ends at a tenth of the peak, as nanoGPT's does
 GRAD_CLIP = 1.0
 BETAS = (0.9, 0.99)  # a shorter memory for the squared gradient suits small batches of text
 SAMPLE_CHARS = 160
+# Each measurement writes a sample, and a run keeps them all: a bound on their number keeps
+# a run's record (and the page that lists its samples) small.
+MAX_MEASUREMENTS = 200
 
 
 @dataclass
@@ -66,6 +71,14 @@ class LMResult:
     extra: dict = field(default_factory=dict)
 
 
+def check_measurements(config: dict) -> dict:
+    if config["steps"] / config["eval_every"] > MAX_MEASUREMENTS:
+        raise ValueError(f"eval_every {config['eval_every']} would measure {config['steps'] // config['eval_every']:,} "
+                         f"times in {config['steps']:,} steps; at most {MAX_MEASUREMENTS} (eval_every at "
+                         f"least {-(-config['steps'] // MAX_MEASUREMENTS)})")
+    return config
+
+
 def encode_splits(train_text: str, val_text: str, context: int) -> tuple[CharVocab, torch.Tensor, torch.Tensor]:
     """The vocabulary (of both splits: a character seen only in validation still needs an id)
     and both splits as ids."""
@@ -73,6 +86,8 @@ def encode_splits(train_text: str, val_text: str, context: int) -> tuple[CharVoc
         raise ValueError(f"the text is too short for a context of {context} characters: "
                          f"{len(train_text):,} training and {len(val_text):,} validation characters")
     vocab = CharVocab.of(train_text + val_text)
+    if len(vocab) > MAX_DISTINCT:
+        raise ValueError(f"the text uses {len(vocab):,} different characters; at most {MAX_DISTINCT:,}")
     return vocab, vocab.encode(train_text), vocab.encode(val_text)
 
 
@@ -120,11 +135,10 @@ def train_lm(train_text: str, val_text: str, hparams: dict, train: dict, device:
              should_stop: Callable[[], bool] | None = None,
              sample_prompt: str = "\n") -> LMResult:
     """Train a GPT on train_text; measure on val_text every eval_every steps and at the end."""
-    config = SCHEMA.validate(train)
+    config = check_measurements(SCHEMA.validate(train))
     hp = MODEL_SCHEMA.validate(hparams)
-    torch.manual_seed(config["seed"])
     vocab, train_ids, val_ids = encode_splits(train_text, val_text, hp["context"])
-    model = GPT.from_hparams(hp, len(vocab))
+    model = seeded_build(config["seed"], lambda: GPT.from_hparams(hp, len(vocab)))
     dev = resolve_device(device)
     model.to(dev).train()
     batch_gen = torch.Generator().manual_seed(config["seed"])
@@ -149,7 +163,7 @@ def train_lm(train_text: str, val_text: str, hparams: dict, train: dict, device:
 
     try:
         measure()
-        t0 = time.perf_counter()
+        t0 = _clock(dev)
         while step < config["steps"]:
             if should_stop is not None and should_stop():
                 stopped = True
@@ -167,10 +181,10 @@ def train_lm(train_text: str, val_text: str, hparams: dict, train: dict, device:
                 opt.step()
             step += 1
             if step % config["eval_every"] == 0 or step == config["steps"]:
-                seconds += time.perf_counter() - t0
+                seconds += _clock(dev) - t0
                 measure()
-                t0 = time.perf_counter()
-        seconds += time.perf_counter() - t0
+                t0 = _clock(dev)
+        seconds += _clock(dev) - t0
         if curve[-1].step != step:  # stopped between measurements
             measure()
         final = [fixed_windows(ids, ctx, FINAL_EVAL_WINDOWS) for ids in (train_ids, val_ids)]
@@ -182,3 +196,10 @@ def train_lm(train_text: str, val_text: str, hparams: dict, train: dict, device:
     return LMResult(model=model, vocab=vocab, curve=curve, steps=step, seconds=seconds,
                     tokens_per_s=tokens / seconds if seconds > 0 else 0.0, train_loss=train_loss,
                     val_loss=val_loss, stopped_by_user=stopped, device=str(dev))
+
+
+def _clock(device: torch.device) -> float:
+    """The time, once the device has done what was queued (a GPU works ahead of Python)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()

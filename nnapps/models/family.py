@@ -1,5 +1,6 @@
 """What a model family declares: its name, the modalities it accepts, its hyperparameter schema."""
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -10,6 +11,17 @@ from ..schema import Schema
 # A family builds either an nn.Module trained by nnapps.training.fit ("torch"), or a
 # scikit-learn estimator fitted by its own solver ("sklearn"); both go through one Run path.
 KINDS = ("torch", "sklearn")
+# Building a model draws its first weights from torch's process-wide generator, which
+# trainings in threads of one server share: each seeds and builds under this lock, so the
+# same seed always gives the same weights.
+_BUILD_LOCK = threading.Lock()
+
+
+def seeded_build(seed: int, build: Callable[[], Any]) -> Any:
+    """build() with torch's generator seeded, no other thread drawing from it meanwhile."""
+    with _BUILD_LOCK:
+        torch.manual_seed(seed)
+        return build()
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,8 @@ from .progress import POLL_SECONDS, session_jobs
 from .services import get_queue
 
 ANNOUNCED = "gpt_announced_jobs"  # finished jobs whose run was already chosen for exploring
-CORPUS_TITLES = {"builtin": "Python documentation", "shakespeare": "Tiny Shakespeare"}
-
-
 def corpus_title(run: Run) -> str:
-    name = run.preprocessor.get("corpus", "")
-    return CORPUS_TITLES.get(name, run.preprocessor.get("title") or name)
+    return run.preprocessor.get("title") or run.preprocessor.get("corpus", "")
 
 
 def gpt_jobs() -> list[Job]:

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import streamlit as st
+from safetensors import SafetensorError
 
 from ..data import Dataset, get_spec, load_dataset
 from ..jobs import JobQueue
@@ -49,8 +50,10 @@ def shipped_gpt() -> str:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def get_gpt(run_id: str):
-    """A GPT run's model and vocabulary, loaded once and shared read-only by sessions."""
+def get_gpt(run_id: str, created: float):
+    """A GPT run's model and vocabulary, loaded once and shared read-only by sessions.
+
+    created is part of the key: a stopped run trained again keeps its id but not its weights."""
     from ..gpt.runs import load_gpt
     store = get_store()
     run = store.get(run_id)
@@ -69,9 +72,9 @@ def get_predictor(run_id: str) -> Predictor:
     return Predictor(run, store)
 
 
-# What loading a stored run can raise when its files are missing or were written by code whose
-# layers have since changed: the page names the run and goes on without it.
-_LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError)
+# What loading a stored run can raise when its files are missing, damaged or were written by
+# code whose layers have since changed: the page names the run and goes on without it.
+LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError, SafetensorError)
 
 
 def load_predictors(run_ids: list[str], names: dict[str, str]) -> tuple[dict[str, Predictor], list[str]]:
@@ -80,6 +83,6 @@ def load_predictors(run_ids: list[str], names: dict[str, str]) -> tuple[dict[str
     for run_id in run_ids:
         try:
             predictors[names[run_id]] = get_predictor(run_id)
-        except _LOAD_ERRORS as exc:
+        except LOAD_ERRORS as exc:
             problems.append(f"{names[run_id]} could not be loaded (retrain it): {str(exc).splitlines()[0]}")
     return predictors, problems
