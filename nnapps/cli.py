@@ -1,4 +1,5 @@
-"""The command line: list datasets and models, train (or fetch a stored run), train a GPT, benchmark."""
+"""The command line: list datasets and models, train (or fetch a stored run), train a GPT, export
+and import run bundles, benchmark."""
 
 import argparse
 import json
@@ -224,6 +225,45 @@ def cmd_gpt(argv: list[str]) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from .bundles import bundle_name, export_bundle
+    from .runs import RunStore
+    store = RunStore()
+    run = store.get(args.run_id)
+    if run is None:
+        print(f"error: no stored run {args.run_id!r} (python -m nnapps train --json prints run ids)",
+              file=sys.stderr)
+        return 2
+    path = Path(args.out or bundle_name(run))
+    path.write_bytes(export_bundle(store, run))
+    print(json.dumps({"run_id": run.run_id, "path": str(path)}) if args.json else f"wrote {path}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from pathlib import Path
+
+    from .bundles import MAX_BUNDLE_BYTES, BundleError, import_bundle
+    from .runs import RunStore
+    path = Path(args.path)
+    try:
+        if not path.is_file():
+            raise BundleError(f"{path} is not a file")
+        if path.stat().st_size > MAX_BUNDLE_BYTES:
+            raise BundleError(f"{path.name} is {path.stat().st_size / 2**20:.0f} MB; at most "
+                              f"{MAX_BUNDLE_BYTES // 2**20} MB")
+        run = import_bundle(RunStore(), path.read_bytes())
+    except BundleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = {"run_id": run.run_id, "dataset": run.config.dataset, "model": run.config.family,
+              "label": run.label, "status": run.status}
+    print(json.dumps(result) if args.json else f"imported {run.label} on {run.config.dataset} [run {run.run_id}]")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import SECTIONS, run_benchmarks
     only = tuple(args.only) if args.only else SECTIONS
@@ -246,6 +286,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--json", action="store_true")
     sub.add_parser("train", help="train a model; see python -m nnapps train --help", add_help=False)
     sub.add_parser("gpt", help="train a character-level GPT; see python -m nnapps gpt --help", add_help=False)
+    p = sub.add_parser("export", help="write a stored run as a bundle (zip)")
+    p.add_argument("run_id")
+    p.add_argument("--out", default=None, help="the zip to write (default: a name from the run)")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("import", help="import a run bundle (zip) into the run store")
+    p.add_argument("path")
+    p.add_argument("--json", action="store_true")
     p = sub.add_parser("bench", help="benchmark figures (speed and accuracy)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke check")
@@ -257,4 +304,5 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "gpt":
         return cmd_gpt(argv[1:])
     args = parser.parse_args(argv)
-    return {"datasets": cmd_datasets, "models": cmd_models, "bench": cmd_bench}[args.command](args)
+    return {"datasets": cmd_datasets, "models": cmd_models, "bench": cmd_bench, "export": cmd_export,
+            "import": cmd_import}[args.command](args)

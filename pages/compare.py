@@ -10,6 +10,7 @@ from nnapps.evaluation import FILTERS, filter_rows, probability_table
 from nnapps.explain import word_effects
 from nnapps.runs import Run
 from nnapps.ui import state
+from nnapps.ui.bundle_views import download_buttons, import_widget
 from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, session_jobs
@@ -37,6 +38,7 @@ if not runs:
     st.info(f"No runs on {spec.title} yet." + (" They appear here as training finishes."
                                              if session_jobs(spec.name) else ""))
     page_link("pages/train.py", "Train some models", ":material/model_training:")
+    import_widget(spec.name, key="import_bundle")
     st.stop()
 
 
@@ -242,7 +244,10 @@ dist.altair_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in
 if spec.modality == "text":
     word_effects_view(sample, X_test[sample], chosen, names, dataset.class_names)
 
-with st.expander("Manage runs"):
+with st.expander("Download, import and delete runs"):
+    st.markdown("**Download** a run as one zip, to keep it or import it on another copy of nnapps:")
+    download_buttons(chosen, labels)
+    import_widget(spec.name, key="import_bundle")
     doomed = st.multiselect("Delete runs", list(by_id), format_func=lambda i: labels[i], key="delete_runs")
     if st.button("Delete", disabled=not doomed, icon=":material/delete:"):
         for run_id in doomed:
