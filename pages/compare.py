@@ -11,6 +11,7 @@ from nnapps.explain import word_effects
 from nnapps.runs import Run
 from nnapps.ui import state
 from nnapps.ui.bundle_views import download_buttons, import_widget
+from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, session_jobs
@@ -162,8 +163,8 @@ st.subheader("Training curves")
 st.caption("Solid: validation. Dashed: training. A gap that grows means the model memorises.")
 histories = {labels[r.run_id]: r.history.epochs for r in chosen}
 left, right = st.columns(2)
-left.altair_chart(charts.curves_chart(histories, "loss"), width="stretch")
-right.altair_chart(charts.curves_chart(histories, "accuracy"), width="stretch")
+show_chart(charts.curves_chart(histories, "loss"), f"{spec.name}-loss-curves", left, width="stretch")
+show_chart(charts.curves_chart(histories, "accuracy"), f"{spec.name}-accuracy-curves", right, width="stretch")
 
 # --- confusion matrices ------------------------------------------------------------------
 st.subheader("Confusion matrices")
@@ -173,9 +174,9 @@ per_row = 3
 for start in range(0, len(chosen), per_row):
     cols = st.columns(per_row)
     for col, run in zip(cols, chosen[start:start + per_row]):
-        col.altair_chart(charts.confusion_chart(run.metrics["confusion"], run.class_names,
-                                                labels[run.run_id], normalize=mode == "Normalised",
-                                                size=320), width="content")
+        show_chart(charts.confusion_chart(run.metrics["confusion"], run.class_names, labels[run.run_id],
+                                          normalize=mode == "Normalised", size=320),
+                   f"{spec.name}-confusion-{run.run_id}", col, width="content")
 
 with st.expander("Precision and recall per class"):
     rows = []
@@ -237,9 +238,9 @@ elif spec.modality == "audio":
     pic.audio(X_test[sample], sample_rate=spec.sample_rate)
 else:
     dist = st.container()
-dist.altair_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen)},
-                                            dataset.class_names, dataset.class_names[y_test[sample]]),
-                  width="stretch")
+show_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen)},
+                                     dataset.class_names, dataset.class_names[y_test[sample]]),
+           f"{spec.name}-test-item-{sample}", dist, width="stretch")
 
 if spec.modality == "text":
     word_effects_view(sample, X_test[sample], chosen, names, dataset.class_names)

@@ -10,6 +10,7 @@ from nnapps.data.text_table import detect_columns
 from nnapps.data.uploads import ARCHIVE_SUFFIXES, MAX_ARCHIVE_BYTES, TEXT_SUFFIXES, store_upload
 from nnapps.features.text import split_words
 from nnapps.ui import state
+from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import display_scale, to_pil
 from nnapps.ui.services import cached_dataset
 from nnapps.ui.sidebar import dataset_picker
@@ -58,7 +59,7 @@ def image_examples(X: np.ndarray, y: np.ndarray, class_names: list[str]) -> None
 
 def text_examples(X: np.ndarray, y: np.ndarray, words: list[int], class_names: list[str]) -> None:
     lengths = pd.DataFrame({"class": [class_names[i] for i in y], "words": words})
-    st.altair_chart(charts.length_chart(lengths), width="stretch")
+    show_chart(charts.length_chart(lengths), "text-lengths", width="stretch")
     rng = np.random.default_rng(0)
     rows = []
     for i, name in enumerate(class_names[:MAX_CLASSES_SHOWN]):
@@ -172,7 +173,7 @@ counts = pd.DataFrame([{"class": name, "split": split, "split_order": order,
                         "count": int((dataset.split(split)[1] == i).sum())}
                        for order, split in enumerate(("train", "val", "test"))
                        for i, name in enumerate(dataset.class_names)])
-st.altair_chart(charts.class_balance_chart(counts), width="stretch")
+show_chart(charts.class_balance_chart(counts), f"{spec.name}-class-balance", width="stretch")
 
 st.subheader("Examples from the training split")
 if spec.modality == "image":

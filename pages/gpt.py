@@ -10,6 +10,7 @@ from nnapps.gpt.train import SCHEMA as LM_SCHEMA
 from nnapps.gpt.train import EvalPoint
 from nnapps.models.gpt import SCHEMA as GPT_SCHEMA
 from nnapps.ui import gpt_views, state
+from nnapps.ui.charts_out import show_chart
 from nnapps.ui.gpt_training import corpus_title, live_training
 from nnapps.ui.progress import submit
 from nnapps.ui.services import LOAD_ERRORS, get_gpt, get_store, shipped_gpt
@@ -187,7 +188,8 @@ with explore:
             st.markdown(f"Step {step + 1}: after `…{''.join(gpt_views.visible(c) for c in so_far[-40:])}` "
                         f"the model drew **{gpt_views.visible(vocab.chars[chosen])}** "
                         f"(probability {dist[chosen]:.1%}, rank {rank} of {len(vocab)}).")
-            st.altair_chart(gpt_views.alternatives_chart(dist, vocab.chars, chosen), width="stretch")
+            show_chart(gpt_views.alternatives_chart(dist, vocab.chars, chosen), f"gpt-step-{step + 1}",
+                       width="stretch")
 
     with t_attention:
         maps = remembered("attention", (run_id, run.created, seen), lambda: attention(model, ids))
@@ -203,7 +205,8 @@ with explore:
         weights = maps[layer][:, -len(shown):, -len(shown):].numpy()
         columns = st.columns(2)
         for h in range(weights.shape[0]):
-            columns[h % 2].altair_chart(gpt_views.attention_chart(weights[h], shown, f"Head {h + 1}"))
+            show_chart(gpt_views.attention_chart(weights[h], shown, f"Head {h + 1}"),
+                       f"gpt-attention-layer{layer + 1}-head{h + 1}", columns[h % 2])
 
     with t_generate:
         left, mid, right = st.columns(3)
@@ -222,7 +225,7 @@ with explore:
 
     with t_curve:
         points = [EvalPoint(**row) for row in run.metrics["curve"]]
-        st.altair_chart(gpt_views.loss_by_step_chart({run.label: points}), width="stretch")
+        show_chart(gpt_views.loss_by_step_chart({run.label: points}), f"gpt-loss-{run_id}", width="stretch")
         st.markdown("What it wrote (temperature 1) as it learned:")
         for p in points:
             st.markdown(f"**Step {p.step:,}** · validation loss {p.val_loss:.3f}")

@@ -13,6 +13,7 @@ from nnapps import charts
 from nnapps.inside import activation_curves, activation_usage, backprop_step, dense_layers, trace
 from nnapps.models import get_family
 from nnapps.ui import state
+from nnapps.ui.charts_out import show_chart
 from nnapps.ui.diagrams import chain_dot, neurons_dot, unrolled_dot
 from nnapps.ui.images import display_scale, to_pil
 from nnapps.runs import RunConfig
@@ -117,10 +118,10 @@ with tabs[1]:
     st.markdown("Without an activation function, layers of neurons would add up to one linear map. "
                 "The derivative is what backpropagation multiplies by: where it is near zero "
                 "(Sigmoid and Tanh far from 0, ReLU below 0) a neuron stops learning.")
-    st.altair_chart(alt.Chart(curves).mark_line().encode(
+    show_chart(alt.Chart(curves).mark_line().encode(
         x="x:Q", y=alt.Y("y:Q", title=None), color=alt.Color("function:N", scale=alt.Scale(scheme="tableau10")),
         column=alt.Column("what:N", sort=["value", "derivative"], title=None),
-    ).properties(width=320, height=220))
+    ).properties(width=320, height=220), "activation-functions")
     usage_by_layer = activation_usage(model, X_seen, max_values=MAX_HIST_VALUES)
     if not usage_by_layer:
         st.info(f"{labels[run_id]} has no activation layers of its own: a GRU's sigmoid and tanh "
@@ -138,10 +139,10 @@ with tabs[1]:
         st.dataframe(pd.DataFrame(usage), hide_index=True, width="stretch", column_config={
             "saturated (slope near 0)": st.column_config.NumberColumn(format="percent"),
             "at or below 0": st.column_config.NumberColumn(format="percent")})
-        st.altair_chart(alt.Chart(pd.concat(hist_rows)).mark_bar(opacity=0.7).encode(
+        show_chart(alt.Chart(pd.concat(hist_rows)).mark_bar(opacity=0.7).encode(
             x=alt.X("pre-activation:Q", bin=alt.Bin(maxbins=60)), y=alt.Y("count():Q", title="values"),
             color="layer:N", row=alt.Row("layer:N", title=None),
-        ).properties(height=90, width=600).resolve_scale(y="independent"))
+        ).properties(height=90, width=600).resolve_scale(y="independent"), f"activations-{run_id}")
 
 # --- forward pass --------------------------------------------------------------------------
 sample = int(st.sidebar.number_input("Validation sample", 0, len(y_val) - 1, 0, key="inside_sample",
@@ -181,7 +182,8 @@ with tabs[2]:
     left.bar_chart(pd.DataFrame({"class": dataset.class_names, "logit": logits[0].numpy()}),
                    x="class", y="logit", height=200)
     right.markdown("**Softmax**: exp(logit) / sum of exp(logits), a probability per class")
-    right.altair_chart(charts.probability_bars(probs, dataset.class_names), width="stretch")
+    show_chart(charts.probability_bars(probs, dataset.class_names), f"softmax-{run_id}-{sample}", right,
+               width="stretch")
 
 # --- training dynamics -------------------------------------------------------------------
 with tabs[3]:
@@ -199,11 +201,11 @@ with tabs[3]:
             for what, norms in (("gradient norm", e.grad_norms), ("weight norm", e.weight_norms))
             for layer, value in norms.items()]
     if rows:
-        st.altair_chart(alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
+        show_chart(alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
             x="epoch:Q", y=alt.Y("norm:Q", scale=alt.Scale(type="log")), color="layer:N",
             column=alt.Column("run:N", title=None), row=alt.Row("what:N", title=None),
             tooltip=["run", "layer", "epoch", alt.Tooltip("norm:Q", format=".3g")],
-        ).properties(width=380, height=180).resolve_scale(y="independent"))
+        ).properties(width=380, height=180).resolve_scale(y="independent"), "gradient-and-weight-norms")
     epochs = run.history.epochs
     if epochs and epochs[-1].weight_hists:
         chosen = st.multiselect("Weight histograms at epochs", [e.epoch for e in epochs],
@@ -213,10 +215,11 @@ with tabs[3]:
                 for e in epochs if e.epoch in chosen for layer, h in e.weight_hists.items()
                 for k, c in enumerate(h["counts"])]
         if hist:
-            st.altair_chart(alt.Chart(pd.DataFrame(hist)).mark_bar(opacity=0.55).encode(
+            show_chart(alt.Chart(pd.DataFrame(hist)).mark_bar(opacity=0.55).encode(
                 x=alt.X("from:Q", title="weight"), x2="to:Q", y=alt.Y("weights:Q", stack=None),
                 color="epoch:N", facet=alt.Facet("layer:N", columns=3, title=None),
-            ).properties(width=250, height=140).resolve_scale(x="independent", y="independent"))
+            ).properties(width=250, height=140).resolve_scale(x="independent", y="independent"),
+                f"weight-histograms-{run_id}")
     else:
         st.caption("This run was trained before weight histograms were recorded; retrain it to see them.")
 

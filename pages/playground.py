@@ -11,6 +11,7 @@ from nnapps.playground import (InputError, ImageTarget, best_per_family, canvas_
                                picture_pixels, predict_all, prepare_image, prepare_sound,
                                recording_samples, tokens_seen)
 from nnapps.ui import state
+from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import display_scale, to_pil
 from nnapps.ui.nav import page_link
 from nnapps.ui.run_labels import unique_labels
@@ -183,4 +184,4 @@ for start in range(0, len(names), RESULTS_PER_ROW):
             st.markdown(f"**{name}**")
             st.metric("prediction", class_names[tops[name]], f"{probas[name][tops[name]]:.0%} sure",
                       delta_color="off", delta_arrow="off")
-            st.altair_chart(charts.probability_bars(probas[name], class_names), width="stretch")
+            show_chart(charts.probability_bars(probas[name], class_names), f"playground-{name}", width="stretch")

@@ -224,3 +224,18 @@ def test_gpt_page_scores_every_character_and_draws_each_heads_attention(server, 
     maps = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg')
     expect(maps.first).to_be_visible()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_a_chart_downloads_as_png(server, page, tmp_path):
+    """The download menu beside a chart hands the browser a PNG file of it."""
+    page.goto(f"{server}/gpt")
+    expect(page.get_by_role("heading", name="GPT: one character at a time")).to_be_visible(timeout=60_000)
+    page.get_by_role("tab", name="How it trained").click()
+    menu = page.get_by_role("button", name="Save chart").filter(visible=True).first
+    expect(menu).to_be_visible(timeout=30_000)
+    menu.click()
+    with page.expect_download(timeout=60_000) as caught:
+        page.get_by_role("button", name="PNG", exact=True).filter(visible=True).first.click()
+    path = tmp_path / caught.value.suggested_filename
+    caught.value.save_as(path)
+    assert path.suffix == ".png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

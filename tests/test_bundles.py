@@ -153,8 +153,8 @@ def test_compare_imports_a_bundle_into_an_empty_store_and_lists_it(runs, app):  
     assert_ok(app)
     assert made[1].run_id in app.multiselect(key="compare_runs").value
     assert any(s.value.startswith("Imported CNN") for s in app.success)
-    downloads = app.get("download_button")
-    assert [d.proto.label for d in downloads] == [f"Download {made[1].label}"]
+    downloads = [d.proto.label for d in app.get("download_button") if d.proto.label.startswith("Download")]
+    assert downloads == [f"Download {made[1].label}"]
 
 
 def test_compare_refuses_a_bad_bundle_and_keeps_going(runs, app):  # noqa: F811
