@@ -189,9 +189,9 @@ def cmd_gpt(argv: list[str]) -> int:
             path = Path(args.corpus)
             if not path.is_file():
                 raise ValueError(f"--corpus must be builtin, shakespeare or a text file; {path} is not a file")
-            if path.stat().st_size > corpora.MAX_USER_BYTES:
-                raise DatasetUnavailable(f"{path.name} is {path.stat().st_size / 2**20:.1f} MB; the "
-                                         f"limit is {corpora.MAX_USER_BYTES / 2**20:.0f} MB")
+            if path.stat().st_size > corpora.max_user_bytes():  # refused before it is read
+                raise DatasetUnavailable(f"{path.name} is {path.stat().st_size / 2**20:.1f} MB; at most "
+                                         f"{corpora.max_user_bytes() / 2**20:g} MB of text")
             corpus = corpora.user_text(path.read_bytes(), path.name)
             corpora.keep(corpus)
         config = gpt_config(corpus.name, {k: v for k, v in assigned.items() if k in GPT_SCHEMA.names()},

@@ -9,6 +9,7 @@ import torch
 from sklearn import metrics as skm
 from sklearn.exceptions import ConvergenceWarning
 
+from . import limits
 from .data import Dataset, load_dataset
 from .data.dataset import ProgressFn
 from .evaluation import classification_metrics, softmax_proba
@@ -89,6 +90,7 @@ def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None
     stored = store.get(config.run_id)
     if stored is not None and stored.status == "complete":
         return stored
+    limits.check(limits.EPOCHS, config.train.get("epochs", 0))
     if dataset is None:
         dataset = load_dataset(config.dataset, config.split_seed, progress)
     if (dataset.name, dataset.seed) != (config.dataset, config.split_seed):
@@ -104,6 +106,8 @@ def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None
                                  pre.transform(dataset.X_val), dataset.y_val)
     inputs = pre.input_info()
     model = build_model(config, inputs, dataset.n_classes)
+    if isinstance(model, torch.nn.Module):  # scikit-learn's models are sized by the data alone
+        limits.check(limits.PARAMS, sum(p.numel() for p in model.parameters()))
     history = _TRAINERS[family.kind](model, data, config, on_epoch, should_stop)
 
     X_test = pre.transform(dataset.X_test)

@@ -82,7 +82,7 @@ with train_tab:
                               placeholder=f"At least {corpora.MIN_CHARS} characters; any language")
         upload = st.file_uploader("…or upload a UTF-8 text file", type=["txt", "md", "py", "csv"],
                                   key="gpt_upload",
-                                  help=f"At most {corpora.MAX_USER_BYTES // 2**20} MB")
+                                  help=f"At most {corpora.max_user_bytes() / 2**20:g} MB")
         data, name = (upload.getvalue(), upload.name) if upload else (pasted.encode(), "your text")
         if data.strip():
             try:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from nnapps import limits
 from nnapps.features import feature_schema
 from nnapps.models import families_for, get_family
 from nnapps.runs import RunConfig
@@ -77,8 +78,10 @@ configs = []
 errors = []
 for choice in choices:
     try:
-        configs.append(RunConfig.make(spec.name, choice["family"], choice["hparams"], train,
-                                      features=features, modality=spec.modality))
+        config = RunConfig.make(spec.name, choice["family"], choice["hparams"], train,
+                                features=features, modality=spec.modality)
+        limits.check(limits.EPOCHS, config.train.get("epochs", 0))
+        configs.append(config)
     except ValueError as exc:
         errors.append(f"{get_family(choice['family']).title}: {exc}")
 for error in errors:

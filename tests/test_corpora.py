@@ -66,8 +66,9 @@ def test_bad_user_text_is_refused_with_a_reason(data, message):
 
 
 def test_user_text_is_size_bounded(monkeypatch):
-    monkeypatch.setattr(corpora, "MAX_USER_BYTES", 1000)
-    with pytest.raises(DatasetUnavailable, match="upload.txt is 0.0 MB; the limit is 0 MB"):
+    monkeypatch.setenv("NNAPPS_MAX_CORPUS_MB", str(1000 / 2**20))
+    with pytest.raises(DatasetUnavailable, match=r"upload.txt is 0.0 MB; this copy takes at most .* "
+                                                 r"MB of text \(NNAPPS_MAX_CORPUS_MB\)"):
         corpora.user_text(b"a" * 1001, "upload.txt")
     assert len(corpora.user_text(b"a" * 1000).text) == 1000
 

@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..limits import CORPUS_MB
 from ..paths import data_dir, write_atomically
 from . import download
 from .dataset import DatasetUnavailable, ProgressFn
 
-MAX_USER_BYTES = 5 * 2**20
 MIN_CHARS = 200  # enough for a few training windows and a validation tail
 # Every distinct character is a row of the model's embedding and a column of every step's
 # scores: a text of a million different code points would take gigabytes to train on.
@@ -69,13 +69,17 @@ def shakespeare(progress: ProgressFn | None = None) -> Corpus:
                   prompt="ROMEO:\nBut soft, what light through yonder window breaks?\n")
 
 
+def max_user_bytes() -> int:
+    return int(CORPUS_MB.value() * 2**20)
+
+
 def user_text(data: bytes, name: str = "your text") -> Corpus:
     """A person's text as a corpus; DatasetUnavailable says what is wrong with it."""
     # The file's name is shown on the page: printable characters only, and not too many.
     name = "".join(c for c in name if c.isprintable())[:100] or "your text"
-    if len(data) > MAX_USER_BYTES:
-        raise DatasetUnavailable(f"{name} is {len(data) / 2**20:.1f} MB; the limit is "
-                                 f"{MAX_USER_BYTES / 2**20:.0f} MB")
+    if len(data) > max_user_bytes():
+        raise DatasetUnavailable(f"{name} is {len(data) / 2**20:.1f} MB; this copy takes at most "
+                                 f"{CORPUS_MB.value():g} MB of text ({CORPUS_MB.variable})")
     text = _decode(data, name)
     if len(text.strip()) < MIN_CHARS:
         raise DatasetUnavailable(f"{name} holds {len(text.strip()):,} characters; a model needs at "

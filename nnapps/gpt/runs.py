@@ -17,6 +17,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from .. import limits
 from ..data import corpora
 from ..models import InputInfo
 from ..models.gpt import FAMILY, GPT
@@ -35,9 +36,10 @@ MAX_CHECKPOINT_BYTES = 5 * 2**20
 
 def gpt_config(corpus: str, hparams: dict | None = None, train: dict | None = None) -> RunConfig:
     """A validated config for a GPT on the named corpus (builtin, shakespeare, user-<hash>)."""
+    train = check_measurements(TRAIN_SCHEMA.validate(train or {}))
+    limits.check(limits.GPT_STEPS, train["steps"])
     return RunConfig(dataset=CORPUS_PREFIX + corpus, family=FAMILY.name,
-                     hparams=MODEL_SCHEMA.validate(hparams or {}),
-                     train=check_measurements(TRAIN_SCHEMA.validate(train or {})))
+                     hparams=MODEL_SCHEMA.validate(hparams or {}), train=train)
 
 
 def corpus_name(config: RunConfig) -> str:

@@ -12,6 +12,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .. import limits
 from ..data.corpora import MAX_DISTINCT
 from ..models.family import seeded_build
 from ..models.layers import set_dropout_generator
@@ -139,6 +140,7 @@ def train_lm(train_text: str, val_text: str, hparams: dict, train: dict, device:
     hp = MODEL_SCHEMA.validate(hparams)
     vocab, train_ids, val_ids = encode_splits(train_text, val_text, hp["context"])
     model = seeded_build(config["seed"], lambda: GPT.from_hparams(hp, len(vocab)))
+    limits.check(limits.PARAMS, model.n_params())
     dev = resolve_device(device)
     model.to(dev).train()
     batch_gen = torch.Generator().manual_seed(config["seed"])

@@ -12,17 +12,6 @@ from ..pipeline import Predictor
 from ..runs import RunStore
 
 
-def setting(name: str, default: str) -> str:
-    """A hosted copy's setting: the environment variable name, else the root-level Streamlit
-    secret of that name (Community Cloud's way of setting one), else default."""
-    if name in os.environ:
-        return os.environ[name]
-    try:
-        return str(st.secrets[name])
-    except (KeyError, FileNotFoundError):  # no such secret, or no secrets file at all
-        return default
-
-
 @st.cache_resource
 def get_store() -> RunStore:
     """The run store; it only holds a path, so every session may share it."""
@@ -36,7 +25,9 @@ def get_queue() -> JobQueue:
     It is shared on purpose (it is how two tabs' trainings are limited to the cores the
     machine has); its state is guarded by its own lock and pages only read snapshots of it.
     """
-    slots = int(setting("NNAPPS_MAX_TRAININGS", str(os.cpu_count() or 1)))
+    # A root-level Streamlit secret of this name reaches here too: Streamlit puts those into the
+    # environment when the server starts.
+    slots = int(os.environ.get("NNAPPS_MAX_TRAININGS", os.cpu_count() or 1))
     return JobQueue(get_store(), max_running=max(slots, 1))
 
 

@@ -1,0 +1,76 @@
+"""Limits for a public copy: each read from the environment, each refusal names the limit and why."""
+
+import pytest
+
+from nnapps import limits
+from nnapps.data import corpora
+from nnapps.data.dataset import DatasetUnavailable
+from nnapps.gpt.runs import gpt_config
+from nnapps.gpt.train import train_lm
+from nnapps.pipeline import train_run
+from nnapps.runs import RunConfig, RunStore
+
+
+def test_defaults_hold_without_the_environment(monkeypatch):
+    for limit in limits.LIMITS:
+        monkeypatch.delenv(limit.variable, raising=False)
+        assert limit.value() == limit.default
+
+
+@pytest.mark.parametrize("raw", ["ten", "0", "-3"])
+def test_a_bad_setting_is_named(monkeypatch, raw):
+    monkeypatch.setenv("NNAPPS_MAX_EPOCHS", raw)
+    with pytest.raises(ValueError, match="NNAPPS_MAX_EPOCHS"):
+        limits.EPOCHS.value()
+
+
+def test_epochs_over_the_limit_are_refused_before_loading_anything(monkeypatch):
+    monkeypatch.setenv("NNAPPS_MAX_EPOCHS", "3")
+    config = RunConfig.make("digits", "mlp", train={"epochs": 4})
+    with pytest.raises(limits.LimitExceeded, match=r"4 epochs of one training asked for; this copy allows "
+                                                   r"at most 3 \(NNAPPS_MAX_EPOCHS\), because"):
+        train_run(config, RunStore())
+    assert RunStore().get(config.run_id) is None
+
+
+def test_a_model_over_the_parameter_limit_is_refused(monkeypatch):
+    monkeypatch.setenv("NNAPPS_MAX_PARAMS", "10000")
+    with pytest.raises(limits.LimitExceeded, match="parameters in one model"):
+        train_run(RunConfig.make("digits", "mlp", train={"epochs": 1}), RunStore())  # 26,122 parameters
+    # A smaller one goes through.
+    assert train_run(RunConfig.make("digits", "mlp", {"width": 16, "n_layers": 1}, {"epochs": 1}),
+                     RunStore()).status == "complete"
+
+
+def test_gpt_steps_size_and_text_are_bounded(monkeypatch):
+    monkeypatch.setenv("NNAPPS_MAX_GPT_STEPS", "100")
+    with pytest.raises(limits.LimitExceeded, match="NNAPPS_MAX_GPT_STEPS"):
+        gpt_config("builtin", train={"steps": 101})
+    monkeypatch.setenv("NNAPPS_MAX_PARAMS", "1000")
+    text = "a small text to learn from. " * 20
+    with pytest.raises(limits.LimitExceeded, match="NNAPPS_MAX_PARAMS"):
+        train_lm(text, text, {"n_layers": 1, "width": 32, "context": 16}, {"steps": 1})
+    monkeypatch.setenv("NNAPPS_MAX_CORPUS_MB", "0.0001")
+    with pytest.raises(DatasetUnavailable, match="NNAPPS_MAX_CORPUS_MB"):
+        corpora.user_text(text.encode())
+
+
+# --- the pages say which limit -------------------------------------------------------------
+
+from test_pages import app, app_navigation, assert_ok, button, fresh_services, open_page  # noqa: E402,F401
+
+
+def test_train_page_names_the_epoch_limit_and_queues_nothing(app, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("NNAPPS_MAX_EPOCHS", "5")
+    open_page(app, "pages/train.py")
+    assert any("this copy allows at most 5 (NNAPPS_MAX_EPOCHS)" in e.value for e in app.error)
+    assert button(app, "Train 0 models").disabled
+
+
+def test_gpt_page_names_the_step_limit(app, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("NNAPPS_MAX_GPT_STEPS", "100")
+    open_page(app, "pages/gpt.py")
+    app.radio(key="gpt_source").set_value("Python documentation (built in)").run()
+    assert_ok(app)
+    assert any("NNAPPS_MAX_GPT_STEPS" in e.value for e in app.error)
+    assert not [b for b in app.button if b.label == "Train"]
