@@ -11,6 +11,7 @@ from nnapps.gpt.train import EvalPoint
 from nnapps.models.gpt import SCHEMA as GPT_SCHEMA
 from nnapps.ui import gpt_views, state
 from nnapps.ui.charts_out import show_chart
+from nnapps.ui.code_view import show_code
 from nnapps.ui.gpt_training import corpus_title, live_training
 from nnapps.ui.progress import submit
 from nnapps.ui.services import LOAD_ERRORS, get_gpt, get_store, shipped_gpt
@@ -226,6 +227,7 @@ with explore:
     with t_curve:
         points = [EvalPoint(**row) for row in run.metrics["curve"]]
         show_chart(gpt_views.loss_by_step_chart({run.label: points}), f"gpt-loss-{run_id}", width="stretch")
+        show_code(run)
         st.markdown("What it wrote (temperature 1) as it learned:")
         for p in points:
             st.markdown(f"**Step {p.step:,}** · validation loss {p.val_loss:.3f}")

@@ -14,6 +14,7 @@ from nnapps.inside import activation_curves, activation_usage, backprop_step, de
 from nnapps.models import get_family
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
+from nnapps.ui.code_view import show_code
 from nnapps.ui.diagrams import chain_dot, neurons_dot, unrolled_dot
 from nnapps.ui.images import display_scale, to_pil
 from nnapps.runs import RunConfig
@@ -108,6 +109,7 @@ with tabs[0]:
     right.dataframe(table, hide_index=True, width="stretch",
                     column_config={"parameters": st.column_config.NumberColumn(format="localized")})
     right.metric("Parameters in all", f"{int(table['parameters'].sum()):,}")
+    show_code(run)
 
 # --- activation functions ----------------------------------------------------------------
 with tabs[1]:

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..schema import Param, Schema
-from .family import ModelFamily
+from .family import InputInfo, ModelFamily
 from .layers import SeededDropout
 from .transformer import Block
 
@@ -81,6 +81,11 @@ def _init(module: nn.Module) -> None:
         nn.init.normal_(module.weight, 0.0, 0.02)
 
 
+def build(hp: dict, inputs: InputInfo, n_classes: int) -> GPT:
+    """The family's builder: the vocabulary is the classes, so n_classes is inputs.vocab_size."""
+    return GPT(inputs.vocab_size, **hp)
+
+
 def export_weights(model: GPT) -> dict[str, torch.Tensor]:
     # The output layer is the token embedding; safetensors stores a tensor once, and the
     # tie is made again on loading.
@@ -98,7 +103,7 @@ FAMILY = ModelFamily(
     name="gpt", title="GPT",
     description="A decoder-only Transformer that reads characters and scores every possible next one.",
     modalities=("corpus",), schema=SCHEMA, kind="torch",
-    build=lambda hp, inputs, n_classes: GPT.from_hparams(hp, inputs.vocab_size),
+    build=build,
     summary=lambda hp: f"{hp['n_layers']}x{hp['width']}, {hp['n_heads']} heads, context {hp['context']}",
     export_weights=export_weights, import_weights=import_weights,
 )
