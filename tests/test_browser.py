@@ -239,3 +239,30 @@ def test_a_chart_downloads_as_png(server, page, tmp_path):
     path = tmp_path / caught.value.suggested_filename
     caught.value.save_as(path)
     assert path.suffix == ".png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_shared_compare_link_opens_the_same_runs_in_a_fresh_profile(server, browser, page, tmp_path):
+    """One visitor picks a run and copies the link; another, in a new profile, opens it."""
+    from nnapps.pipeline import train_run
+    from nnapps.runs import RunStore
+
+    store = RunStore(tmp_path / "nnapps_home")
+    mlp, cnn = (train_run(RunConfig.make("digits", family, train={"epochs": 2}), store) for family in ("mlp", "cnn"))
+    page.goto(f"{server}/compare?dataset=digits")
+    expect(page.get_by_role("heading", name="Compare", exact=True)).to_be_visible(timeout=60_000)
+    # Remove the MLP from the comparison: the link follows the runs shown.
+    page.get_by_role("button", name=f"Remove {mlp.label}").first.click()
+    page.wait_for_function("() => new URL(location.href).searchParams.has('runs')", timeout=30_000)
+    page.wait_for_timeout(1000)
+    link = page.url
+    fresh = browser.new_context(viewport=VIEWPORT)
+    try:
+        other = fresh.new_page()
+        other.goto(link)
+        expect(other.get_by_text("This link shows 1 run: 1 stored here.")).to_be_visible(timeout=60_000)
+        chosen = other.locator('[data-testid="stMultiSelect"]').first
+        expect(chosen).to_contain_text(cnn.label)
+        expect(chosen).not_to_contain_text(mlp.label)
+        expect(other.locator('[data-testid="stException"]')).to_have_count(0)
+    finally:
+        fresh.close()

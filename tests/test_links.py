@@ -1,0 +1,116 @@
+"""Links that carry runs: round trips, bad links, and the Compare page opened from a link."""
+
+import base64
+import json
+import zlib
+
+import pytest
+from test_pages import (POLL_TIMEOUT, app, app_navigation, assert_ok, fresh_services, open_page,  # noqa: F401
+                        poll, train_two_digits_runs)
+
+from nnapps.links import MAX_RUNS, LinkError, decode_runs, encode_runs
+from nnapps.runs import RunConfig, RunStore
+from nnapps.ui import state
+
+CONFIGS = [RunConfig.make("digits", "mlp", {"width": 64, "activation": "tanh"}, {"epochs": 3, "seed": 7}),
+           RunConfig.make("digits", "cnn"),
+           RunConfig.make("digits", "logreg", {"C": 0.5}),
+           RunConfig.make("digits", "mlp", split_seed=2)]
+
+
+def token_of(payload) -> str:
+    return base64.urlsafe_b64encode(zlib.compress(json.dumps(payload).encode())).rstrip(b"=").decode()
+
+
+def test_a_token_rebuilds_the_same_configs():
+    token = encode_runs(CONFIGS)
+    decoded = decode_runs(token, "digits")
+    assert decoded.problems == []
+    assert [c.run_id for c in decoded.configs] == [c.run_id for c in CONFIGS]
+    assert len(token) < 200  # only what differs from the defaults travels
+    assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+@pytest.mark.parametrize("token, message", [
+    ("!!!", "damaged"),
+    (encode_runs(CONFIGS)[:-10], "damaged"),
+    (token_of({"v": 99, "r": []}), "not one this version"),
+    (token_of([1, 2]), "not one this version"),
+    ("A" * 5000, "at most 4,000"),
+])
+def test_an_unreadable_link_says_why(token, message):
+    with pytest.raises(LinkError, match=message):
+        decode_runs(token, "digits")
+
+
+def test_bad_runs_in_a_link_are_named_and_the_rest_kept():
+    token = token_of({"v": 1, "r": [{"f": "mlp"}, {"f": "resnet"}, {"f": "mlp", "h": {"width": 10**9}},
+                                    {"f": "gru"}, {"h": {}}, {"f": "mlp", "h": [1]}]})
+    decoded = decode_runs(token, "digits")
+    assert [c.family for c in decoded.configs] == ["mlp"]
+    assert len(decoded.problems) == 5
+    assert "run 2 of the link was left out: unknown model family 'resnet'" in decoded.problems[0]
+    assert "width must be between" in decoded.problems[1]
+    assert "takes text data, not image" in decoded.problems[2]
+
+
+def test_a_link_naming_too_many_runs_shows_the_first():
+    decoded = decode_runs(token_of({"v": 1, "r": [{"f": "mlp", "t": {"seed": s}} for s in range(MAX_RUNS + 3)]}),
+                          "digits")
+    assert len(decoded.configs) == MAX_RUNS and "first 12" in decoded.problems[0]
+
+
+def test_a_zip_bomb_token_is_cut_short():
+    bomb = base64.urlsafe_b64encode(zlib.compress(b'{"v":1,"r":[' + b" " * 10_000_000 + b"]}", 9)).decode()
+    with pytest.raises(LinkError):
+        decode_runs(bomb, "digits")
+
+
+# --- the Compare page ----------------------------------------------------------------------
+
+def test_compare_link_round_trip_shows_the_same_runs(app):  # noqa: F811
+    runs = train_two_digits_runs()
+    open_page(app, "pages/compare.py")
+    app.multiselect(key=state.COMPARE_RUNS).set_value([runs[1].run_id]).run()
+    token = app.query_params["runs"]
+    assert [c.run_id for c in decode_runs(token, "digits").configs] == [runs[1].run_id]
+    assert any(token in c.value for c in app.code)  # the link offered to copy
+    # The same link, opened in a fresh session, shows exactly that run.
+    from streamlit.testing.v1 import AppTest
+    from test_pages import APP, RUN_TIMEOUT
+    fresh = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    fresh.switch_page("pages/compare.py")
+    fresh.query_params["dataset"] = "digits"
+    fresh.query_params["runs"] = token
+    fresh.run()
+    assert_ok(fresh)
+    assert fresh.multiselect(key=state.COMPARE_RUNS).value == [runs[1].run_id]
+    assert any("1 stored here" in i.value for i in fresh.info)
+
+
+def test_compare_link_trains_the_runs_that_are_missing(app):  # noqa: F811
+    stored = RunStore()
+    from nnapps.pipeline import train_run
+    present = train_run(RunConfig.make("digits", "mlp", train={"epochs": 2}), stored)
+    absent = RunConfig.make("digits", "logreg", {"C": 0.25})
+    app.switch_page("pages/compare.py")
+    app.query_params["dataset"] = "digits"
+    app.query_params["runs"] = encode_runs([present.config, absent])
+    app.run()
+    assert_ok(app)
+    assert any("1 stored here, 1 training now" in i.value for i in app.info)
+    assert app.multiselect(key=state.COMPARE_RUNS).value == [present.run_id]
+    poll(app, lambda at: absent.run_id in at.multiselect(key=state.COMPARE_RUNS).value,
+         "the missing run to be trained and shown", timeout=POLL_TIMEOUT)
+    assert set(app.multiselect(key=state.COMPARE_RUNS).value) == {present.run_id, absent.run_id}
+
+
+def test_compare_bad_link_shows_a_message_and_the_stored_runs(app):  # noqa: F811
+    runs = train_two_digits_runs()
+    app.switch_page("pages/compare.py")
+    app.query_params["dataset"] = "digits"
+    app.query_params["runs"] = "not-a-token"
+    app.run()
+    assert_ok(app)
+    assert any("This link's runs cannot be shown" in w.value for w in app.warning)
+    assert set(app.multiselect(key=state.COMPARE_RUNS).value) == {r.run_id for r in runs}
