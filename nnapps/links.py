@@ -33,6 +33,48 @@ def _changed(values: dict, defaults: dict) -> dict:
     return {k: v for k, v in values.items() if defaults.get(k) != v}
 
 
+def _pack(payload: dict) -> str:
+    blob = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(zlib.compress(blob, 9)).rstrip(b"=").decode()
+
+
+def _unpack(token: str) -> dict:
+    if len(token) > MAX_TOKEN_CHARS:
+        raise LinkError(f"the link's list of runs is {len(token):,} characters long; at most {MAX_TOKEN_CHARS:,}")
+    try:
+        # At most 64 KB unpacked: a small token cannot blow up into a large one.
+        raw = zlib.decompressobj().decompress(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)),
+                                              64 * 1024)
+        payload = json.loads(raw)
+    except (binascii.Error, zlib.error, ValueError, UnicodeDecodeError):
+        raise LinkError("the link's list of runs is damaged (was it cut off when it was copied?)") from None
+    if not isinstance(payload, dict) or payload.get("v") != VERSION:
+        raise LinkError("the link's list of runs is not one this version of nnapps writes")
+    return payload
+
+
+def encode_gpt(config: RunConfig) -> str:
+    """A token for one GPT run: its corpus and the settings that differ from the defaults."""
+    from .gpt.runs import corpus_name, gpt_config
+    corpus = corpus_name(config)
+    base = gpt_config(corpus, check_limits=False)
+    return _pack({"v": VERSION, "c": corpus, "h": _changed(config.hparams, base.hparams),
+                  "t": _changed(config.train, base.train)})
+
+
+def decode_gpt(token: str) -> RunConfig:
+    """The GPT run a token names; LinkError says what is wrong with it."""
+    from .gpt.runs import gpt_config
+    payload = _unpack(token)
+    try:
+        corpus = payload.get("c")
+        if not isinstance(corpus, str):
+            raise ValueError("it names no text")
+        return gpt_config(corpus, _dict(payload, "h"), _dict(payload, "t"), check_limits=False)
+    except (ValueError, TypeError) as exc:
+        raise LinkError(f"the link's model cannot be made here: {exc}") from None
+
+
 def encode_runs(configs: list[RunConfig]) -> str:
     """A token for the runs' configs (all of one dataset)."""
     items = []
@@ -41,21 +83,13 @@ def encode_runs(configs: list[RunConfig]) -> str:
         item = {"f": c.family, "h": _changed(c.hparams, base.hparams), "t": _changed(c.train, base.train),
                 "x": _changed(c.features, base.features)}
         items.append({k: v for k, v in item.items() if v or k == "f"} | ({"s": c.split_seed} if c.split_seed else {}))
-    blob = json.dumps({"v": VERSION, "r": items}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(zlib.compress(blob, 9)).rstrip(b"=").decode()
+    return _pack({"v": VERSION, "r": items})
 
 
 def decode_runs(token: str, dataset: str) -> Decoded:
     """The configs a token names on dataset; LinkError when the token itself is unreadable."""
-    if len(token) > MAX_TOKEN_CHARS:
-        raise LinkError(f"the link's list of runs is {len(token):,} characters long; at most {MAX_TOKEN_CHARS:,}")
-    try:
-        raw = zlib.decompressobj().decompress(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)),
-                                              64 * 1024)
-        payload = json.loads(raw)
-    except (binascii.Error, zlib.error, ValueError, UnicodeDecodeError):
-        raise LinkError("the link's list of runs is damaged (was it cut off when it was copied?)") from None
-    if not isinstance(payload, dict) or payload.get("v") != VERSION or not isinstance(payload.get("r"), list):
+    payload = _unpack(token)
+    if not isinstance(payload.get("r"), list):
         raise LinkError("the link's list of runs is not one this version of nnapps writes")
     items = payload["r"]
     out = Decoded()

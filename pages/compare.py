@@ -13,7 +13,7 @@ from nnapps.ui import state
 from nnapps.ui.bundle_views import download_buttons, import_widget
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import data_uri, display_scale, to_pil
-from nnapps.ui.links_view import apply_link, copy_link, sync_link
+from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, session_jobs
 from nnapps.ui.run_labels import unique_labels
@@ -133,8 +133,7 @@ if seen is not None and state.COMPARE_RUNS in st.session_state:
     if added:
         st.session_state[state.COMPARE_RUNS] = [i for i in st.session_state[state.COMPARE_RUNS] if i in by_id] + added
 st.session_state[state.COMPARE_SEEN] = set(by_id)
-if linked is not None:  # the link's stored runs now; the others join as their training ends
-    st.session_state[state.COMPARE_RUNS] = [i for i in linked if i in by_id]
+follow_link("compare", state.COMPARE_RUNS, linked, by_id)
 # The default only matters when the widget starts (passing it beside a value set above warns).
 chosen_ids = st.multiselect("Runs to compare", list(by_id),
                             default=None if state.COMPARE_RUNS in st.session_state else newest[::-1],

@@ -13,6 +13,7 @@ from nnapps.ui import gpt_views, state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.code_view import show_code
 from nnapps.ui.gpt_training import corpus_title, live_training
+from nnapps.ui.links_view import copy_link, open_gpt_link, sync_gpt_link
 from nnapps.ui.progress import submit
 from nnapps.ui.services import LOAD_ERRORS, get_gpt, get_store, shipped_gpt
 from nnapps.ui.widgets import schema_widgets
@@ -47,6 +48,7 @@ try:
 except LOAD_ERRORS as exc:  # a missing or damaged file must not take the page down
     st.warning(f"The pretrained model could not be loaded: {exc}")
 runs = gpt_runs(store)
+open_gpt_link(store, RUN, PICK_NEXT)
 if PICK_NEXT in st.session_state:
     st.session_state[RUN] = st.session_state.pop(PICK_NEXT)
 by_id = {r.run_id: r for r in runs}
@@ -121,6 +123,8 @@ with explore:
                           format_func=lambda i: f"{by_id[i].label} · {corpus_title(by_id[i])} · "
                                                 f"validation loss {by_id[i].metrics['val_loss']:.2f}")
     run = by_id[run_id]
+    sync_gpt_link(run.config)
+    copy_link()
     try:
         model, vocab = get_gpt(run_id, run.created)
     except LOAD_ERRORS as exc:

@@ -15,6 +15,7 @@ from nnapps.models import get_family
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.code_view import show_code
+from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.diagrams import chain_dot, neurons_dot, unrolled_dot
 from nnapps.ui.images import display_scale, to_pil
 from nnapps.runs import RunConfig
@@ -50,9 +51,11 @@ def vanishing_example() -> None:
     if st.button("Train a deep Sigmoid MLP and a deep ReLU MLP", icon=":material/play_arrow:",
                  help="6 hidden layers of 64 neurons each, one with Sigmoid, one with ReLU"):
         submit([RunConfig.make(spec.name, "mlp", hparams) for hparams in DEEP_MLPS])
-    live_progress(spec.name, show_curves=False)
+        st.rerun()  # the progress is drawn at the top of the page
 
 
+linked = apply_link("inside", spec.name, store)
+live_progress(spec.name, show_curves=False)
 runs = [r for r in store.list_runs(spec.name, SPLIT_SEED)
         if r.status == "complete" and get_family(r.config.family).kind == "torch"]
 if not runs:
@@ -63,8 +66,11 @@ if not runs:
     st.stop()
 labels = unique_labels(runs)
 by_id = {r.run_id: r for r in runs}
+follow_link("inside", f"inside_run_{spec.name}", linked, by_id, single=True)
 run_id = st.selectbox("Run", list(by_id), format_func=lambda i: labels[i], key=f"inside_run_{spec.name}")
 run = by_id[run_id]
+sync_link("inside", [run.config])
+copy_link()
 loaded, problems = load_predictors([run_id], labels)
 if problems:
     st.error(problems[0])

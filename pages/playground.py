@@ -13,7 +13,9 @@ from nnapps.playground import (InputError, ImageTarget, best_per_family, canvas_
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import display_scale, to_pil
+from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.nav import page_link
+from nnapps.ui.progress import live_progress
 from nnapps.ui.run_labels import unique_labels
 from nnapps.ui.services import cached_dataset, get_store, load_predictors
 from nnapps.ui.sidebar import dataset_picker
@@ -34,6 +36,8 @@ st.title("Playground")
 st.markdown("Give every model the same input of yours and see what each one makes of it: a "
             "probability for every class, the most probable one taken as the answer.")
 
+linked = apply_link("playground", spec.name, store)
+live_progress(spec.name, show_curves=False)
 runs = [r for r in store.list_runs(spec.name, SPLIT_SEED) if r.status == "complete"]
 if not runs:
     st.info(f"No trained models on {spec.title} yet.")
@@ -41,9 +45,14 @@ if not runs:
     st.stop()
 labels = unique_labels(runs)
 by_id = {r.run_id: r for r in runs}
-chosen_ids = st.multiselect("Models", list(by_id), default=[r.run_id for r in best_per_family(runs)],
-                            format_func=lambda i: labels[i], key=f"playground_runs_{spec.name}",
-                            help="At first, the best run of each model family")
+runs_key = f"playground_runs_{spec.name}"
+follow_link("playground", runs_key, linked, by_id)
+# A default beside a value set through session state (a link's runs) would warn: one or the other.
+best = None if runs_key in st.session_state else [r.run_id for r in best_per_family(runs)]
+chosen_ids = st.multiselect("Models", list(by_id), default=best, format_func=lambda i: labels[i],
+                            key=runs_key, help="At first, the best run of each model family")
+sync_link("playground", [by_id[i].config for i in chosen_ids])
+copy_link()
 if not chosen_ids:
     st.info("Pick at least one model.")
     st.stop()

@@ -1,12 +1,17 @@
 """Shared fixtures: every test writes under its own temporary folders, never the user's."""
 
+import os
 from pathlib import Path
 
-import pytest
+# .streamlit/config.toml hides error details from a hosted copy's visitors; a failing test
+# needs them. (Set before Streamlit reads its configuration.)
+os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
 
-from nnapps.data import load_dataset
-from nnapps.features import ImageStandardizer
-from nnapps.training import TensorData
+import pytest  # noqa: E402
+
+from nnapps.data import load_dataset  # noqa: E402
+from nnapps.features import ImageStandardizer  # noqa: E402
+from nnapps.training import TensorData  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -74,3 +74,20 @@ def test_gpt_page_names_the_step_limit(app, monkeypatch):  # noqa: F811
     assert_ok(app)
     assert any("NNAPPS_MAX_GPT_STEPS" in e.value for e in app.error)
     assert not [b for b in app.button if b.label == "Train"]
+
+
+def test_a_link_to_a_stored_model_over_a_limit_still_opens_it(app, monkeypatch):  # noqa: F811
+    from nnapps.gpt.runs import SHIPPED, gpt_config, read_checkpoint
+    from nnapps.links import encode_gpt
+    monkeypatch.setenv("NNAPPS_MAX_GPT_STEPS", "100")  # the shipped model took 3,000
+    shipped, _ = read_checkpoint(SHIPPED, header_only=True)
+    app.switch_page("pages/gpt.py")
+    app.query_params["gpt"] = encode_gpt(shipped)
+    app.run()
+    assert_ok(app)
+    assert app.selectbox(key="gpt_run").value == shipped.run_id
+    # A link to a model over the limit that is not stored here is not trained.
+    big = gpt_config("builtin", train={"steps": 5000}, check_limits=False)
+    app.query_params["gpt"] = encode_gpt(big)
+    app.run()
+    assert any("will not train it" in w.value and "NNAPPS_MAX_GPT_STEPS" in w.value for w in app.warning)

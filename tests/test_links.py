@@ -114,3 +114,61 @@ def test_compare_bad_link_shows_a_message_and_the_stored_runs(app):  # noqa: F81
     assert_ok(app)
     assert any("This link's runs cannot be shown" in w.value for w in app.warning)
     assert set(app.multiselect(key=state.COMPARE_RUNS).value) == {r.run_id for r in runs}
+
+
+# --- the Playground, Inside and GPT pages ----------------------------------------------------
+
+def open_with(app, page: str, **params):  # noqa: F811
+    app.switch_page(page)
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.run()
+    assert_ok(app)
+    return app
+
+
+@pytest.mark.parametrize("page, key", [("pages/playground.py", "playground_runs_digits"),
+                                       ("pages/inside.py", "inside_run_digits")])
+def test_playground_and_inside_links_round_trip(app, page, key):  # noqa: F811
+    runs = train_two_digits_runs()
+    for run in runs:
+        open_with(app, page, dataset="digits", runs=encode_runs([run.config]))
+        value = app.selectbox(key=key).value if "inside" in page else app.multiselect(key=key).value
+        assert value == (run.run_id if "inside" in page else [run.run_id])
+        # The address now names what is shown, ready to be copied.
+        assert [c.run_id for c in decode_runs(app.query_params["runs"], "digits").configs] == [run.run_id]
+        assert any(app.query_params["runs"] in c.value for c in app.code)
+
+
+def test_playground_link_trains_a_missing_run_and_then_shows_it(app):  # noqa: F811
+    train_two_digits_runs()
+    absent = RunConfig.make("digits", "mlp", {"width": 16}, {"epochs": 2})
+    open_with(app, "pages/playground.py", dataset="digits", runs=encode_runs([absent]))
+    assert any("0 stored here, 1 training now" in i.value for i in app.info)
+    poll(app, lambda at: at.multiselect(key="playground_runs_digits").value == [absent.run_id],
+         "the linked run to be trained and chosen", timeout=POLL_TIMEOUT)
+
+
+def test_gpt_link_round_trip_and_a_model_trained_from_a_link(app):  # noqa: F811
+    from nnapps.gpt.runs import SHIPPED, gpt_config, read_checkpoint
+    from nnapps.links import decode_gpt, encode_gpt
+    shipped, _ = read_checkpoint(SHIPPED, header_only=True)
+    open_with(app, "pages/gpt.py", gpt=encode_gpt(shipped))
+    assert app.selectbox(key="gpt_run").value == shipped.run_id
+    assert decode_gpt(app.query_params["gpt"]).run_id == shipped.run_id
+    tiny = gpt_config("builtin", {"n_layers": 1, "width": 32, "context": 16}, {"steps": 10, "eval_every": 5})
+    open_with(app, "pages/gpt.py", gpt=encode_gpt(tiny))
+    assert any("training now" in i.value for i in app.info)
+    poll(app, lambda at: at.selectbox(key="gpt_run").value == tiny.run_id, "the linked GPT to be trained",
+         timeout=POLL_TIMEOUT)
+
+
+def test_gpt_links_that_cannot_be_followed_say_why(app):  # noqa: F811
+    from nnapps.gpt.runs import gpt_config
+    from nnapps.links import encode_gpt
+    elsewhere = gpt_config("user-0123456789ab")
+    open_with(app, "pages/gpt.py", gpt=encode_gpt(elsewhere))
+    assert any("not on this copy" in w.value for w in app.warning)
+    open_with(app, "pages/gpt.py", gpt="garbage!")
+    assert any("This link's model cannot be shown" in w.value for w in app.warning)
+    assert app.selectbox(key="gpt_run").value  # the shipped model is shown instead

@@ -34,10 +34,16 @@ SHIPPED = Path(__file__).resolve().parent.parent / "data" / "files" / "gpt-built
 MAX_CHECKPOINT_BYTES = 5 * 2**20
 
 
-def gpt_config(corpus: str, hparams: dict | None = None, train: dict | None = None) -> RunConfig:
-    """A validated config for a GPT on the named corpus (builtin, shakespeare, user-<hash>)."""
+def gpt_config(corpus: str, hparams: dict | None = None, train: dict | None = None,
+               check_limits: bool = True) -> RunConfig:
+    """A validated config for a GPT on the named corpus (builtin, shakespeare, user-<hash>).
+
+    check_limits=False names a run that may exist already (a link to it): the limits are for
+    what a copy will train, and train_gpt_run checks them again.
+    """
     train = check_measurements(TRAIN_SCHEMA.validate(train or {}))
-    limits.check(limits.GPT_STEPS, train["steps"])
+    if check_limits:
+        limits.check(limits.GPT_STEPS, train["steps"])
     return RunConfig(dataset=CORPUS_PREFIX + corpus, family=FAMILY.name,
                      hparams=MODEL_SCHEMA.validate(hparams or {}), train=train)
 
@@ -52,6 +58,7 @@ def train_gpt_run(config: RunConfig, store: RunStore | None, corpus: corpora.Cor
                   on_eval: Callable[[EvalPoint], None] | None = None,
                   should_stop: Callable[[], bool] | None = None, device: str = "auto") -> Run:
     """Train config on its corpus and keep the run in store (when given)."""
+    limits.check(limits.GPT_STEPS, config.train["steps"])
     corpus = corpus or corpora.load(corpus_name(config))
     train_text, val_text = corpus.split()
     result = train_lm(train_text, val_text, config.hparams, config.train, device=device,

@@ -5,6 +5,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
+from .. import limits
 from ..links import LinkError, decode_runs, encode_runs
 from ..runs import RunConfig, RunStore
 from .progress import submit
@@ -45,6 +46,25 @@ def apply_link(page: str, dataset: str, store: RunStore) -> list[str] | None:
     return [c.run_id for c in decoded.configs]
 
 
+def follow_link(page: str, key: str, linked: list[str] | None, available, single: bool = False) -> None:
+    """Put a link's runs into the page's run widget (session-state key): the stored ones at
+    once, the ones still training as each arrives in available (the run ids listed now)."""
+    pending_key = f"link_pending_{page}"
+    if linked is not None:
+        st.session_state[pending_key] = list(linked)
+        if not single:  # the link's runs and no others, even while some still train
+            st.session_state[key] = []
+    pending = st.session_state.get(pending_key, [])
+    arrived = [i for i in pending if i in available]
+    if arrived:
+        if single:
+            st.session_state[key] = arrived[0]
+        else:
+            current = [i for i in st.session_state.get(key, []) if i in available]
+            st.session_state[key] = current + [i for i in arrived if i not in current]
+    st.session_state[pending_key] = [i for i in pending if i not in available]
+
+
 def sync_link(page: str, configs: list[RunConfig]) -> None:
     """Put the runs shown into the address bar: the page's URL is then its link."""
     token = encode_runs(configs) if configs else None
@@ -68,3 +88,51 @@ def current_url() -> str:
     url = st.context.url or ""
     scheme, netloc, path, _, _ = urlsplit(url)
     return urlunsplit((scheme, netloc, path, query, "")) if netloc else f"?{query}"
+
+
+GPT_PARAM = "gpt"
+
+
+def open_gpt_link(store: RunStore, run_key: str, pick_key: str) -> None:
+    """Apply a fresh ?gpt= once: choose its run if stored, else train it when its text is here."""
+    from ..data import corpora
+    from ..gpt.runs import corpus_name
+    from ..links import decode_gpt
+
+    token = st.query_params.get(GPT_PARAM)
+    if not token or st.session_state.get(_applied_key("gpt")) == token:
+        return
+    st.session_state[_applied_key("gpt")] = token
+    try:
+        config = decode_gpt(token)
+    except LinkError as exc:
+        st.warning(f"This link's model cannot be shown: {exc}. Showing the models here instead.")
+        return
+    stored = store.get(config.run_id)
+    if stored is not None and stored.status == "complete":
+        st.session_state[pick_key] = config.run_id
+        return
+    name = corpus_name(config)
+    here = (name == "builtin" or (name == "shakespeare" and corpora.shakespeare_path().exists())
+            or corpora.user_path(name).exists())
+    if not here:
+        st.warning(f"This link's model learned from a text that is not on this copy ({name}): "
+                   "download Tiny Shakespeare, or paste the text, under *Train your own*, then open "
+                   "the link again.")
+        return
+    try:
+        limits.check(limits.GPT_STEPS, config.train["steps"])
+    except limits.LimitExceeded as exc:
+        st.warning(f"This link's model is not stored here, and this copy will not train it: {exc}")
+        return
+    submit([config])
+    st.info(f"This link's model ({config.label()}) is not stored here: it is training now, seeded as "
+            "the link says, so it will write what its sender saw. Watch it under *Train your own*; "
+            "it is chosen here when it is done.")
+
+
+def sync_gpt_link(config: RunConfig) -> None:
+    from ..links import encode_gpt
+    token = encode_gpt(config)
+    st.query_params[GPT_PARAM] = token
+    st.session_state[_applied_key("gpt")] = token
