@@ -259,7 +259,7 @@ def vanishing_gradient() -> list[dict]:
     return out
 
 
-SECTIONS = ("speed", "image", "text", "audio", "playground", "inside", "gpt")
+SECTIONS = ("speed", "image", "text", "audio", "playground", "inside", "gpt", "memory")
 
 
 def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
@@ -308,4 +308,8 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
         results["gpt_training"] = gpt_training(quick)
         log("gpt: the next-character table for a 64-character prompt")
         results["gpt_next_char"] = next_char_latency()
+    if "memory" in only:
+        from .bench_memory import server_memory
+        log("memory: the server with ten stored runs, Compare open on each dataset, then the GPT page")
+        results["server_memory"] = server_memory(log)
     return results

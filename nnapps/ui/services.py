@@ -31,11 +31,17 @@ def get_queue() -> JobQueue:
     return JobQueue(get_store(), max_running=max(slots, 1))
 
 
-@st.cache_data(max_entries=3, show_spinner=False)
+# A resource, not cache_data: cache_data would keep a pickled copy and hand every rerun a fresh
+# unpickled one, two copies of 100 MB of sound where one will do. The arrays are made read-only
+# instead, so no page can change what every session shares.
+@st.cache_resource(max_entries=3, show_spinner=False)
 def _splits(name: str, seed: int) -> tuple[list[str], dict[str, np.ndarray]]:
     ds = load_dataset(name, seed)
     arrays = {f"{k}_{s}": getattr(ds, f"{k}_{s}") for k in ("X", "y") for s in ("train", "val", "test")}
-    return ds.class_names, arrays
+    for array in arrays.values():
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
+    return list(ds.class_names), arrays
 
 
 def cached_dataset(name: str, seed: int = 0) -> Dataset:
