@@ -15,6 +15,8 @@ schema are checked, and the weights must load into the model the config builds.
 
 import io
 import json
+import math
+import time
 import zipfile
 from dataclasses import asdict
 
@@ -31,6 +33,13 @@ MEMBERS = ("config.json", "run.json", "history.csv", "test_probabilities.csv", "
            "weights.safetensors")
 MAX_MEMBER_BYTES = 64 * 2**20
 MAX_BUNDLE_BYTES = 100 * 2**20
+# JSON is parsed whole, at several times its size in memory: its members get tighter bounds.
+MEMBER_BYTES = {"config.json": 64 * 2**10, "metrics.json": 4 * 2**20, "run.json": 16 * 2**20,
+                "history.csv": 4 * 2**20}
+MAX_RATIO = 200  # unpacked size over packed size: beyond it, a member is a bomb, not data
+# Numbers a run's metrics hold besides those recomputed here from its probabilities.
+CLASSIFIER_NUMBERS = ("params", "train_seconds", "infer_ms_per_sample", "epochs_run")
+GPT_NUMBERS = ("train_loss", "val_loss", "steps", "tokens_per_s", "train_seconds", "params")
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".npy", ".npz")
 
 
@@ -71,6 +80,17 @@ def _proba_frame(run: Run) -> pd.DataFrame:
 
 def read_bundle(data: bytes) -> tuple[Run, dict[str, torch.Tensor]]:
     """The run and weights a bundle holds, every part checked; BundleError says what is wrong."""
+    try:
+        return _read_bundle(data)
+    except BundleError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, RecursionError, ValueError, KeyError,
+            TypeError, OverflowError, EOFError, OSError) as exc:
+        # A forged size, a bad checksum, an encrypted member, text where numbers belong...
+        raise BundleError(f"the bundle is damaged: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+def _read_bundle(data: bytes) -> tuple[Run, dict[str, torch.Tensor]]:
     if len(data) > MAX_BUNDLE_BYTES:
         raise BundleError(f"the bundle is {len(data) / 2**20:.0f} MB; at most {MAX_BUNDLE_BYTES // 2**20} MB")
     try:
@@ -87,8 +107,12 @@ def read_bundle(data: bytes) -> tuple[Run, dict[str, torch.Tensor]]:
 
 
 def import_bundle(store: RunStore, data: bytes) -> Run:
-    """Check a bundle and put its run into store (replacing a stored run of the same config)."""
+    """Check a bundle and put its run into store; a run stored here already is kept as it is
+    (a bundle never replaces what this copy trained)."""
     run, weights = read_bundle(data)
+    stored = store.get(run.run_id)
+    if stored is not None and stored.status == "complete":
+        return stored
     store.put(run, weights)
     return run
 
@@ -101,9 +125,13 @@ def _members(archive: zipfile.ZipFile) -> dict[str, bytes]:
             raise BundleError(f"the bundle holds {name}: pickled objects are never loaded here")
         if name not in MEMBERS:
             raise BundleError(f"unexpected member {name!r}; a bundle holds only {', '.join(MEMBERS)}")
-        if info.file_size > MAX_MEMBER_BYTES:
-            raise BundleError(f"{name} unpacks to {info.file_size / 2**20:.0f} MB; at most "
-                              f"{MAX_MEMBER_BYTES // 2**20} MB")
+        cap = MEMBER_BYTES.get(name, MAX_MEMBER_BYTES)
+        if info.file_size > cap:
+            raise BundleError(f"{name} unpacks to {info.file_size / 2**20:.1f} MB; at most "
+                              f"{cap / 2**20:g} MB")
+        if info.file_size > MAX_RATIO * max(info.compress_size, 1) + 2**16:
+            raise BundleError(f"{name} unpacks to {info.file_size // max(info.compress_size, 1)} times its "
+                              "packed size: that is a zip bomb, not a run")
     if sum(i.file_size for i in infos) > MAX_BUNDLE_BYTES:
         raise BundleError(f"the bundle unpacks to more than {MAX_BUNDLE_BYTES // 2**20} MB")
     missing = [m for m in MEMBERS if m not in {i.filename for i in infos}]
@@ -111,11 +139,9 @@ def _members(archive: zipfile.ZipFile) -> dict[str, bytes]:
         raise BundleError(f"the bundle lacks {', '.join(missing)}")
     out = {}
     for info in infos:
-        # Read no more than the header promised: a forged size cannot unpack a bomb.
+        # zipfile reads no more than the entry's size and checks its CRC: a forged size fails.
         with archive.open(info) as f:
-            out[info.filename] = f.read(info.file_size + 1)
-        if len(out[info.filename]) > info.file_size:
-            raise BundleError(f"{info.filename} is larger than its entry in the zip says")
+            out[info.filename] = f.read(info.file_size)
     return out
 
 
@@ -137,7 +163,8 @@ def _config(raw: dict) -> RunConfig:
         family = get_family(raw["family"])
         if family.name == "gpt":
             from .gpt.runs import corpus_name, gpt_config
-            clean = gpt_config(corpus_name(RunConfig(**raw)), raw["hparams"], raw["train"])
+            # Importing trains nothing: this copy's training limits do not apply.
+            clean = gpt_config(corpus_name(RunConfig(**raw)), raw["hparams"], raw["train"], check_limits=False)
         else:
             from .data import get_spec
             try:
@@ -173,9 +200,11 @@ def _run(config: RunConfig, extra: dict, metrics: dict, proba_csv: bytes) -> Run
     if config.family != "gpt":  # a GPT's "preprocessor" only names its corpus
         from .features import preprocessor_from_state
         try:
-            preprocessor_from_state(preprocessor)
+            rebuilt = preprocessor_from_state(preprocessor)
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"run.json: the fitted preprocessor cannot be rebuilt: {exc!r}") from None
+        if rebuilt.input_info() != input_info:
+            raise BundleError("run.json: the input shape does not match the fitted preprocessor's")
     try:
         frame = pd.read_csv(io.BytesIO(proba_csv))
     except (ValueError, pd.errors.ParserError) as exc:
@@ -191,9 +220,12 @@ def _run(config: RunConfig, extra: dict, metrics: dict, proba_csv: bytes) -> Run
         raise BundleError("test_probabilities.csv: probabilities must be numbers between 0 and 1")
     if len(proba) and not np.allclose(proba.sum(1), 1.0, atol=1e-3):
         raise BundleError("test_probabilities.csv: each row's probabilities must add up to 1")
-    return Run(config=config, status=status, history=history, metrics=metrics, class_names=class_names,
+    _check_against_here(config, class_names, input_info, preprocessor, y)
+    return Run(config=config, status=status, history=history,
+               metrics=_metrics(config, metrics, y, proba), class_names=class_names,
                input_info=input_info, preprocessor=preprocessor, test_proba=proba.astype(np.float32),
-               y_test=y.astype(np.int64), created=created)
+               # Imported now: a date from the bundle would sort it among a page's newest forever.
+               y_test=y.astype(np.int64), created=time.time())
 
 
 def _weights(run: Run, data: bytes) -> dict[str, torch.Tensor]:
@@ -210,3 +242,59 @@ def _weights(run: Run, data: bytes) -> dict[str, torch.Tensor]:
         raise BundleError(f"the weights do not fit the model config.json describes: "
                           f"{str(exc).splitlines()[0]}") from None
     return weights
+
+
+def _number(metrics: dict, key: str) -> float:
+    value = metrics.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise BundleError(f"metrics.json: {key} must be a number of at least 0, got {value!r}")
+    return value
+
+
+def _metrics(config: RunConfig, metrics: dict, y: np.ndarray, proba: np.ndarray) -> dict:
+    """The metrics a page reads: the ones the probabilities give, recomputed here; the rest
+    (size, time) checked to be numbers. A bundle's own claims about accuracy are not taken."""
+    if config.family == "gpt":
+        from .gpt.train import EvalPoint
+        out = {k: _number(metrics, k) for k in GPT_NUMBERS}
+        curve = metrics.get("curve")
+        if not isinstance(curve, list) or not curve or len(curve) > 10_000:
+            raise BundleError("metrics.json: a GPT's curve must be a list of its measurements")
+        try:
+            out["curve"] = [{**EvalPoint(**p).__dict__} for p in curve]
+        except TypeError as exc:
+            raise BundleError(f"metrics.json: a measurement of the curve is malformed: {exc}") from None
+        out["accuracy"] = float((proba.argmax(1) == y).mean()) if len(y) else 0.0
+        return out
+    from .evaluation import classification_metrics
+    if not len(y):
+        raise BundleError("test_probabilities.csv holds no test items")
+    # float32, as training computes them: the same numbers, and sklearn's same tolerance.
+    return {**{k: _number(metrics, k) for k in CLASSIFIER_NUMBERS},
+            **classification_metrics(y, proba.astype(np.float32))}
+
+
+def _check_against_here(config: RunConfig, class_names: list[str], input_info: InputInfo,
+                        preprocessor: dict, y: np.ndarray) -> None:
+    """A run of a dataset this copy has must name its classes and test labels as it does."""
+    if config.family == "gpt":
+        from .data.corpora import MAX_DISTINCT
+        if input_info.vocab_size != len(class_names) or len(class_names) > MAX_DISTINCT:
+            raise BundleError("run.json: a GPT's vocabulary must be its classes, at most "
+                              f"{MAX_DISTINCT} characters")
+        if not input_info.shape or input_info.shape[0] != config.hparams["context"]:
+            raise BundleError("run.json: a GPT's input shape must be its context")
+        return
+    from .data import DatasetUnavailable, get_spec, load_dataset
+    try:
+        get_spec(config.dataset)
+    except (ValueError, DatasetUnavailable):
+        return  # a dataset this copy does not have (another person's upload): nothing to compare
+    try:
+        dataset = load_dataset(config.dataset, config.split_seed)
+    except DatasetUnavailable:
+        return  # a download not made here yet
+    if list(dataset.class_names) != class_names:
+        raise BundleError(f"the run's classes {class_names[:5]}... are not {config.dataset}'s here")
+    if len(y) != len(dataset.y_test) or not np.array_equal(y, dataset.y_test):
+        raise BundleError(f"the run's test labels are not {config.dataset}'s test split here")

@@ -118,7 +118,8 @@ def model_script(run: Run) -> str:
             + "model.eval()\n")
     example = (f"torch.randint(0, {vocab}, (1, {shape[0]}))" if vocab else f"torch.zeros(1, *{shape})")
     return "\n\n".join([
-        HEADER.format(label=run.label, run_id=run.run_id, dataset=run.config.dataset).rstrip(),
+        HEADER.format(label=_docstring_safe(run.label), run_id=_docstring_safe(run.run_id),
+                      dataset=_docstring_safe(run.config.dataset)).rstrip(),
         *closure.parts,
         "# The run's config, and the shape of one input as its preprocessor made it.\n"
         f"hparams = {run.config.hparams!r}\n"
@@ -128,3 +129,8 @@ def model_script(run: Run) -> str:
         f"if __name__ == \"__main__\":\n    with torch.no_grad():\n"
         f"        print(model({example}).shape)\n",
     ])
+
+
+def _docstring_safe(text: str) -> str:
+    """text as it may stand inside the script's docstring: printable, no quotes, no backslashes."""
+    return "".join(c for c in str(text) if c.isprintable() and c not in '"\\')[:200]

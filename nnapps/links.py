@@ -46,7 +46,7 @@ def _unpack(token: str) -> dict:
         raw = zlib.decompressobj().decompress(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)),
                                               64 * 1024)
         payload = json.loads(raw)
-    except (binascii.Error, zlib.error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, zlib.error, ValueError, UnicodeDecodeError, RecursionError):
         raise LinkError("the link's list of runs is damaged (was it cut off when it was copied?)") from None
     if not isinstance(payload, dict) or payload.get("v") != VERSION:
         raise LinkError("the link's list of runs is not one this version of nnapps writes")
@@ -100,10 +100,13 @@ def decode_runs(token: str, dataset: str) -> Decoded:
         try:
             if not isinstance(item, dict) or not isinstance(item.get("f"), str):
                 raise ValueError("it names no model")
-            out.configs.append(RunConfig.make(dataset, item["f"], _dict(item, "h"), _dict(item, "t"),
-                                              int(item.get("s", 0)), _dict(item, "x")))
+            config = RunConfig.make(dataset, item["f"], _dict(item, "h"), _dict(item, "t"),
+                                    int(item.get("s", 0)), _dict(item, "x"))
         except (ValueError, TypeError) as exc:
             out.problems.append(f"run {n} of the link was left out: {exc}")
+            continue
+        if config.run_id not in {c.run_id for c in out.configs}:  # the same run named twice
+            out.configs.append(config)
     return out
 
 

@@ -33,7 +33,7 @@ spec = dataset_picker()
 store = get_store()
 
 st.title("Compare")
-linked = apply_link("compare", spec.name, store)
+linked = apply_link("compare", spec.name, store, SPLIT_SEED)
 live_progress(spec.name, show_curves=False)
 
 runs = store.list_runs(spec.name, SPLIT_SEED)

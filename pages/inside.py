@@ -54,7 +54,9 @@ def vanishing_example() -> None:
         st.rerun()  # the progress is drawn at the top of the page
 
 
-linked = apply_link("inside", spec.name, store)
+linked = apply_link("inside", spec.name, store, SPLIT_SEED, single=True,
+                    accept=lambda c: None if get_family(c.family).kind == "torch"
+                    else "a scikit-learn baseline has no layers to look inside")
 live_progress(spec.name, show_curves=False)
 runs = [r for r in store.list_runs(spec.name, SPLIT_SEED)
         if r.status == "complete" and get_family(r.config.family).kind == "torch"]

@@ -36,7 +36,7 @@ st.title("Playground")
 st.markdown("Give every model the same input of yours and see what each one makes of it: a "
             "probability for every class, the most probable one taken as the answer.")
 
-linked = apply_link("playground", spec.name, store)
+linked = apply_link("playground", spec.name, store, SPLIT_SEED)
 live_progress(spec.name, show_curves=False)
 runs = [r for r in store.list_runs(spec.name, SPLIT_SEED) if r.status == "complete"]
 if not runs:

@@ -1,13 +1,16 @@
 """Shared fixtures: every test writes under its own temporary folders, never the user's."""
 
-import os
 from pathlib import Path
 
-# .streamlit/config.toml hides error details from a hosted copy's visitors; a failing test
-# needs them. (Set before Streamlit reads its configuration.)
-os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
-
 import pytest  # noqa: E402
+from streamlit import config as streamlit_config  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def error_details():
+    """.streamlit/config.toml hides error details from a hosted copy's visitors; a failing
+    AppTest needs them."""
+    streamlit_config.set_option("client.showErrorDetails", "full")
 
 from nnapps.data import load_dataset  # noqa: E402
 from nnapps.features import ImageStandardizer  # noqa: E402

@@ -250,10 +250,12 @@ def test_a_shared_compare_link_opens_the_same_runs_in_a_fresh_profile(server, br
     mlp, cnn = (train_run(RunConfig.make("digits", family, train={"epochs": 2}), store) for family in ("mlp", "cnn"))
     page.goto(f"{server}/compare?dataset=digits")
     expect(page.get_by_role("heading", name="Compare", exact=True)).to_be_visible(timeout=60_000)
+    page.wait_for_function("() => new URL(location.href).searchParams.has('runs')", timeout=30_000)
+    both = page.evaluate("() => new URL(location.href).searchParams.get('runs')")
     # Remove the MLP from the comparison: the link follows the runs shown.
     page.get_by_role("button", name=f"Remove {mlp.label}").first.click()
-    page.wait_for_function("() => new URL(location.href).searchParams.has('runs')", timeout=30_000)
-    page.wait_for_timeout(1000)
+    page.wait_for_function("t => new URL(location.href).searchParams.get('runs') !== t", arg=both,
+                           timeout=30_000)
     link = page.url
     fresh = browser.new_context(viewport=VIEWPORT)
     try:

@@ -51,7 +51,10 @@ def test_round_trip_gives_the_same_run_and_probabilities(runs, tmp_path, index, 
     assert imported.run_id == run.run_id and other.get(run.run_id) is not None
     assert np.array_equal(imported.test_proba, run.test_proba)
     assert np.array_equal(imported.y_test, run.y_test)
-    assert imported.metrics == run.metrics and imported.history == run.history
+    # Metrics are recomputed from the probabilities on import: the same, to float precision.
+    assert imported.metrics.keys() == run.metrics.keys() and imported.history == run.history
+    for key, value in run.metrics.items():
+        assert imported.metrics[key] == (pytest.approx(value, rel=1e-6) if isinstance(value, float) else value), key
     # The imported model predicts what the original stored: it compares like any other run.
     model, pre = load_model(imported, other), load_preprocessor(imported)
     again = predict_proba(model, pre.transform(digits.X_test), len(imported.class_names))
@@ -166,3 +169,85 @@ def test_compare_refuses_a_bad_bundle_and_keeps_going(runs, app):  # noqa: F811
     assert [e.value for e in app.error] == ["evil.zip was not imported: the bundle holds evil.pkl: pickled "
                                             "objects are never loaded here"]
     assert RunStore().list_runs() == []
+
+
+# --- what a stranger's bundle cannot do ------------------------------------------------------
+
+def _edit_csv_cell(content: bytes) -> bytes:
+    lines = content.decode().splitlines()
+    cells = lines[1].split(",")
+    cells[-1] = "lots"
+    lines[1] = ",".join(cells)
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda n, c: b"{}" if n == "metrics.json" else c, "metrics.json: params must be a number"),
+    (lambda n, c: _json_edit(c, class_names=[f"k{i}" for i in range(10)]) if n == "run.json" else c,
+     "classes|class names"),
+    (lambda n, c: _edit_csv_cell(c) if n == "test_probabilities.csv" else c, "damaged|between 0 and 1"),
+    (lambda n, c: b"[" * 100_000 + b"]" * 100_000 if n == "metrics.json" else c, "damaged|not valid JSON"),
+    (lambda n, c: _json_edit(c, input_info={"shape": [1, 9, 9], "vocab_size": 0}) if n == "run.json" else c,
+     "input shape"),
+])
+def test_a_bundle_must_agree_with_itself_and_with_this_copy(runs, change, message):
+    with pytest.raises(BundleError, match=message):
+        read_bundle(broken(runs, change=change))
+
+
+def test_test_labels_must_be_this_copys_test_split(runs):
+    def shuffled(name, content):
+        if name != "test_probabilities.csv":
+            return content
+        lines = content.decode().splitlines()
+        first = lines[1].split(",")
+        first[0] = str((int(first[0]) + 1) % 10)
+        first[1] = str(int(first[0]))  # digits' class names are "0".."9"
+        lines[1] = ",".join(first)
+        return ("\n".join(lines) + "\n").encode()
+    with pytest.raises(BundleError, match="test labels"):
+        read_bundle(broken(runs, change=shuffled))
+
+
+def test_metrics_are_recomputed_and_the_date_is_now(runs, tmp_path):
+    import time
+    store, made = runs
+    claims = lambda n, c: _json_edit(c, accuracy=1.0) if n == "metrics.json" else (  # noqa: E731
+        _json_edit(c, created=1e300) if n == "run.json" else c)
+    before = time.time()
+    run = import_bundle(RunStore(tmp_path / "x"), rezip(export_bundle(store, made[0]), change=claims))
+    assert run.metrics["accuracy"] == made[0].metrics["accuracy"] != 1.0
+    assert before <= run.created <= time.time()
+
+
+def test_a_bundle_never_replaces_a_run_stored_here(runs):
+    store, made = runs
+    data = rezip(export_bundle(store, made[0]),
+                 change=lambda n, c: _json_edit(c, status="stopped") if n == "run.json" else c)
+    assert import_bundle(store, data).status == "complete"
+    assert store.get(made[0].run_id).status == "complete"
+
+
+def test_a_zip_bomb_member_is_refused_before_it_is_unpacked(runs):
+    store, made = runs
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(export_bundle(store, made[0]))) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            dst.writestr(name, b" " * (50 * 2**20) if name == "weights.safetensors" else src.read(name))
+    with pytest.raises(BundleError, match="zip bomb"):
+        read_bundle(out.getvalue())
+
+
+def test_a_gpt_bundle_cannot_name_a_strange_corpus(tmp_path):
+    from nnapps.data import corpora
+    from nnapps.gpt.runs import gpt_config, train_gpt_run
+    corpus = corpora.user_text(("a short text to learn. " * 40).encode(), "t.txt")
+    store = RunStore(tmp_path / "a")
+    run = train_gpt_run(gpt_config(corpus.name, {"n_layers": 1, "width": 32, "context": 16},
+                                   {"steps": 5, "eval_every": 5}), store, corpus)
+    evil = 'corpus:x"""\nprint("PWNED")\n"""'
+    data = rezip(export_bundle(store, run),
+                 change=lambda n, c: _json_edit(c, dataset=evil) if n == "config.json" else c)
+    with pytest.raises(BundleError, match="unknown corpus"):
+        read_bundle(data)

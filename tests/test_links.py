@@ -61,9 +61,17 @@ def test_a_link_naming_too_many_runs_shows_the_first():
 
 
 def test_a_zip_bomb_token_is_cut_short():
-    bomb = base64.urlsafe_b64encode(zlib.compress(b'{"v":1,"r":[' + b" " * 10_000_000 + b"]}", 9)).decode()
-    with pytest.raises(LinkError):
+    bomb = base64.urlsafe_b64encode(zlib.compress(b'{"v":1,"r":[' + b" " * 3_000_000 + b"]}", 9)).decode()
+    assert len(bomb) < 4000  # within the length bound: only the unpacking bound stops it
+    with pytest.raises(LinkError, match="damaged"):
         decode_runs(bomb, "digits")
+
+
+def test_deep_nesting_and_repeated_runs_are_handled():
+    with pytest.raises(LinkError):
+        decode_runs(base64.urlsafe_b64encode(zlib.compress(b"[" * 60000)).decode(), "digits")
+    twice = decode_runs(token_of({"v": 1, "r": [{"f": "mlp"}, {"f": "mlp", "h": {}}]}), "digits")
+    assert len(twice.configs) == 1
 
 
 # --- the Compare page ----------------------------------------------------------------------
@@ -172,3 +180,25 @@ def test_gpt_links_that_cannot_be_followed_say_why(app):  # noqa: F811
     open_with(app, "pages/gpt.py", gpt="garbage!")
     assert any("This link's model cannot be shown" in w.value for w in app.warning)
     assert app.selectbox(key="gpt_run").value  # the shipped model is shown instead
+
+
+def test_a_link_leaves_out_what_the_page_cannot_show(app, monkeypatch):  # noqa: F811
+    train_two_digits_runs()
+    other_split = RunConfig.make("digits", "mlp", split_seed=2)
+    baseline = RunConfig.make("digits", "logreg")
+    open_with(app, "pages/inside.py", dataset="digits", runs=encode_runs([other_split, baseline]))
+    warnings = " ".join(w.value for w in app.warning)
+    assert "uses split 2" in warnings and "no layers to look inside" in warnings
+    assert not app.session_state[state.JOBS]  # nothing was queued for them
+    monkeypatch.setenv("NNAPPS_MAX_EPOCHS", "5")
+    long = RunConfig.make("digits", "mlp", {"width": 8}, {"epochs": 50})
+    open_with(app, "pages/compare.py", dataset="digits", runs=encode_runs([long]))
+    assert any("will not be trained" in w.value and "NNAPPS_MAX_EPOCHS" in w.value for w in app.warning)
+    assert not app.session_state[state.JOBS]
+
+
+def test_the_address_keeps_a_links_runs_while_they_train(app):  # noqa: F811
+    train_two_digits_runs()
+    absent = RunConfig.make("digits", "mlp", {"width": 24}, {"epochs": 2})
+    open_with(app, "pages/compare.py", dataset="digits", runs=encode_runs([absent]))
+    assert [c.run_id for c in decode_runs(app.query_params["runs"], "digits").configs] == [absent.run_id]

@@ -112,6 +112,10 @@ def keep(corpus: Corpus) -> None:
 _USER_NAME = re.compile(r"user-[0-9a-f]{12}")
 
 
+def is_corpus_name(name: str) -> bool:
+    return name in ("builtin", "shakespeare") or bool(_USER_NAME.fullmatch(name))
+
+
 def load(name: str, progress: ProgressFn | None = None) -> Corpus:
     """A corpus by the name a run records: builtin, shakespeare, or a kept user-<hash>."""
     if name == "builtin":

@@ -80,7 +80,9 @@ def log_mel(X: np.ndarray, sample_rate: int, window_ms: float, hop_ms: float, n_
     parts = []
     with torch.no_grad():
         for start in range(0, len(X), chunk):
-            spec = torch.stft(torch.from_numpy(X[start:start + chunk]), n_fft, hop_length=hop,
+            # A copy of the chunk (a small part of the STFT's own memory): the pages share
+            # datasets read-only, and torch will not wrap a read-only array.
+            spec = torch.stft(torch.from_numpy(np.array(X[start:start + chunk])), n_fft, hop_length=hop,
                               win_length=window, window=hann, center=True, pad_mode="constant",
                               return_complex=True)
             power = spec.real.square() + spec.imag.square()  # (n, n_fft // 2 + 1, frames)

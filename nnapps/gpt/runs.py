@@ -41,6 +41,8 @@ def gpt_config(corpus: str, hparams: dict | None = None, train: dict | None = No
     check_limits=False names a run that may exist already (a link to it): the limits are for
     what a copy will train, and train_gpt_run checks them again.
     """
+    if not corpora.is_corpus_name(corpus):
+        raise ValueError(f"unknown corpus {corpus!r}: builtin, shakespeare, or user-<12 hex digits>")
     train = check_measurements(TRAIN_SCHEMA.validate(train or {}))
     if check_limits:
         limits.check(limits.GPT_STEPS, train["steps"])

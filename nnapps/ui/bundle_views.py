@@ -36,10 +36,13 @@ def import_widget(dataset: str, key: str) -> None:
         try:
             run = import_bundle(get_store(), data)
         except BundleError as exc:
-            st.error(f"{upload.name} was not imported: {exc}")
-            return
-        done[digest] = (run.label, run.config.dataset)
-        st.rerun()  # the page's lists of runs are drawn above: draw them again with this one
+            done[digest] = f"{upload.name} was not imported: {exc}"  # not checked again each rerun
+        else:
+            done[digest] = (run.label, run.config.dataset)
+            st.rerun()  # the page's lists of runs are drawn above: draw them again with this one
+    if isinstance(done[digest], str):
+        st.error(done[digest])
+        return
     label, where = done[digest]
     if where == dataset:
         st.success(f"Imported {label}.")

@@ -17,11 +17,14 @@ def _applied_key(page: str) -> str:
     return f"link_applied_{page}"
 
 
-def apply_link(page: str, dataset: str, store: RunStore) -> list[str] | None:
+def apply_link(page: str, dataset: str, store: RunStore, split_seed: int = 0,
+               accept=lambda config: None, single: bool = False) -> list[str] | None:
     """The run ids a fresh ?runs= names (stored ones now, the others once trained), or None.
 
     A link is applied once; runs it names that are not stored here are queued for training,
-    seeded as the link says, so their numbers match the ones its sender saw.
+    seeded as the link says, so their numbers match the ones its sender saw. Runs the page
+    cannot show (another split; accept(config) returns why) are named and left out; a page of
+    one run (single) takes the first.
     """
     token = st.query_params.get(RUNS_PARAM)
     if not token or st.session_state.get(_applied_key(page)) == token:
@@ -32,12 +35,31 @@ def apply_link(page: str, dataset: str, store: RunStore) -> list[str] | None:
     except LinkError as exc:
         st.warning(f"This link's runs cannot be shown: {exc}. Showing the runs stored here instead.")
         return None
+    shown = []
+    for config in decoded.configs:
+        why = (f"it uses split {config.split_seed}, and this page shows split {split_seed}"
+               if config.split_seed != split_seed else accept(config))
+        if why:
+            decoded.problems.append(f"{config.label()} was left out: {why}")
+        else:
+            shown.append(config)
+    if single and len(shown) > 1:
+        decoded.problems.append(f"this page shows one run; the link's first, {shown[0].label()}, is shown")
+        shown = shown[:1]
+    decoded.configs = shown
+    missing = [c for c in shown if (run := store.get(c.run_id)) is None or run.status != "complete"]
+    for config in list(missing):
+        try:  # a link does not make this copy train past its limits
+            limits.check(limits.EPOCHS, config.train.get("epochs", 0))
+        except limits.LimitExceeded as exc:
+            decoded.problems.append(f"{config.label()} is not stored here and will not be trained: {exc}")
+            missing.remove(config)
+            decoded.configs.remove(config)
     for problem in decoded.problems:
         st.warning(problem)
-    missing = [c for c in decoded.configs
-               if (run := store.get(c.run_id)) is None or run.status != "complete"]
     if missing:
         submit(missing)
+        st.session_state[f"link_training_{page}"] = missing
     if decoded.configs:
         found = len(decoded.configs) - len(missing)
         st.info(f"This link shows {len(decoded.configs)} run{'s' if len(decoded.configs) != 1 else ''}: "
@@ -66,7 +88,12 @@ def follow_link(page: str, key: str, linked: list[str] | None, available, single
 
 
 def sync_link(page: str, configs: list[RunConfig]) -> None:
-    """Put the runs shown into the address bar: the page's URL is then its link."""
+    """Put the runs shown into the address bar: the page's URL is then its link. A link's runs
+    still training stay in it, so a reload meanwhile loses nothing."""
+    pending = set(st.session_state.get(f"link_pending_{page}", []))
+    training = [c for c in st.session_state.get(f"link_training_{page}", []) if c.run_id in pending]
+    shown = {c.run_id for c in configs}
+    configs = list(configs) + [c for c in training if c.run_id not in shown]
     token = encode_runs(configs) if configs else None
     if token:
         st.query_params[RUNS_PARAM] = token
@@ -126,13 +153,19 @@ def open_gpt_link(store: RunStore, run_key: str, pick_key: str) -> None:
         st.warning(f"This link's model is not stored here, and this copy will not train it: {exc}")
         return
     submit([config])
+    st.session_state[f"link_training_{GPT_PARAM}"] = config
     st.info(f"This link's model ({config.label()}) is not stored here: it is training now, seeded as "
             "the link says, so it will write what its sender saw. Watch it under *Train your own*; "
             "it is chosen here when it is done.")
 
 
 def sync_gpt_link(config: RunConfig) -> None:
+    """The address names the model shown, or, while a link's model trains, that model."""
     from ..links import encode_gpt
-    token = encode_gpt(config)
+    training = st.session_state.get(f"link_training_{GPT_PARAM}")
+    if training is not None and training.run_id == config.run_id:
+        del st.session_state[f"link_training_{GPT_PARAM}"]
+        training = None
+    token = encode_gpt(training or config)
     st.query_params[GPT_PARAM] = token
     st.session_state[_applied_key("gpt")] = token
