@@ -65,4 +65,3 @@ def test_every_core_module_imports_without_streamlit():
     assert report["ui_blocked"], "the Streamlit block did not work, so this test proves nothing"
     assert report["failed"] == {}, f"core modules that need Streamlit (or fail): {report['failed']}"
     assert report["streamlit_loaded"] == []
-
