@@ -32,24 +32,30 @@ def _rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on (for a server of the bench or the tests)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def healthy(url: str) -> bool:
+    """Whether the Streamlit server at url answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:  # urllib's URLError is one
+        return False
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while not healthy(url):
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s")
+        time.sleep(0.3)
 
 
 def server_memory(log=print) -> dict:
@@ -68,7 +74,7 @@ def server_memory(log=print) -> dict:
         for dataset, family, train in RUNS:
             train_run(RunConfig.make(dataset, family, train=train), store)
         ensure_shipped(store)
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                                  "--server.port", str(port), "--server.address", "127.0.0.1"],

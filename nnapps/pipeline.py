@@ -19,6 +19,7 @@ from .models.family import seeded_build
 from .runs import Run, RunConfig, RunStore
 from .training import EpochStats, History, TensorData, TrainConfig, fit
 
+
 def build_model(config: RunConfig, inputs: InputInfo, n_classes: int) -> Any:
     """The untrained model for config, initialised from its seed."""
     family = get_family(config.family)

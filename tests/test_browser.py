@@ -7,12 +7,9 @@ missing. Set NNAPPS_SCREENSHOT_DIR to keep a screenshot of the Compare page as c
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,6 +23,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     pytest.skip(f"the browser test needs the playwright package ({exc})", allow_module_level=True)
 
+from nnapps.bench_memory import free_port, healthy
 from nnapps.runs import RunConfig
 
 pytestmark = pytest.mark.browser
@@ -37,20 +35,6 @@ SERVER_START_TIMEOUT = 60   # seconds for the server to answer its health check
 TRAINING_TIMEOUT = 120      # seconds for the example's two runs to reach the Compare page
 VIEWPORT = {"width": 1400, "height": 3000}  # tall: Streamlit scrolls inside its own container
 EXAMPLE_LABELS = [RunConfig.make("digits", family).label() for family in ("mlp", "cnn")]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @pytest.fixture

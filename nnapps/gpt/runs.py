@@ -119,11 +119,10 @@ def export_checkpoint(store: RunStore, run: Run, path: Path) -> Path:
 
 
 def _config(header: dict) -> RunConfig:
-    config = RunConfig.from_dict(header["config"])
-    config = RunConfig(**{**asdict(config), "hparams": MODEL_SCHEMA.validate(config.hparams),
-                          "train": TRAIN_SCHEMA.validate(config.train)})
-    corpus_name(config)
-    return config
+    """The header's config, checked as gpt_config checks one, with the code version it was made by."""
+    stored = RunConfig.from_dict(header["config"])
+    clean = gpt_config(corpus_name(stored), stored.hparams, stored.train, check_limits=False)
+    return RunConfig(**{**asdict(clean), "code_version": stored.code_version})
 
 
 def read_checkpoint(path: Path, header_only: bool = False) -> tuple[Run | RunConfig, dict[str, torch.Tensor]]:

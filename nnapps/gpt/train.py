@@ -6,7 +6,7 @@ only because the model does, and a run's numbers depend on its seed alone.
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -69,7 +69,6 @@ class LMResult:
     val_loss: float
     stopped_by_user: bool = False
     device: str = "cpu"
-    extra: dict = field(default_factory=dict)
 
 
 def check_measurements(config: dict) -> dict:

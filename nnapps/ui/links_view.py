@@ -18,8 +18,8 @@ def _applied_key(page: str) -> str:
 
 
 def apply_link(page: str, dataset: str, store: RunStore, split_seed: int = 0,
-               accept=lambda config: None, single: bool = False) -> list[str] | None:
-    """The run ids a fresh ?runs= names (stored ones now, the others once trained), or None.
+               accept=lambda config: None, single: bool = False) -> list[RunConfig] | None:
+    """The runs a fresh ?runs= names (stored ones now, the others once trained), or None.
 
     A link is applied once; runs it names that are not stored here are queued for training,
     seeded as the link says, so their numbers match the ones its sender saw. Runs the page
@@ -59,41 +59,42 @@ def apply_link(page: str, dataset: str, store: RunStore, split_seed: int = 0,
         st.warning(problem)
     if missing:
         submit(missing)
-        st.session_state[f"link_training_{page}"] = missing
     if decoded.configs:
         found = len(decoded.configs) - len(missing)
         st.info(f"This link shows {len(decoded.configs)} run{'s' if len(decoded.configs) != 1 else ''}: "
                 f"{found} stored here" + (f", {len(missing)} training now (seeded as the link says, so "
                                           "the numbers will match)" if missing else "") + ".")
-    return [c.run_id for c in decoded.configs]
+    return decoded.configs
 
 
-def follow_link(page: str, key: str, linked: list[str] | None, available, single: bool = False) -> None:
+def _pending_key(page: str) -> str:
+    return f"link_pending_{page}"
+
+
+def follow_link(page: str, key: str, linked: list[RunConfig] | None, available, single: bool = False) -> None:
     """Put a link's runs into the page's run widget (session-state key): the stored ones at
-    once, the ones still training as each arrives in available (the run ids listed now)."""
-    pending_key = f"link_pending_{page}"
+    once, the ones still training as each arrives in available (the run ids listed now).
+    The runs yet to arrive stay pending: sync_link keeps them in the address."""
     if linked is not None:
-        st.session_state[pending_key] = list(linked)
+        st.session_state[_pending_key(page)] = list(linked)
         if not single:  # the link's runs and no others, even while some still train
             st.session_state[key] = []
-    pending = st.session_state.get(pending_key, [])
-    arrived = [i for i in pending if i in available]
+    pending = st.session_state.get(_pending_key(page), [])
+    arrived = [c.run_id for c in pending if c.run_id in available]
     if arrived:
         if single:
             st.session_state[key] = arrived[0]
         else:
             current = [i for i in st.session_state.get(key, []) if i in available]
             st.session_state[key] = current + [i for i in arrived if i not in current]
-    st.session_state[pending_key] = [i for i in pending if i not in available]
+    st.session_state[_pending_key(page)] = [c for c in pending if c.run_id not in available]
 
 
 def sync_link(page: str, configs: list[RunConfig]) -> None:
     """Put the runs shown into the address bar: the page's URL is then its link. A link's runs
     still training stay in it, so a reload meanwhile loses nothing."""
-    pending = set(st.session_state.get(f"link_pending_{page}", []))
-    training = [c for c in st.session_state.get(f"link_training_{page}", []) if c.run_id in pending]
     shown = {c.run_id for c in configs}
-    configs = list(configs) + [c for c in training if c.run_id not in shown]
+    configs = list(configs) + [c for c in st.session_state.get(_pending_key(page), []) if c.run_id not in shown]
     token = encode_runs(configs) if configs else None
     if token:
         st.query_params[RUNS_PARAM] = token
