@@ -26,7 +26,8 @@ import torch
 from safetensors.torch import load as load_tensors, save as save_tensors
 
 from .models import InputInfo, get_family
-from .runs import STATUSES, Run, RunConfig, RunStore
+from .retention import check_room
+from .runs import EVERYONE, STATUSES, Run, RunConfig, RunStore
 from .training import History
 
 MEMBERS = ("config.json", "run.json", "history.csv", "test_probabilities.csv", "metrics.json",
@@ -106,14 +107,16 @@ def _read_bundle(data: bytes) -> tuple[Run, dict[str, torch.Tensor]]:
     return run, weights
 
 
-def import_bundle(store: RunStore, data: bytes) -> Run:
-    """Check a bundle and put its run into store; a run stored here already is kept as it is
-    (a bundle never replaces what this copy trained)."""
+def import_bundle(store: RunStore, data: bytes, owner: str = EVERYONE) -> Run:
+    """Check a bundle and put its run into store as owner's; a run stored here already is kept
+    as it is (a bundle never replaces what this copy trained) and becomes owner's too."""
     run, weights = read_bundle(data)
+    check_room(store, owner, [run.run_id])
     stored = store.get(run.run_id)
     if stored is not None and stored.status == "complete":
+        store.claim(run.run_id, owner)
         return stored
-    store.put(run, weights)
+    store.put(run, weights, owner)
     return run
 
 

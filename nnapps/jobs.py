@@ -18,7 +18,8 @@ from .data import Dataset, DatasetUnavailable, load_dataset
 from .gpt.train import EvalPoint
 from .models.gpt import FAMILY as GPT
 from .pipeline import train_run
-from .runs import RunConfig, RunStore
+from .retention import check_room, evict
+from .runs import EVERYONE, RunConfig, RunStore
 from .training import EpochStats
 
 STATES = ("queued", "running", "done", "stopped", "failed")
@@ -42,6 +43,7 @@ class Job:
     message: str = "waiting for a free slot"
     error: str | None = None
     submitted: float = field(default_factory=time.time)
+    also_for: set[str] = field(default_factory=set)  # other visitors who asked for the same run
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -74,11 +76,17 @@ class JobQueue:
     def __repr__(self) -> str:
         return f"JobQueue(max_running={self.max_running}, jobs={len(self._jobs)})"
 
-    def submit(self, config: RunConfig, owner: str = "") -> int:
-        """Queue config; a config already queued or training is not queued twice."""
+    def submit(self, config: RunConfig, owner: str = EVERYONE) -> int:
+        """Queue config for owner (a visitor, or EVERYONE for an example); a config already
+        queued or training is not queued twice. Raises LimitExceeded when owner keeps as many
+        runs as a visitor may."""
         with self._lock:
+            waiting = {j.config.run_id for j in self._jobs.values() if j.owner == owner and not j.finished}
+            check_room(self.store, owner, [config.run_id], waiting=len(waiting - {config.run_id}))
             for job in self._jobs.values():
                 if job.config.run_id == config.run_id and not job.finished:
+                    if job.owner != owner:  # the same run, wanted by two visitors: theirs when done
+                        job.also_for.add(owner)
                     return job.job_id
             job = Job(job_id=next(self._ids), config=config, owner=owner)
             self._jobs[job.job_id] = job
@@ -135,6 +143,17 @@ class JobQueue:
                     continue
                 job.state, job.message = "running", "loading the dataset"
             self._run(job)
+            self._hand_over(job)
+
+    def _hand_over(self, job: Job) -> None:
+        """Give the finished run to everyone who asked for it, and make room if the store is full."""
+        try:
+            if self.store.get(job.config.run_id) is not None:
+                for visitor in {job.owner, *job.also_for}:
+                    self.store.claim(job.config.run_id, visitor)
+            evict(self.store)
+        except Exception:  # the run is stored; a failed claim must not take the worker down
+            _log.exception("handing over job %s", job.job_id)
 
     def _run(self, job: Job) -> None:
         def on_epoch(stats: EpochStats) -> None:
@@ -150,7 +169,7 @@ class JobQueue:
             with self._lock:
                 job.message = "training"
             run = train_run(job.config, self.store, dataset=dataset, on_epoch=on_epoch,
-                            should_stop=job.stop_event.is_set)
+                            should_stop=job.stop_event.is_set, owner=job.owner)
             with self._lock:
                 job.epochs = run.history.epochs if not job.epochs else job.epochs
                 job.state = "stopped" if run.status == "stopped" else "done"
@@ -171,7 +190,8 @@ class JobQueue:
         try:
             with self._lock:
                 job.message = "training"
-            run = train_gpt_run(job.config, self.store, on_eval=on_eval, should_stop=job.stop_event.is_set)
+            run = train_gpt_run(job.config, self.store, on_eval=on_eval, should_stop=job.stop_event.is_set,
+                                owner=job.owner)
             with self._lock:
                 job.state = "stopped" if run.status == "stopped" else "done"
                 job.message = f"validation loss {run.metrics['val_loss']:.3f}"

@@ -41,7 +41,16 @@ GPT_STEPS = Limit("NNAPPS_MAX_GPT_STEPS", 20_000, "steps of one GPT training",
                   "a training holds one of the few training slots until it ends")
 CORPUS_MB = Limit("NNAPPS_MAX_CORPUS_MB", 5, "MB of text for a GPT",
                   "the whole text is held in memory while the model trains")
-LIMITS = (PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB)
+DATASET_ITEMS = Limit("NNAPPS_MAX_DATASET_ITEMS", 100_000, "examples in an uploaded dataset",
+                      "the whole dataset is decoded into memory while a model trains on it")
+RUNS_PER_VISITOR = Limit("NNAPPS_MAX_RUNS_PER_VISITOR", 100, "runs kept by one visitor",
+                         "every visitor's runs share this copy's disk")
+# Eviction, not refusal: what retention.evict removes, oldest first (examples are kept).
+RUN_AGE_DAYS = Limit("NNAPPS_MAX_RUN_AGE_DAYS", 30, "days a visitor's run is kept after its last use",
+                     "runs nobody comes back to would fill the disk")
+STORE_MB = Limit("NNAPPS_MAX_STORE_MB", 2048, "MB of stored runs in all",
+                 "the disk is shared by every visitor")
+LIMITS = (PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB)
 
 
 def check(limit: Limit, value: float) -> None:
@@ -50,3 +59,8 @@ def check(limit: Limit, value: float) -> None:
     if value > cap:
         raise LimitExceeded(f"{value:,.10g} {limit.what} asked for; this copy allows at most "
                             f"{cap:,.10g} ({limit.variable}), because {limit.why}")
+
+
+def describe(limit: Limit) -> str:
+    """The limit as a person reads it: "at most 30 days a visitor's run is kept ..."."""
+    return f"at most {limit.value():,.10g} {limit.what} ({limit.variable})"

@@ -16,7 +16,7 @@ from .evaluation import classification_metrics, softmax_proba
 from .features import make_preprocessor, preprocessor_from_state
 from .models import InputInfo, get_family
 from .models.family import seeded_build
-from .runs import Run, RunConfig, RunStore
+from .runs import EVERYONE, Run, RunConfig, RunStore
 from .training import EpochStats, History, TensorData, TrainConfig, fit
 
 
@@ -82,8 +82,9 @@ _TRAINERS: dict[str, Callable] = {"torch": _train_torch, "sklearn": _train_sklea
 def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None,
               on_epoch: Callable[[EpochStats], None] | None = None,
               should_stop: Callable[[], bool] | None = None,
-              progress: ProgressFn | None = None) -> Run:
-    """Train config (or return its stored complete run at once) and store the result.
+              progress: ProgressFn | None = None, owner: str = EVERYONE) -> Run:
+    """Train config (or return its stored complete run at once) and store the result as
+    owner's (a visitor's, or everyone's).
 
     dataset may be passed when the caller has it loaded already (several runs in a row); it
     must be config.dataset split with config.split_seed.
@@ -127,7 +128,7 @@ def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None
               history=history, metrics=metrics, class_names=dataset.class_names,
               input_info=inputs, preprocessor=pre.to_state(),
               test_proba=proba, y_test=dataset.y_test)
-    store.put(run, weights)
+    store.put(run, weights, owner)
     return run
 
 

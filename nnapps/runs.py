@@ -29,6 +29,8 @@ from .training import train_defaults
 # Bump when a change to training or evaluation would give a stored config other numbers.
 CODE_VERSION = __version__
 STATUSES = ("complete", "stopped")
+# The owner of what every visitor sees: the examples, the shipped GPT, runs from the command line.
+EVERYONE = "*"
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,33 @@ CREATE TABLE IF NOT EXISTS runs (
 )
 """
 
+# Who may see a run (or an uploaded dataset): one row per owner. The same config trained by two
+# visitors is one run with two owners; it goes when its last owner lets it go.
+_OWNERS_SQL = """
+CREATE TABLE IF NOT EXISTS owners (
+    item TEXT NOT NULL,
+    visitor TEXT NOT NULL,
+    used REAL NOT NULL,
+    PRIMARY KEY (item, visitor)
+)
+"""
+# Stores written before owners existed: their runs were everyone's, and stay so.
+_ADOPT_SQL = f"""
+INSERT OR IGNORE INTO owners SELECT run_id, '{EVERYONE}', created FROM runs
+WHERE run_id NOT IN (SELECT item FROM owners)
+"""
+_UNOWNED_SQL = "DELETE FROM runs WHERE run_id NOT IN (SELECT item FROM owners) RETURNING run_id"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one stored run costs on disk and when an owner last used it."""
+
+    run_id: str
+    bytes: int
+    used: float
+    shared: bool  # an example: kept whatever its age or size
+
 
 class RunStore:
     """Runs in SQLite (one row each) with arrays and weights in safetensors files beside it.
@@ -161,6 +190,9 @@ class RunStore:
                     if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                         con.execute("PRAGMA journal_mode=WAL")
                     con.execute(_SCHEMA_SQL)
+                    if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'owners'").fetchone():
+                        con.execute(_OWNERS_SQL)
+                        con.execute(_ADOPT_SQL)
                     con.commit()
                 return
             except sqlite3.OperationalError as exc:
@@ -174,7 +206,8 @@ class RunStore:
     def _paths(self, run_id: str) -> tuple[Path, Path]:
         return self.files / f"{run_id}.results.safetensors", self.files / f"{run_id}.weights.safetensors"
 
-    def put(self, run: Run, weights: dict[str, torch.Tensor]) -> None:
+    def put(self, run: Run, weights: dict[str, torch.Tensor], owner: str = EVERYONE) -> None:
+        """Store run for owner (a visitor's id, or EVERYONE)."""
         if run.status not in STATUSES:
             raise ValueError(f"run status must be one of {STATUSES}, got {run.status!r}")
         results_path, weights_path = self._paths(run.run_id)
@@ -190,6 +223,7 @@ class RunStore:
                json.dumps(run.metrics), json.dumps(extra))
         with closing(self._connect()) as con, con:
             con.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+            con.execute("INSERT OR REPLACE INTO owners VALUES (?,?,?)", (run.run_id, owner, time.time()))
 
     def get(self, run_id: str) -> Run | None:
         with closing(self._connect()) as con:
@@ -197,12 +231,16 @@ class RunStore:
         return self._from_row(row) if row else None
 
     def list_runs(self, dataset: str | None = None, split_seed: int | None = None,
-                  family: str | None = None) -> list[Run]:
-        """Stored runs, oldest first, optionally of one dataset and split, or one family."""
+                  family: str | None = None, visitor: str | None = None) -> list[Run]:
+        """Stored runs, oldest first, optionally of one dataset and split, or one family, and
+        only those visitor may see (theirs and everyone's); visitor None means every run."""
         query, args = "SELECT * FROM runs WHERE 1=1", []
         for column, value in (("dataset", dataset), ("split_seed", split_seed), ("family", family)):
             if value is not None:
                 query, args = query + f" AND {column} = ?", args + [value]
+        if visitor is not None:
+            query += " AND run_id IN (SELECT item FROM owners WHERE visitor IN (?, ?))"
+            args += [EVERYONE, visitor]
         with closing(self._connect()) as con:
             rows = con.execute(query + " ORDER BY created", args).fetchall()
         return [run for run in map(self._from_row, rows) if run is not None]
@@ -215,11 +253,68 @@ class RunStore:
         return load_tensors(str(self._paths(run_id)[1]))
 
     def delete(self, run_id: str) -> bool:
+        """Remove a run for everyone (the command line's delete, and eviction)."""
         with closing(self._connect()) as con, con:
             deleted = con.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount > 0
-        for path in self._paths(run_id):
-            path.unlink(missing_ok=True)
+            con.execute("DELETE FROM owners WHERE item = ?", (run_id,))
+        self._unlink(run_id)
         return deleted
+
+    def _unlink(self, *run_ids: str) -> None:
+        for run_id in run_ids:
+            for path in self._paths(run_id):
+                path.unlink(missing_ok=True)
+
+    # Owners. An item is a run id or an uploaded dataset's name.
+
+    def claim(self, item: str, visitor: str) -> None:
+        """Make item visitor's too (a run they trained, imported or opened from a link), and
+        mark it used now."""
+        with closing(self._connect()) as con, con:
+            con.execute("INSERT OR REPLACE INTO owners VALUES (?,?,?)", (item, visitor, time.time()))
+
+    def owners(self, item: str) -> set[str]:
+        with closing(self._connect()) as con:
+            return {r[0] for r in con.execute("SELECT visitor FROM owners WHERE item = ?", (item,))}
+
+    def owned(self, visitor: str) -> set[str]:
+        """The runs visitor owns (not counting everyone's)."""
+        with closing(self._connect()) as con:
+            return {r[0] for r in con.execute(
+                "SELECT item FROM owners JOIN runs ON item = run_id WHERE visitor = ?", (visitor,))}
+
+    def disown(self, run_id: str, visitor: str) -> bool:
+        """Let visitor's run go; it is deleted when nobody else owns it. False if not theirs."""
+        with closing(self._connect()) as con, con:
+            if con.execute("DELETE FROM owners WHERE item = ? AND visitor = ?",
+                           (run_id, visitor)).rowcount == 0:
+                return False
+            doomed = _delete_unowned(con)
+        self._unlink(*doomed)
+        return True
+
+    def touch(self, visitor: str) -> None:
+        """Mark everything visitor owns as used now (they came back), so age spares it."""
+        with closing(self._connect()) as con, con:
+            con.execute("UPDATE owners SET used = ? WHERE visitor = ?", (time.time(), visitor))
+
+    def forget_unused(self, before: float) -> list[str]:
+        """Drop visitors' ownership of runs they last used before this time, and delete the
+        runs nobody owns any more; returns those. Everyone's runs and uploads are kept."""
+        with closing(self._connect()) as con, con:
+            con.execute("DELETE FROM owners WHERE used < ? AND visitor != ? AND item IN "
+                        "(SELECT run_id FROM runs)", (before, EVERYONE))
+            doomed = _delete_unowned(con)
+        self._unlink(*doomed)
+        return doomed
+
+    def usage(self) -> list[Usage]:
+        """Each run's size on disk, its last use by any owner, and whether it is everyone's."""
+        with closing(self._connect()) as con:
+            rows = con.execute(f"SELECT item, MAX(used), MAX(visitor = '{EVERYONE}') FROM owners "
+                               "JOIN runs ON item = run_id GROUP BY item").fetchall()
+        return [Usage(run_id, sum(p.stat().st_size for p in self._paths(run_id) if p.exists()),
+                      used, bool(shared)) for run_id, used, shared in rows]
 
     def _from_row(self, row) -> Run | None:
         run_id, _, _, _, status, created, config, history, metrics, extra = row
@@ -233,6 +328,12 @@ class RunStore:
                    class_names=extra["class_names"], input_info=InputInfo.from_dict(extra["input_info"]),
                    preprocessor=extra["preprocessor"], test_proba=arrays["test_proba"],
                    y_test=arrays["y_test"], created=created)
+
+
+def _delete_unowned(con: sqlite3.Connection) -> list[str]:
+    """Delete the rows of runs nobody owns, in the caller's transaction (so no other process
+    sees them unowned); the caller removes their files after it commits."""
+    return [r[0] for r in con.execute(_UNOWNED_SQL).fetchall()]
 
 
 def _atomic(path: Path, write) -> None:

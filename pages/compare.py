@@ -10,7 +10,7 @@ from nnapps.evaluation import FILTERS, filter_rows, probability_table
 from nnapps.explain import word_effects
 from nnapps.runs import Run
 from nnapps.ui import state
-from nnapps.ui.bundle_views import download_buttons, import_widget
+from nnapps.ui.bundle_views import delete_widget, download_buttons, import_widget
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
@@ -21,6 +21,7 @@ from nnapps.ui.services import cached_dataset, get_store, load_predictors
 from nnapps.ui.text_view import highlighted_html
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.sounds import spectrograms, to_picture
+from nnapps.ui.visitor import visitor
 
 MAX_DEFAULT_RUNS = 4
 MAX_TABLE_ROWS = 500
@@ -36,7 +37,7 @@ st.title("Compare")
 linked = apply_link("compare", spec.name, store, SPLIT_SEED)
 live_progress(spec.name, show_curves=False)
 
-runs = store.list_runs(spec.name, SPLIT_SEED)
+runs = store.list_runs(spec.name, SPLIT_SEED, visitor=visitor())
 if not runs:
     st.info(f"No runs on {spec.title} yet." + (" They appear here as training finishes."
                                              if session_jobs(spec.name) else ""))
@@ -254,8 +255,4 @@ with st.expander("Download, import and delete runs"):
     st.markdown("**Download** a run as one zip, to keep it or import it on another copy of nnapps:")
     download_buttons(chosen, labels)
     import_widget(spec.name, key="import_bundle")
-    doomed = st.multiselect("Delete runs", list(by_id), format_func=lambda i: labels[i], key="delete_runs")
-    if st.button("Delete", disabled=not doomed, icon=":material/delete:"):
-        for run_id in doomed:
-            store.delete(run_id)
-        st.rerun()
+    delete_widget(list(by_id), labels)

@@ -12,9 +12,10 @@ from nnapps.features.text import split_words
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import display_scale, to_pil
-from nnapps.ui.services import cached_dataset
+from nnapps.ui.services import cached_dataset, get_store
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.sounds import spectrograms, to_picture
+from nnapps.ui.visitor import visitor
 
 IMAGES_PER_CLASS = 8
 TEXTS_PER_CLASS = 5
@@ -136,6 +137,7 @@ def upload_section() -> None:
     except DatasetUnavailable as exc:
         st.error(f"{upload.name} could not be used: {exc}")
         return
+    get_store().claim(new_spec.name, visitor())  # listed for this visitor only
     st.success(f"Stored {new_spec.title}: {new_spec.description}")
     st.button(f"Open {new_spec.title}", type="primary", on_click=open_dataset, args=(new_spec.name,))
 

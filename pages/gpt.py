@@ -17,6 +17,7 @@ from nnapps.ui.links_view import copy_link, open_gpt_link, sync_gpt_link
 from nnapps.ui.progress import submit
 from nnapps.ui.services import LOAD_ERRORS, get_gpt, get_store, shipped_gpt
 from nnapps.ui.widgets import schema_widgets
+from nnapps.ui.visitor import visitor
 
 RUN = "gpt_run"                 # the chosen run (a widget key)
 PICK_NEXT = "gpt_pick_next"     # a run to choose on the next rerun (a training just finished)
@@ -47,8 +48,8 @@ try:
     shipped_gpt()
 except LOAD_ERRORS as exc:  # a missing or damaged file must not take the page down
     st.warning(f"The pretrained model could not be loaded: {exc}")
-runs = gpt_runs(store)
 open_gpt_link(store, RUN, PICK_NEXT)
+runs = gpt_runs(store, visitor())
 if PICK_NEXT in st.session_state:
     st.session_state[RUN] = st.session_state.pop(PICK_NEXT)
 by_id = {r.run_id: r for r in runs}

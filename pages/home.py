@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from nnapps.data import dataset_specs
 from nnapps.models import FAMILIES
 from nnapps.runs import RunConfig
 from nnapps.ui import state
 from nnapps.ui.nav import page_link, switch_page
 from nnapps.ui.progress import submit
+from nnapps.ui.sidebar import visible_specs
 
 # One-click examples: (button label, what it shows, dataset, model families).
 EXAMPLES = (
@@ -42,7 +42,7 @@ for column, (label, text, dataset, families) in zip(st.columns(len(EXAMPLES)), E
     with column.container(border=True, height="stretch"):
         st.markdown(text)
         if st.button(label, type="primary", icon=":material/play_arrow:"):
-            submit([RunConfig.make(dataset, family) for family in families])
+            submit([RunConfig.make(dataset, family) for family in families], example=True)
             st.session_state[state.DATASET] = dataset
             switch_page("pages/compare.py")
 
@@ -58,7 +58,7 @@ for column, (page, label, icon) in zip(st.columns(3) + st.columns(3), LINKS):
 
 st.subheader("Datasets")
 st.dataframe(pd.DataFrame([{"name": s.name, "dataset": s.title, "kind": s.modality, "origin": s.origin,
-                            "licence": s.licence} for s in dataset_specs().values()]),
+                            "licence": s.licence} for s in visible_specs().values()]),
              hide_index=True, width="stretch")
 
 st.subheader("Models")

@@ -25,6 +25,7 @@ from nnapps.ui.run_labels import unique_labels
 from nnapps.ui.services import cached_dataset, get_store, load_predictors
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.sounds import spectrograms, to_picture
+from nnapps.ui.visitor import visitor
 
 SPLIT_SEED = 0
 MAX_VAL_ITEMS = 500        # validation items whose pre-activations are gathered
@@ -50,7 +51,9 @@ def vanishing_example() -> None:
         return
     if st.button("Train a deep Sigmoid MLP and a deep ReLU MLP", icon=":material/play_arrow:",
                  help="6 hidden layers of 64 neurons each, one with Sigmoid, one with ReLU"):
-        submit([RunConfig.make(spec.name, "mlp", hparams) for hparams in DEEP_MLPS])
+        # An example everyone shares, except on a visitor's own upload.
+        submit([RunConfig.make(spec.name, "mlp", hparams) for hparams in DEEP_MLPS],
+               example=spec.origin != "upload")
         st.rerun()  # the progress is drawn at the top of the page
 
 
@@ -58,7 +61,7 @@ linked = apply_link("inside", spec.name, store, SPLIT_SEED, single=True,
                     accept=lambda c: None if get_family(c.family).kind == "torch"
                     else "a scikit-learn baseline has no layers to look inside")
 live_progress(spec.name, show_curves=False)
-runs = [r for r in store.list_runs(spec.name, SPLIT_SEED)
+runs = [r for r in store.list_runs(spec.name, SPLIT_SEED, visitor=visitor())
         if r.status == "complete" and get_family(r.config.family).kind == "torch"]
 if not runs:
     st.info(f"No trained neural networks on {spec.title} yet (scikit-learn baselines have no "

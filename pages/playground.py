@@ -20,6 +20,7 @@ from nnapps.ui.run_labels import unique_labels
 from nnapps.ui.services import cached_dataset, get_store, load_predictors
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.sounds import spectrograms, to_picture
+from nnapps.ui.visitor import visitor
 
 SPLIT_SEED = 0
 CANVAS_PX = 280
@@ -38,7 +39,7 @@ st.markdown("Give every model the same input of yours and see what each one make
 
 linked = apply_link("playground", spec.name, store, SPLIT_SEED)
 live_progress(spec.name, show_curves=False)
-runs = [r for r in store.list_runs(spec.name, SPLIT_SEED) if r.status == "complete"]
+runs = [r for r in store.list_runs(spec.name, SPLIT_SEED, visitor=visitor()) if r.status == "complete"]
 if not runs:
     st.info(f"No trained models on {spec.title} yet.")
     page_link("pages/train.py", "Train some models", ":material/model_training:")

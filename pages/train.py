@@ -91,8 +91,8 @@ jobs = session_jobs(spec.name)
 busy = any(not j.finished for j in jobs)
 label = f"Train {len(unique)} model{'s' if len(unique) != 1 else ''}"
 if st.button(label, type="primary", icon=":material/play_arrow:", disabled=busy or not unique or bool(errors)):
-    submit(unique)
-    st.rerun()
+    if len(submit(unique)) == len(unique):
+        st.rerun()  # else the page keeps the message that says why not
 if len(unique) < len(configs):
     st.caption("Identical architectures are trained once.")
 

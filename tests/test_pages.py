@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from nnapps.evaluation import FILTERS
 from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
+from nnapps.runs import EVERYONE, RunConfig, RunStore
 from nnapps.ui import services, state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -497,7 +497,13 @@ def test_compare_page_deletes_a_run(compare):
     at, runs = compare
     store = services.get_store()
     doomed, kept = runs
+    # The visitor's own run is offered for deletion; the example everyone shares is not.
+    store.claim(doomed.run_id, at.session_state["visitor"])
+    store.disown(doomed.run_id, EVERYONE)
+    at.run()
     assert button(at, "Delete").disabled
+    assert at.multiselect(key="delete_runs").options == [doomed.label]
+    assert "You keep 1 run on this copy" in " ".join(texts(at.caption))
     at.multiselect(key="delete_runs").set_value([doomed.run_id]).run()
     assert_ok(at)
     button(at, "Delete").click().run()

@@ -22,7 +22,7 @@ from ..data import corpora
 from ..models import InputInfo
 from ..models.gpt import FAMILY, GPT
 from ..models.gpt import SCHEMA as MODEL_SCHEMA
-from ..runs import Run, RunConfig, RunStore
+from ..runs import EVERYONE, Run, RunConfig, RunStore
 from ..training import History
 from .train import SCHEMA as TRAIN_SCHEMA
 from .train import EvalPoint, LMResult, check_measurements, fixed_windows, train_lm
@@ -58,8 +58,9 @@ def corpus_name(config: RunConfig) -> str:
 
 def train_gpt_run(config: RunConfig, store: RunStore | None, corpus: corpora.Corpus | None = None,
                   on_eval: Callable[[EvalPoint], None] | None = None,
-                  should_stop: Callable[[], bool] | None = None, device: str = "auto") -> Run:
-    """Train config on its corpus and keep the run in store (when given)."""
+                  should_stop: Callable[[], bool] | None = None, device: str = "auto",
+                  owner: str = EVERYONE) -> Run:
+    """Train config on its corpus and keep the run in store (when given) as owner's."""
     limits.check(limits.GPT_STEPS, config.train["steps"])
     corpus = corpus or corpora.load(corpus_name(config))
     train_text, val_text = corpus.split()
@@ -67,7 +68,7 @@ def train_gpt_run(config: RunConfig, store: RunStore | None, corpus: corpora.Cor
                       on_eval=on_eval, should_stop=should_stop)
     run = _as_run(config, corpus, result, val_text)
     if store is not None:
-        store.put(run, FAMILY.export_weights(result.model))
+        store.put(run, FAMILY.export_weights(result.model), owner)
     return run
 
 
@@ -95,9 +96,9 @@ def load_gpt(store: RunStore, run: Run) -> tuple[GPT, CharVocab]:
     return FAMILY.import_weights(model, store.load_weights(run.run_id)), CharVocab(tuple(run.class_names))
 
 
-def gpt_runs(store: RunStore) -> list[Run]:
-    """Every stored GPT run, newest first."""
-    return store.list_runs(family=FAMILY.name)[::-1]
+def gpt_runs(store: RunStore, visitor: str | None = None) -> list[Run]:
+    """The stored GPT runs visitor may see (every one for None), newest first."""
+    return store.list_runs(family=FAMILY.name, visitor=visitor)[::-1]
 
 
 def export_checkpoint(store: RunStore, run: Run, path: Path) -> Path:

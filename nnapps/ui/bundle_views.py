@@ -5,8 +5,11 @@ import hashlib
 import streamlit as st
 
 from ..bundles import MAX_BUNDLE_BYTES, BundleError, bundle_name, export_bundle, import_bundle
+from .. import limits
+from ..limits import LimitExceeded
 from ..runs import Run
 from .services import get_store
+from .visitor import visitor
 
 IMPORTED = "imported_bundles"  # digests of the uploads this session has imported already
 
@@ -34,9 +37,12 @@ def import_widget(dataset: str, key: str) -> None:
     done = st.session_state.setdefault(IMPORTED, {})
     if digest not in done:
         try:
-            run = import_bundle(get_store(), data)
+            run = import_bundle(get_store(), data, owner=visitor())
         except BundleError as exc:
             done[digest] = f"{upload.name} was not imported: {exc}"  # not checked again each rerun
+        except LimitExceeded as exc:  # not kept: room may be made and the same file tried again
+            st.error(f"{upload.name} was not imported: {exc}. Delete runs you no longer need first.")
+            return
         else:
             done[digest] = (run.label, run.config.dataset)
             st.rerun()  # the page's lists of runs are drawn above: draw them again with this one
@@ -48,3 +54,31 @@ def import_widget(dataset: str, key: str) -> None:
         st.success(f"Imported {label}.")
     else:
         st.success(f"Imported {label}; it was trained on {where}, so it is listed there.")
+
+
+def delete_widget(run_ids: list[str], labels: dict[str, str]) -> None:
+    """Delete this visitor's runs among run_ids; the examples everyone shares are not theirs."""
+    store = get_store()
+    mine = store.owned(visitor())
+    st.caption(keeping_note(len(mine)))
+    own = [i for i in run_ids if i in mine]
+    doomed = st.multiselect("Delete your runs", own, format_func=lambda i: labels[i], key="delete_runs",
+                            help="Only your own runs are listed: the examples are shared by everyone")
+    if st.button("Delete", disabled=not doomed, icon=":material/delete:"):
+        for run_id in doomed:
+            store.disown(run_id, visitor())
+        st.rerun()
+
+
+def keeping_note(n_mine: int) -> str:
+    """What this copy keeps of a visitor's runs, and for how long."""
+    cap, days, size = (limits.RUNS_PER_VISITOR.value(), limits.RUN_AGE_DAYS.value(),
+                       limits.STORE_MB.value())
+    note = [f"You keep {n_mine} run{'s' if n_mine != 1 else ''} on this copy (in this browser)"
+            + (f", of at most {cap:,.0f}." if cap != float("inf") else ".")]
+    if days != float("inf"):
+        note.append(f"They are removed when you have not come back for {days:g} days.")
+    if size != float("inf"):
+        note.append(f"When all visitors' runs pass {size:,.0f} MB, the least recently used go first.")
+    note.append("The examples everyone shares stay.")
+    return " ".join(note)

@@ -9,6 +9,7 @@ from .. import limits
 from ..links import LinkError, decode_runs, encode_runs
 from ..runs import RunConfig, RunStore
 from .progress import submit
+from .visitor import visitor
 
 RUNS_PARAM = "runs"
 
@@ -48,6 +49,9 @@ def apply_link(page: str, dataset: str, store: RunStore, split_seed: int = 0,
         shown = shown[:1]
     decoded.configs = shown
     missing = [c for c in shown if (run := store.get(c.run_id)) is None or run.status != "complete"]
+    for config in shown:
+        if config not in missing:  # a stored run a link names is the link holder's too
+            store.claim(config.run_id, visitor())
     for config in list(missing):
         try:  # a link does not make this copy train past its limits
             limits.check(limits.EPOCHS, config.train.get("epochs", 0))
@@ -138,6 +142,7 @@ def open_gpt_link(store: RunStore, run_key: str, pick_key: str) -> None:
         return
     stored = store.get(config.run_id)
     if stored is not None and stored.status == "complete":
+        store.claim(config.run_id, visitor())
         st.session_state[pick_key] = config.run_id
         return
     name = corpus_name(config)

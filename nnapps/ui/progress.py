@@ -4,8 +4,11 @@ import streamlit as st
 
 from .. import charts
 from ..jobs import Job
+from ..limits import LimitExceeded
+from ..runs import EVERYONE
 from . import state
 from .services import get_queue
+from .visitor import visitor
 
 POLL_SECONDS = 0.5
 
@@ -17,10 +20,18 @@ def session_jobs(dataset: str | None = None) -> list[Job]:
     return [s for s in snaps if s is not None and (dataset is None or s.config.dataset == dataset)]
 
 
-def submit(configs) -> list[int]:
-    """Queue configs for this session and remember their job ids."""
+def submit(configs, example: bool = False) -> list[int]:
+    """Queue configs as this visitor's runs (an example's are everyone's) and remember their job
+    ids. Configs past the visitor's run limit are not queued: the page says so."""
     queue = get_queue()
-    ids = [queue.submit(c, owner=st.session_state[state.SESSION_OWNER]) for c in configs]
+    ids = []
+    try:
+        for config in configs:
+            ids.append(queue.submit(config, owner=EVERYONE if example else visitor()))
+    except LimitExceeded as exc:
+        st.error(f"{len(configs) - len(ids)} of {len(configs)} not queued: {exc}. Delete runs you no "
+                 "longer need under *Download, import and delete runs* on the Compare page (download "
+                 "one first to keep it).", icon=":material/block:")
     st.session_state[state.JOBS] = [j for j in st.session_state[state.JOBS] if j not in ids] + ids
     return ids
 

@@ -3,11 +3,26 @@
 import streamlit as st
 
 from ..data import DatasetSpec, dataset_specs
+from ..runs import EVERYONE
 from . import state
+from .services import get_store
+from .visitor import visitor
 
 DEFAULT_DATASET = "digits"
 ORIGIN_NOTES = {"bundled": "ships with a package", "made": "made by nnapps",
                 "download": "downloaded once", "upload": "your upload"}
+
+
+def visible_specs() -> dict[str, DatasetSpec]:
+    """The datasets this visitor may see: every built-in one, their own uploads, and uploads
+    nobody claimed (stored from the command line)."""
+    store = get_store()
+
+    def visible(spec: DatasetSpec) -> bool:
+        owners = store.owners(spec.name) if spec.origin == "upload" else set()
+        return not owners or bool(owners & {EVERYONE, visitor()})
+
+    return {name: spec for name, spec in dataset_specs().items() if visible(spec)}
 
 
 def dataset_picker(modality: str | None = None) -> DatasetSpec:
@@ -17,9 +32,13 @@ def dataset_picker(modality: str | None = None) -> DatasetSpec:
     URL as ?dataset=NAME, so a copied link opens the same dataset. (Streamlit's own URL
     binding would put the displayed title in the URL, not the name.)
     """
-    specs = {n: s for n, s in dataset_specs().items() if modality is None or s.modality == modality}
-    names = list(specs)
     requested = st.query_params.get(state.DATASET)
+    if requested is not None and st.session_state.get(state.DATASET_FROM_URL) != requested:
+        linked = dataset_specs().get(requested)
+        if linked is not None and linked.origin == "upload":
+            get_store().claim(requested, visitor())  # whoever holds a link to an upload may see it
+    specs = {n: s for n, s in visible_specs().items() if modality is None or s.modality == modality}
+    names = list(specs)
     # Apply a URL value once: afterwards the widget leads and the URL follows it.
     if requested is not None and st.session_state.get(state.DATASET_FROM_URL) != requested:
         st.session_state[state.DATASET_FROM_URL] = requested

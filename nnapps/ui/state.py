@@ -1,15 +1,13 @@
 """Session-state keys, named once, and their initial values."""
 
-import uuid
-
 import streamlit as st
 
 from .nav import ensure_app_navigation
+from .visitor import arrive
 
 DATASET = "dataset"            # the dataset picked in the sidebar (also ?dataset= in the URL)
 DATASET_FROM_URL = "dataset_from_url"  # the last ?dataset= value applied, so it applies once
 JOBS = "train_jobs"            # ids of the training jobs this session submitted
-SESSION_OWNER = "owner"        # who submitted a job: one id per browser session
 COMPARE_RUNS = "compare_runs"  # the runs picked on the Compare page (a widget key)
 COMPARE_SEEN = "compare_seen_runs"  # run ids the Compare page has shown, to add new ones
 TRAIN_SLOTS = "train_slots"    # the architectures set up on the Train page
@@ -23,9 +21,9 @@ DEFAULT_FAMILIES = {"image": ("mlp", "cnn"), "text": ("boe", "gru"), "audio": ("
 def init_state() -> None:
     """Give every key its starting value; called at the top of each page."""
     ensure_app_navigation()
+    arrive()
     defaults = {
         JOBS: [],
-        SESSION_OWNER: uuid.uuid4().hex,
         TRAIN_SLOTS: [dict(s) for s in DEFAULT_SLOTS],
         NEXT_SLOT: len(DEFAULT_SLOTS) + 1,
     }
