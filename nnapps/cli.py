@@ -264,6 +264,35 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_runs(args) -> int:
+    from .runs import EVERYONE, RunStore
+    store = RunStore()
+    usage = {u.run_id: u for u in store.usage()}
+    rows = []
+    for run in store.list_runs(dataset=args.dataset):
+        owners = store.owners(run.run_id)
+        rows.append({"run_id": run.run_id, "dataset": run.config.dataset, "label": run.label,
+                     "status": run.status, "everyone": EVERYONE in owners,
+                     "visitors": len(owners - {EVERYONE}),
+                     "mb": round(usage[run.run_id].bytes / 2**20, 3) if run.run_id in usage else 0.0})
+    if args.json:
+        print(json.dumps(rows))
+    for row in [] if args.json else rows:
+        whose = "everyone" if row["everyone"] else f"{row['visitors']} visitor(s)"
+        print(f"{row['run_id']}  {row['dataset']:<16} {row['label']:<40} {row['status']:<9} "
+              f"{whose:<12} {row['mb']:.2f} MB")
+    return 0
+
+
+def cmd_delete(args) -> int:
+    from .runs import RunStore
+    store = RunStore()
+    missing = [run_id for run_id in args.run_ids if not store.delete(run_id)]
+    for run_id in missing:
+        print(f"error: no stored run {run_id!r} (python -m nnapps runs lists them)", file=sys.stderr)
+    return 2 if missing else 0
+
+
 def cmd_bench(args) -> int:
     from .bench import SECTIONS, run_benchmarks
     only = tuple(args.only) if args.only else SECTIONS
@@ -293,6 +322,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("import", help="import a run bundle (zip) into the run store")
     p.add_argument("path")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("runs", help="list the stored runs, whose they are and their size")
+    p.add_argument("--dataset", default=None)
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("delete", help="delete stored runs for everyone (examples included)")
+    p.add_argument("run_ids", nargs="+", metavar="RUN_ID")
     p = sub.add_parser("bench", help="benchmark figures (speed and accuracy)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke check")
@@ -305,4 +339,4 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_gpt(argv[1:])
     args = parser.parse_args(argv)
     return {"datasets": cmd_datasets, "models": cmd_models, "bench": cmd_bench, "export": cmd_export,
-            "import": cmd_import}[args.command](args)
+            "import": cmd_import, "runs": cmd_runs, "delete": cmd_delete}[args.command](args)

@@ -55,12 +55,14 @@ LIMITS = (PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, RUNS_PER_VISITOR,
 
 def check(limit: Limit, value: float) -> None:
     """Raise LimitExceeded when value is over the limit's current value."""
+    why = over(limit, value)
+    if why:
+        raise LimitExceeded(f"{value:,.10g} {limit.what} asked for; {why}")
+
+
+def over(limit: Limit, value: float) -> str | None:
+    """None when value is within limit, else "this copy allows at most ... because ..."."""
     cap = limit.value()
-    if value > cap:
-        raise LimitExceeded(f"{value:,.10g} {limit.what} asked for; this copy allows at most "
-                            f"{cap:,.10g} ({limit.variable}), because {limit.why}")
-
-
-def describe(limit: Limit) -> str:
-    """The limit as a person reads it: "at most 30 days a visitor's run is kept ..."."""
-    return f"at most {limit.value():,.10g} {limit.what} ({limit.variable})"
+    if value <= cap:
+        return None
+    return f"this copy allows at most {cap:,.10g} ({limit.variable}), because {limit.why}"

@@ -252,3 +252,40 @@ def test_a_shared_compare_link_opens_the_same_runs_in_a_fresh_profile(server, br
         expect(other.locator('[data-testid="stException"]')).to_have_count(0)
     finally:
         fresh.close()
+
+
+def visitor_cookie(context) -> str:
+    """The visitor id the app keeps in this browser profile, once the page has written it."""
+    from nnapps.ui.visitor import COOKIE
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [c["value"] for c in context.cookies() if c["name"] == COOKIE]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    pytest.fail(f"the app wrote no {COOKIE} cookie")
+
+
+def test_a_visitor_is_known_again_after_a_reload_and_strangers_do_not_see_their_runs(server, browser, tmp_path):
+    """The cookie the app writes names the visitor to the server on their next visit; a run of
+    theirs is listed for them and for nobody else."""
+    from nnapps.pipeline import train_run
+    from nnapps.runs import RunStore
+
+    contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(2)]
+    try:
+        mine, stranger = (context.new_page() for context in contexts)
+        mine.goto(f"{server}/compare?dataset=digits")
+        expect(mine.get_by_text("No runs on Digits")).to_be_visible(timeout=60_000)
+        visitor = visitor_cookie(contexts[0])
+        run = train_run(RunConfig.make("digits", "logreg"), RunStore(tmp_path / "nnapps_home"), owner=visitor)
+        mine.reload()
+        expect(mine.locator('[data-testid="stMultiSelect"]').first).to_contain_text(run.label, timeout=60_000)
+        assert visitor_cookie(contexts[0]) == visitor
+        stranger.goto(f"{server}/compare?dataset=digits")
+        expect(stranger.get_by_text("No runs on Digits")).to_be_visible(timeout=60_000)
+        assert visitor_cookie(contexts[1]) not in (visitor, "")
+        expect(stranger.locator('[data-testid="stException"]')).to_have_count(0)
+    finally:
+        for context in contexts:
+            context.close()

@@ -373,3 +373,21 @@ def test_gpt_on_a_text_that_is_not_utf8_exits_2(tmp_path, capsys):
     path.write_bytes("café ".encode("latin-1") * 100)
     assert cli.main(["gpt", "--corpus", str(path)]) == 2
     assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_runs_lists_whose_each_run_is_and_delete_removes_it(capsys):
+    from nnapps.pipeline import train_run
+    from nnapps.runs import RunConfig
+    store = RunStore()
+    example = train_run(RunConfig.make("digits", "logreg"), store)
+    visitors = train_run(RunConfig.make("digits", "mlp", {"width": 8}, {"epochs": 1}), store, owner="a" * 32)
+    store.claim(visitors.run_id, "b" * 32)
+    assert cli.main(["runs", "--json"]) == 0
+    rows = {r["run_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows[example.run_id]["everyone"] and rows[example.run_id]["visitors"] == 0
+    assert not rows[visitors.run_id]["everyone"] and rows[visitors.run_id]["visitors"] == 2
+    assert all(r["mb"] > 0 for r in rows.values())
+    assert cli.main(["delete", example.run_id]) == 0
+    assert store.get(example.run_id) is None
+    assert cli.main(["delete", example.run_id]) == 2
+    assert "no stored run" in capsys.readouterr().err

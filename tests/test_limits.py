@@ -55,6 +55,22 @@ def test_gpt_steps_size_and_text_are_bounded(monkeypatch):
         corpora.user_text(text.encode())
 
 
+def test_an_upload_over_the_dataset_size_limit_is_refused(monkeypatch):
+    from nnapps.data.text_table import load_text_table
+    from nnapps.data.uploads import store_upload
+    from test_pages import image_zip
+    monkeypatch.setenv("NNAPPS_MAX_DATASET_ITEMS", "7")
+    with pytest.raises(DatasetUnavailable, match=r"the archive holds 8 images; this copy allows at most 7 "
+                                                 r"\(NNAPPS_MAX_DATASET_ITEMS\), because"):
+        store_upload(image_zip(per_class=4), "pets.zip")
+    rows = "text,label\n" + "".join(f"text number {i},{'ab'[i % 2]}\n" for i in range(8))
+    with pytest.raises(DatasetUnavailable, match=r"the file has 8 rows of data; .*NNAPPS_MAX_DATASET_ITEMS"):
+        load_text_table(rows.encode())
+    monkeypatch.setenv("NNAPPS_MAX_DATASET_ITEMS", "8")
+    assert len(load_text_table(rows.encode()).y) == 8
+    assert "8 images" in store_upload(image_zip(per_class=4), "pets.zip").description
+
+
 # --- the pages say which limit -------------------------------------------------------------
 
 from test_pages import app, app_navigation, assert_ok, button, fresh_services, open_page  # noqa: E402,F401
@@ -91,3 +107,13 @@ def test_a_link_to_a_stored_model_over_a_limit_still_opens_it(app, monkeypatch):
     app.query_params["gpt"] = encode_gpt(big)
     app.run()
     assert any("will not train it" in w.value and "NNAPPS_MAX_GPT_STEPS" in w.value for w in app.warning)
+
+
+def test_data_page_names_the_dataset_size_limit(app, monkeypatch):  # noqa: F811
+    from test_pages import image_zip
+    monkeypatch.setenv("NNAPPS_MAX_DATASET_ITEMS", "3")
+    open_page(app, "pages/data.py")
+    app.file_uploader(key="data_upload").upload("pets.zip", image_zip(), "application/zip").run()
+    assert_ok(app)
+    assert any("pets.zip could not be used" in e.value and "NNAPPS_MAX_DATASET_ITEMS" in e.value
+               for e in app.error)

@@ -10,6 +10,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from ..limits import DATASET_ITEMS, over
 from .dataset import DatasetUnavailable
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -101,6 +102,8 @@ def _members(archive: zipfile.ZipFile, rules: FolderRules) -> list[zipfile.ZipIn
 
 
 def _check_sizes(members: list[zipfile.ZipInfo], rules: FolderRules) -> None:
+    if why := over(DATASET_ITEMS, len(members)):
+        raise DatasetUnavailable(f"the archive holds {len(members):,} {rules.noun}; {why}")
     if len(members) > rules.max_items:
         raise DatasetUnavailable(f"the archive holds {len(members):,} {rules.noun}; the limit is "
                                  f"{rules.max_items:,}")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..limits import DATASET_ITEMS, over
 from .dataset import DatasetUnavailable, RawData
 
 MAX_BYTES = 20 * 2**20
@@ -84,6 +85,8 @@ def load_text_table(data: bytes, text_column: str | None = None,
     if len(rows) > MAX_ROWS:
         raise DatasetUnavailable(f"the file has more than {MAX_ROWS:,} rows; the limit is "
                                  f"{MAX_ROWS:,}")
+    if why := over(DATASET_ITEMS, len(rows)):
+        raise DatasetUnavailable(f"the file has {len(rows):,} rows of data; {why}")
     _check_widths(rows, found)
     text_name, label_name = _pick_columns(found, text_column, label_column)
     text_i, label_i = found.columns.index(text_name), found.columns.index(label_name)

@@ -77,7 +77,7 @@ def keeping_note(n_mine: int) -> str:
     note = [f"You keep {n_mine} run{'s' if n_mine != 1 else ''} on this copy (in this browser)"
             + (f", of at most {cap:,.0f}." if cap != float("inf") else ".")]
     if days != float("inf"):
-        note.append(f"They are removed when you have not come back for {days:g} days.")
+        note.append(f"Your runs are removed when you have not come back for {days:g} days.")
     if size != float("inf"):
         note.append(f"When all visitors' runs pass {size:,.0f} MB, the least recently used go first.")
     note.append("The examples everyone shares stay.")

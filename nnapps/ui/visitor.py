@@ -36,8 +36,11 @@ def arrive() -> None:
     store.touch(visitor())
     evict(store)
     # Written on every first run, not only a new visitor's, so the cookie's year starts again.
-    st.html(f"<script>document.cookie = '{COOKIE}={visitor()}; path=/; max-age={COOKIE_SECONDS}; "
-            "SameSite=Lax';</script>", unsafe_allow_javascript=True)
+    # Hidden, so the page does not shift when the script's element goes on the next run.
+    st.html(f"<style>div:has(> .st-key-{COOKIE}) {{display: none}}</style>")
+    with st.container(key=COOKIE):
+        st.html(f"<script>document.cookie = '{COOKIE}={visitor()}; path=/; max-age={COOKIE_SECONDS}; "
+                "SameSite=Lax';</script>", unsafe_allow_javascript=True)
 
 
 def _from_cookie() -> str | None:
