@@ -24,8 +24,9 @@ def check_room(store: RunStore, visitor: str, run_ids: list[str], waiting: int =
         return
     owned = store.owned(visitor)
     new = [r for r in dict.fromkeys(run_ids) if r not in owned]
-    if new:
-        limits.check(limits.RUNS_PER_VISITOR, len(owned) + waiting + len(new))
+    kept = len(owned) + waiting + len(new)
+    if new and (why := limits.over(limits.RUNS_PER_VISITOR, kept)):
+        raise limits.LimitExceeded(f"you would keep {kept:,} runs here; {why}")
 
 
 def evict(store: RunStore, now: float | None = None) -> list[str]:

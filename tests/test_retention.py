@@ -124,8 +124,8 @@ def test_a_visitor_keeps_at_most_their_limit(store, monkeypatch):
     monkeypatch.setenv("NNAPPS_MAX_RUNS_PER_VISITOR", "2")
     first, second = put(store, 1, ANN), put(store, 2, ANN)
     third, _ = fake_run(0, 3)
-    with pytest.raises(limits.LimitExceeded, match=r"3 runs kept by one visitor asked for; this copy "
-                                                   r"allows at most 2 \(NNAPPS_MAX_RUNS_PER_VISITOR\)"):
+    with pytest.raises(limits.LimitExceeded, match=r"you would keep 3 runs here; this copy allows at "
+                                                   r"most 2 \(NNAPPS_MAX_RUNS_PER_VISITOR\), because"):
         check_room(store, ANN, [third.run_id])
     check_room(store, ANN, [first.run_id])  # a run of theirs takes no more room
     check_room(store, BOB, [third.run_id])  # another visitor has their own room

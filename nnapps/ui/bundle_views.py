@@ -4,8 +4,8 @@ import hashlib
 
 import streamlit as st
 
-from ..bundles import MAX_BUNDLE_BYTES, BundleError, bundle_name, export_bundle, import_bundle
 from .. import limits
+from ..bundles import MAX_BUNDLE_BYTES, BundleError, bundle_name, export_bundle, import_bundle
 from ..limits import LimitExceeded
 from ..runs import Run
 from .services import get_store
