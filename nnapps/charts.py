@@ -144,6 +144,24 @@ def probability_bars(proba: np.ndarray, class_names: list[str], height: int | No
     )
 
 
+def signed_bars(values: np.ndarray, labels, x: str, y: str, height: int = 160) -> alt.Chart:
+    """Bars of values (a layer's activations, the logits) over labels, positive ones in colour
+    and negative ones grey, so the sign reads at a glance."""
+    df = pd.DataFrame({x: list(labels), y: np.asarray(values, dtype=float)})
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{x}:{'O' if pd.api.types.is_integer_dtype(df[x]) else 'N'}", sort=None,
+                    title=x.capitalize(), axis=alt.Axis(labelAngle=0, labelOverlap=True)),
+            y=alt.Y(f"{y}:Q", title=y.capitalize()),
+            color=alt.condition(f"datum['{y}'] >= 0", alt.value("#e4572e"), alt.value("#9db4c0")),
+            tooltip=[x, alt.Tooltip(f"{y}:Q", format=".4f")],
+        )
+        .properties(height=height)
+    )
+
+
 def length_chart(lengths: pd.DataFrame, height: int = 220) -> alt.Chart:
     """Histogram of text lengths in words per class; lengths has columns class, words."""
     return (

@@ -187,13 +187,13 @@ with tabs[2]:
                      caption=[f"map {i}" for i in range(len(scaled))])
         else:
             flat = values.flatten().numpy()
-            st.bar_chart(pd.DataFrame({"unit": np.arange(len(flat)), "activation": flat}),
-                         x="unit", y="activation", height=140)
+            show_chart(charts.signed_bars(flat, range(len(flat)), "unit", "activation", height=140),
+                       f"activations-{layer.name}-{run_id}-{sample}", width="stretch")
     probs = torch.softmax(logits[0], dim=0).numpy()
     left, right = st.columns(2)
     left.markdown("**Logits** (the last layer's sums)")
-    left.bar_chart(pd.DataFrame({"class": dataset.class_names, "logit": logits[0].numpy()}),
-                   x="class", y="logit", height=200)
+    show_chart(charts.signed_bars(logits[0].numpy(), dataset.class_names, "class", "logit", height=200),
+               f"logits-{run_id}-{sample}", left, width="stretch")
     right.markdown("**Softmax**: exp(logit) / sum of exp(logits), a probability per class")
     show_chart(charts.probability_bars(probs, dataset.class_names), f"softmax-{run_id}-{sample}", right,
                width="stretch")
