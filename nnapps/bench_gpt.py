@@ -14,12 +14,11 @@ import torch
 from torch import nn
 
 from .data import corpora
-from .gpt.runs import SHIPPED, read_checkpoint
+from .gpt.runs import SHIPPED, gpt_model, read_checkpoint
 from .gpt.sampling import next_logits, reshape
 from .gpt.train import EVAL_WINDOWS, fixed_windows, mean_loss, train_lm
 from .gpt.train import SCHEMA as LM_SCHEMA
 from .gpt.vocab import CharVocab
-from .models.gpt import FAMILY, GPT
 
 REFERENCE = {"n_layers": 4, "n_heads": 4, "width": 128, "context": 64}
 
@@ -134,9 +133,7 @@ def gpt_training(quick: bool = False) -> dict:
 
 def next_char_latency(repeats: int = 50) -> dict:
     """Milliseconds to score every next character for a 64-character prompt (shipped model)."""
-    run, weights = read_checkpoint(SHIPPED)
-    model = FAMILY.import_weights(GPT.from_hparams(run.config.hparams, len(run.class_names)), weights)
-    vocab = CharVocab(tuple(run.class_names))
+    model, vocab = gpt_model(*read_checkpoint(SHIPPED))
     prompt = corpora.builtin().split()[1][:64]
     from .ui.gpt_views import next_char_table
 

@@ -32,6 +32,7 @@ from .training import History
 
 MEMBERS = ("config.json", "run.json", "history.csv", "test_probabilities.csv", "metrics.json",
            "weights.safetensors")
+HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
 MAX_MEMBER_BYTES = 64 * 2**20
 MAX_BUNDLE_BYTES = 100 * 2**20
 # JSON is parsed whole, at several times its size in memory: its members get tighter bounds.
@@ -51,9 +52,8 @@ class BundleError(ValueError):
 def export_bundle(store: RunStore, run: Run) -> bytes:
     """The run as one zip (see the module's docstring for its members)."""
     buf = io.BytesIO()
-    history = pd.DataFrame([{k: getattr(e, k) for k in ("epoch", "train_loss", "train_acc", "val_loss",
-                                                          "val_acc", "seconds")} for e in run.history.epochs],
-                           columns=["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"])
+    history = pd.DataFrame([[getattr(e, k) for k in HISTORY_COLUMNS] for e in run.history.epochs],
+                           columns=HISTORY_COLUMNS)
     extra = {"status": run.status, "created": run.created, "class_names": run.class_names, "input_info": run.input_info.to_dict(),
              "preprocessor": run.preprocessor, "history": run.history.to_dict()}
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:

@@ -277,7 +277,8 @@ def cmd_runs(args) -> int:
                      "mb": round(usage[run.run_id].bytes / 2**20, 3) if run.run_id in usage else 0.0})
     if args.json:
         print(json.dumps(rows))
-    for row in [] if args.json else rows:
+        return 0
+    for row in rows:
         whose = "everyone" if row["everyone"] else f"{row['visitors']} visitor(s)"
         print(f"{row['run_id']}  {row['dataset']:<16} {row['label']:<40} {row['status']:<9} "
               f"{whose:<12} {row['mb']:.2f} MB")

@@ -148,7 +148,7 @@ class JobQueue:
     def _hand_over(self, job: Job) -> None:
         """Give the finished run to everyone who asked for it, and make room if the store is full."""
         try:
-            if self.store.get(job.config.run_id) is not None:
+            if job.state in ("done", "stopped"):  # its run is in the store
                 for visitor in {job.owner, *job.also_for}:
                     self.store.claim(job.config.run_id, visitor)
             evict(self.store)

@@ -3,6 +3,7 @@
 import os
 import threading
 from pathlib import Path
+from typing import Callable
 
 import platformdirs
 
@@ -23,12 +24,17 @@ def data_dir() -> Path:
     return path
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write data to path through a temporary file and a rename, so no reader sees it half
-    written; the temporary name is the process's and thread's own (sessions are threads)."""
+def replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """write(tmp) to a temporary file beside path, then rename it to path, so no reader sees it
+    half written; the temporary name is the process's and thread's own (sessions are threads)."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        tmp.write_bytes(data)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write data to path as replace_atomically does."""
+    replace_atomically(path, lambda tmp: tmp.write_bytes(data))

@@ -6,7 +6,6 @@ returns the stored run at once and a link naming configs finds the same run else
 
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from contextlib import closing
@@ -21,7 +20,7 @@ from safetensors.torch import load_file as load_tensors, save_file as save_tenso
 from . import __version__
 from .features import feature_schema
 from .models import InputInfo, get_family
-from .paths import home_dir
+from .paths import home_dir, replace_atomically
 from .training import History
 from .training import SCHEMA as TRAIN_SCHEMA
 from .training import train_defaults
@@ -211,10 +210,10 @@ class RunStore:
         if run.status not in STATUSES:
             raise ValueError(f"run status must be one of {STATUSES}, got {run.status!r}")
         results_path, weights_path = self._paths(run.run_id)
-        _atomic(results_path, lambda p: save_arrays(
+        replace_atomically(results_path, lambda p: save_arrays(
             {"test_proba": np.ascontiguousarray(run.test_proba, dtype=np.float32),
              "y_test": np.ascontiguousarray(run.y_test, dtype=np.int64)}, str(p)))
-        _atomic(weights_path, lambda p: save_tensors(
+        replace_atomically(weights_path, lambda p: save_tensors(
             {k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(p)))
         extra = {"class_names": run.class_names, "input_info": run.input_info.to_dict(),
                  "preprocessor": run.preprocessor}
@@ -274,8 +273,17 @@ class RunStore:
             con.execute("INSERT OR REPLACE INTO owners VALUES (?,?,?)", (item, visitor, time.time()))
 
     def owners(self, item: str) -> set[str]:
+        return self.owners_of([item])[item]
+
+    def owners_of(self, items: list[str]) -> dict[str, set[str]]:
+        """Each item's owners (an empty set for an item nobody claimed), in one query."""
+        found: dict[str, set[str]] = {item: set() for item in items}
         with closing(self._connect()) as con:
-            return {r[0] for r in con.execute("SELECT visitor FROM owners WHERE item = ?", (item,))}
+            rows = con.execute(f"SELECT item, visitor FROM owners WHERE item IN ({','.join('?' * len(found))})",
+                               list(found)).fetchall()
+        for item, visitor in rows:
+            found[item].add(visitor)
+        return found
 
     def owned(self, visitor: str) -> set[str]:
         """The runs visitor owns (not counting everyone's)."""
@@ -335,11 +343,3 @@ def _delete_unowned(con: sqlite3.Connection) -> list[str]:
     sees them unowned); the caller removes their files after it commits."""
     return [r[0] for r in con.execute(_UNOWNED_SQL).fetchall()]
 
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

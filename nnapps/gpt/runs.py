@@ -90,10 +90,16 @@ def _as_run(config: RunConfig, corpus: corpora.Corpus, result: LMResult, val_tex
                test_proba=proba, y_test=y_last)
 
 
-def load_gpt(store: RunStore, run: Run) -> tuple[GPT, CharVocab]:
-    """The run's model, ready to score, and its vocabulary."""
+def gpt_model(run: Run, weights: dict[str, torch.Tensor]) -> tuple[GPT, CharVocab]:
+    """The run's model with weights loaded, ready to score, and its vocabulary; ValueError
+    when the weights do not fit the run's settings."""
     model = FAMILY.make(run.config.hparams, run.input_info, run.input_info.vocab_size)
-    return FAMILY.import_weights(model, store.load_weights(run.run_id)), CharVocab(tuple(run.class_names))
+    return FAMILY.import_weights(model, weights), CharVocab(tuple(run.class_names))
+
+
+def load_gpt(store: RunStore, run: Run) -> tuple[GPT, CharVocab]:
+    """A stored run's model and vocabulary."""
+    return gpt_model(run, store.load_weights(run.run_id))
 
 
 def gpt_runs(store: RunStore, visitor: str | None = None) -> list[Run]:
@@ -149,7 +155,7 @@ def read_checkpoint(path: Path, header_only: bool = False) -> tuple[Run | RunCon
               preprocessor=header["preprocessor"], test_proba=tensors["results.test_proba"].numpy(),
               y_test=tensors["results.y_test"].numpy(), created=float(header.get("created", time.time())))
     weights = {k[len("weights."):]: v for k, v in tensors.items() if k.startswith("weights.")}
-    FAMILY.import_weights(FAMILY.make(config.hparams, run.input_info, run.input_info.vocab_size), weights)
+    gpt_model(run, weights)  # raises when the weights do not fit the header's settings
     return run, weights
 
 

@@ -2,6 +2,7 @@
 and generation one drawn character at a time."""
 
 import copy
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -28,17 +29,25 @@ def reshape(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0) -> t
     return torch.softmax(logits / temperature, dim=-1)
 
 
+@contextmanager
+def evaluating(model: GPT):
+    """The model in eval mode (no dropout) for the block, then back in the mode it was in: a
+    measurement or a sample taken during training must not end its dropout."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 @torch.inference_mode()
 def next_logits(model: GPT, ids: torch.Tensor) -> torch.Tensor:
     """(vocab,) scores for the character after ids, seen through the last context characters."""
     if len(ids) == 0:
         raise ValueError("the prompt is empty: the model needs at least one character to continue")
-    was_training = model.training  # a sample taken during training must not end its dropout
-    model.eval()
-    try:
+    with evaluating(model):
         return model(ids[-model.context:][None])[0, -1]
-    finally:
-        model.train(was_training)
 
 
 def next_probs(model: GPT, ids: torch.Tensor, temperature: float = 1.0, top_k: int = 0) -> torch.Tensor:

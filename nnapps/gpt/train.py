@@ -21,7 +21,7 @@ from ..schema import Param, Schema
 from ..training import resolve_device
 from ..models.gpt import GPT
 from ..models.gpt import SCHEMA as MODEL_SCHEMA
-from .sampling import generate
+from .sampling import evaluating, generate
 from .vocab import CharVocab
 
 SCHEMA = Schema((
@@ -102,14 +102,12 @@ def fixed_windows(ids: torch.Tensor, context: int, n: int) -> tuple[torch.Tensor
 
 @torch.inference_mode()
 def mean_loss(model: GPT, x: torch.Tensor, y: torch.Tensor, batch: int = 128) -> float:
-    was_training = model.training
-    model.eval()
     total = 0.0
-    for s in range(0, len(x), batch):
-        logits = model(x[s:s + batch])
-        total += nn.functional.cross_entropy(logits.flatten(0, 1), y[s:s + batch].flatten(),
-                                             reduction="sum").item()
-    model.train(was_training)
+    with evaluating(model):
+        for s in range(0, len(x), batch):
+            logits = model(x[s:s + batch])
+            total += nn.functional.cross_entropy(logits.flatten(0, 1), y[s:s + batch].flatten(),
+                                                 reduction="sum").item()
     return total / y.numel()
 
 

@@ -10,6 +10,8 @@ from .progress import POLL_SECONDS, session_jobs
 from .services import get_queue
 
 ANNOUNCED = "gpt_announced_jobs"  # finished jobs whose run was already chosen for exploring
+
+
 def corpus_title(run: Run) -> str:
     return run.preprocessor.get("title") or run.preprocessor.get("corpus", "")
 

@@ -9,7 +9,7 @@ from safetensors import SafetensorError
 from ..data import Dataset, get_spec, load_dataset
 from ..jobs import JobQueue
 from ..pipeline import Predictor
-from ..runs import RunStore
+from ..runs import Run, RunStore
 
 
 @st.cache_resource
@@ -63,21 +63,20 @@ def get_gpt(run_id: str, created: float):
 
     created is part of the key: a stopped run trained again keeps its id but not its weights."""
     from ..gpt.runs import load_gpt
-    store = get_store()
-    run = store.get(run_id)
-    if run is None:
-        raise ValueError(f"no stored run {run_id!r}")
-    return load_gpt(store, run)
+    return load_gpt(get_store(), _stored(run_id))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def get_predictor(run_id: str) -> Predictor:
     """A run's trained model for inference, loaded once and shared read-only by sessions."""
-    store = get_store()
-    run = store.get(run_id)
+    return Predictor(_stored(run_id), get_store())
+
+
+def _stored(run_id: str) -> Run:
+    run = get_store().get(run_id)
     if run is None:
         raise ValueError(f"no stored run {run_id!r}")
-    return Predictor(run, store)
+    return run
 
 
 # What loading a stored run can raise when its files are missing, damaged or were written by

@@ -16,13 +16,10 @@ ORIGIN_NOTES = {"bundled": "ships with a package", "made": "made by nnapps",
 def visible_specs() -> dict[str, DatasetSpec]:
     """The datasets this visitor may see: every built-in one, their own uploads, and uploads
     nobody claimed (stored from the command line)."""
-    store = get_store()
-
-    def visible(spec: DatasetSpec) -> bool:
-        owners = store.owners(spec.name) if spec.origin == "upload" else set()
-        return not owners or bool(owners & {EVERYONE, visitor()})
-
-    return {name: spec for name, spec in dataset_specs().items() if visible(spec)}
+    specs = dataset_specs()
+    owners = get_store().owners_of([name for name, spec in specs.items() if spec.origin == "upload"])
+    return {name: spec for name, spec in specs.items()
+            if not owners.get(name) or owners[name] & {EVERYONE, visitor()}}
 
 
 def dataset_picker(modality: str | None = None) -> DatasetSpec:
