@@ -100,6 +100,8 @@ def cmd_train(argv: list[str]) -> int:
             spec = uploads.store_path(Path(args.dataset), args.text_column, args.label_column)
         else:
             spec = get_spec(args.dataset)
+        for note in spec.notes:
+            print(f"note: {note}", file=sys.stderr)
         feature_names = FEATURE_SCHEMAS[spec.modality].names()
         assigned = parse_assignments(args.set)
         values = {k: v for k, v in vars(args).items() if v is not None}
@@ -138,7 +140,8 @@ def cmd_train(argv: list[str]) -> int:
               "accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "log_loss": m["log_loss"],
               "params": m["params"], "train_seconds": m["train_seconds"],
               "epochs_run": m["epochs_run"], "infer_ms_per_sample": m["infer_ms_per_sample"],
-              "hparams": config.hparams, "train": config.train, "features": config.features}
+              "hparams": config.hparams, "train": config.train, "features": config.features,
+              "notes": list(spec.notes)}
     if args.json:
         print(json.dumps(result))
     else:

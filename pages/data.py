@@ -29,6 +29,8 @@ st.title(spec.title)
 st.markdown(spec.description)
 st.caption(f"Origin: {spec.origin} · Licence: {spec.licence}"
            + (f" · [source]({spec.source_url})" if spec.source_url else ""))
+for note in spec.notes:
+    st.info(note)
 
 
 def download_prompt() -> bool:
@@ -139,6 +141,8 @@ def upload_section() -> None:
         return
     get_store().claim(new_spec.name, visitor())  # listed for this visitor only
     st.success(f"Stored {new_spec.title}: {new_spec.description}")
+    for note in new_spec.notes:
+        st.warning(note)
     st.button(f"Open {new_spec.title}", type="primary", on_click=open_dataset, args=(new_spec.name,))
 
 

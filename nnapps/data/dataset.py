@@ -27,12 +27,15 @@ class RawData:
     split: optional (N,) array of 0/1/2 (train/val/test) when the source fixes a split, for
     example MNIST's official test set or the made dataset's held-out glyphs; -1 means "train or
     val, let the seed decide".
+    notes: what a person should know about how their file was read (lines skipped, clips cut,
+    an encoding guessed), one plain sentence each; shown on the Data page and by the CLI.
     """
 
     X: np.ndarray
     y: np.ndarray
     class_names: list[str]
     split: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         if len(self.X) != len(self.y):
@@ -58,6 +61,8 @@ class DatasetSpec:
     is_cached: Callable[[], bool] = field(repr=False, compare=False, default=lambda: True)
     # For sounds: the rate (Hz) at which load() delivers every clip; 0 for other modalities.
     sample_rate: int = 0
+    # For uploads: RawData.notes from when the file was checked (plain text, never markdown).
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self):
         if self.modality not in MODALITIES:

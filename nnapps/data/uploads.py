@@ -84,7 +84,7 @@ def store_upload(data: bytes, filename: str, text_column: str | None = None,
     if modality == "text":
         meta.update(text_column=text_column, label_column=label_column)
     raw = _read(data, meta)  # raises with a clear message when unusable
-    meta.update(n_items=int(len(raw.y)), classes=list(raw.class_names))
+    meta.update(n_items=int(len(raw.y)), classes=list(raw.class_names), notes=list(raw.notes))
     if not data_path.exists():
         write_atomically(data_path, data)
     # Other processes list the uploads by reading these files: never let them see one half written.
@@ -133,6 +133,6 @@ def _spec(name: str, meta: dict, data_path: Path) -> DatasetSpec:
              "one length." if audio else "")
     return DatasetSpec(
         name=name, title=f"{meta['title']} (yours)", modality=meta["modality"], origin="upload",
-        licence="yours", load=load, sample_rate=user_audio.SAMPLE_RATE if audio else 0,
+        licence="yours", load=load, notes=tuple(meta.get("notes", ())), sample_rate=user_audio.SAMPLE_RATE if audio else 0,
         description=(f"Your upload {meta['title']!r}: {meta['n_items']:,} {NOUNS[meta['modality']]} in "
                      f"{len(meta['classes'])} classes ({', '.join(meta['classes'][:20])}).{extra}"))
