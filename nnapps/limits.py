@@ -1,30 +1,46 @@
-"""Limits for a copy that strangers use: each an environment variable with a safe default.
+"""Limits for a copy that strangers use: each an environment variable with a local and a public default.
 
-A hosted copy sets them in its environment or, on Streamlit Community Cloud, as root-level
-secrets of the same names (Streamlit hands those to the environment). Whoever exceeds one is
-told which, by how much, and why it is there.
+A copy is public when NNAPPS_PUBLIC is set to 1 (the hosting instructions set it); a local copy
+is one person's own and gets generous defaults, and never evicts their work. Any limit can be
+set on its own in the environment or, on Streamlit Community Cloud, as a root-level secret of
+the same name (Streamlit hands those to the environment). Whoever exceeds one is told which, by
+how much, and why it is there.
 """
 
+import math
 import os
 from dataclasses import dataclass
+
+PUBLIC_VARIABLE = "NNAPPS_PUBLIC"
+
+
+def is_public() -> bool:
+    """Whether this copy serves strangers (NNAPPS_PUBLIC=1/true/yes), so its public limits apply."""
+    raw = os.environ.get(PUBLIC_VARIABLE, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{PUBLIC_VARIABLE}={raw!r} must be 1 or 0")
 
 
 @dataclass(frozen=True)
 class Limit:
     variable: str
-    default: float
-    what: str      # "parameters in one model"
-    why: str       # what the limit protects
+    default: float  # on a local copy
+    what: str       # "parameters in one model"
+    why: str        # what the limit protects
+    public: float | None = None  # on a public copy; None: the same as default
 
     def value(self) -> float:
         raw = os.environ.get(self.variable)
         if raw is None:
-            return self.default
+            return self.public if self.public is not None and is_public() else self.default
         try:
             value = float(raw)
         except ValueError:
             raise ValueError(f"{self.variable}={raw!r} is not a number") from None
-        if value <= 0:
+        if value <= 0 or math.isnan(value):
             raise ValueError(f"{self.variable}={raw!r} must be positive")
         return value
 
