@@ -1,9 +1,11 @@
-"""Training jobs: a queue that trains runs in background threads, with live progress and stop.
+"""Training jobs: a queue in the server that hands trainings to an executor and watches them.
 
-A page submits configs and polls; training goes on between reruns of the page, a Stop click
-sets a flag the training loop checks between steps, and results land in the run store, so
-a reload or a second tab loses nothing. At most max_running jobs train at once; the rest
-wait in submission order.
+A page submits configs and reads snapshots; training goes on between reruns of the page, a
+Stop click sets a flag the training checks between steps, and results land in the run store,
+so a reload or a second tab loses nothing. At most max_running jobs train at once; the rest
+wait in submission order. Where a training runs (a worker process, a thread of this server)
+is the backend's business (nnapps.execution); only this queue writes the store. The job list
+is kept on disk too, so jobs a crashed server left are shown as interrupted, to start again.
 """
 
 import itertools
@@ -11,21 +13,20 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from .data import Dataset, DatasetUnavailable, load_dataset
+from .execution import Backend, Outcome, Training, TrainingFailed, make_backend
+from .execution.journal import JobJournal, server_token
 from .gpt.train import EvalPoint
 from .models.gpt import FAMILY as GPT
-from .pipeline import train_run
 from .retention import check_room, evict
-from .runs import EVERYONE, RunConfig, RunStore
+from .runs import EVERYONE, Run, RunConfig, RunStore
 from .training import EpochStats
 
-STATES = ("queued", "running", "done", "stopped", "failed")
-_DATASET_CACHE_SIZE = 2
+STATES = ("queued", "running", "done", "stopped", "failed", "interrupted")
 # Finished jobs kept for pages to read; older ones are forgotten (their runs stay in the store).
 _MAX_FINISHED = 500
+_CLOSE_SECONDS = 30.0  # close() waits this long for stopped trainings to hand their runs over
 
 _log = logging.getLogger(__name__)
 
@@ -52,35 +53,46 @@ class Job:
 
     @property
     def finished(self) -> bool:
-        return self.state in ("done", "stopped", "failed")
+        return self.state in ("done", "stopped", "failed", "interrupted")
 
 
 class JobQueue:
-    """Trains submitted RunConfigs into store with at most max_running at a time."""
+    """Trains submitted RunConfigs into store with at most max_running at a time.
 
-    def __init__(self, store: RunStore, max_running: int = 1):
+    backend: an execution backend, or its name ("processes", "threads"); None reads the
+    NNAPPS_EXECUTOR setting. close() ends the slots and the backend's workers.
+    """
+
+    def __init__(self, store: RunStore, max_running: int = 1, backend: Backend | str | None = None):
         if max_running < 1:
             raise ValueError(f"max_running must be at least 1, got {max_running}")
         self.store = store
         self.max_running = max_running
+        self.backend = backend if hasattr(backend, "execute") else make_backend(backend, max_running)
+        self.journal = JobJournal(store.db_path)
+        self._server = server_token()
+        self.journal.recover()
         self._jobs: dict[int, Job] = {}
         self._lock = threading.Lock()
-        self._pending: queue.Queue[int] = queue.Queue()
-        self._ids = itertools.count(1)
-        self._datasets: OrderedDict[tuple[str, int], Dataset] = OrderedDict()
-        self._workers = [threading.Thread(target=self._work, daemon=True, name=f"nnapps-train-{i}")
-                         for i in range(max_running)]
-        for worker in self._workers:
-            worker.start()
+        self._changed = threading.Condition(self._lock)
+        self._pending: queue.Queue[int | None] = queue.Queue()
+        self._closed = threading.Event()
+        self._slots = [threading.Thread(target=self._work, daemon=True, name=f"nnapps-train-{i}")
+                       for i in range(max_running)]
+        self._tidier = threading.Thread(target=self._tidy, daemon=True, name="nnapps-tidy")
+        for thread in (*self._slots, self._tidier):
+            thread.start()
 
     def __repr__(self) -> str:
-        return f"JobQueue(max_running={self.max_running}, jobs={len(self._jobs)})"
+        return f"JobQueue(max_running={self.max_running}, backend={self.backend!r}, jobs={len(self._jobs)})"
 
     def submit(self, config: RunConfig, owner: str = EVERYONE) -> int:
         """Queue config for owner (a visitor, or EVERYONE for an example); a config already
         queued or training is not queued twice. Raises LimitExceeded when owner keeps as many
         runs as a visitor may."""
         with self._lock:
+            if self._closed.is_set():
+                raise RuntimeError("the job queue is closed")
             waiting = {j.config.run_id for j in self._jobs.values() if j.owner == owner and not j.finished}
             check_room(self.store, owner, [config.run_id], waiting=len(waiting - {config.run_id}))
             for job in self._jobs.values():
@@ -88,7 +100,7 @@ class JobQueue:
                     if job.owner != owner:  # the same run, wanted by two visitors: theirs when done
                         job.also_for.add(owner)
                     return job.job_id
-            job = Job(job_id=next(self._ids), config=config, owner=owner)
+            job = Job(job_id=self.journal.add(config, owner, self._server), config=config, owner=owner)
             self._jobs[job.job_id] = job
             finished = [j for j in self._jobs.values() if j.finished]
             for old in finished[:max(len(finished) - _MAX_FINISHED, 0)]:
@@ -104,17 +116,19 @@ class JobQueue:
                 return
             job.stop_event.set()
             if job.state == "queued":
-                job.state, job.message = "stopped", "cancelled before it started"
+                self._set(job, "stopped", "cancelled before it started")
 
     def snapshot(self, job_id: int) -> Job | None:
         """A copy of the job's state that the caller may read while training goes on."""
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is None:
-                return None
-            return Job(job_id=job.job_id, config=job.config, owner=job.owner, state=job.state,
-                       epochs=list(job.epochs), points=list(job.points), message=job.message,
-                       error=job.error, submitted=job.submitted)
+            return None if job is None else self._copy(job)
+
+    @staticmethod
+    def _copy(job: Job) -> Job:
+        return Job(job_id=job.job_id, config=job.config, owner=job.owner, state=job.state,
+                   epochs=list(job.epochs), points=list(job.points), message=job.message,
+                   error=job.error, submitted=job.submitted)
 
     def position(self, job_id: int) -> int:
         """How many queued jobs are ahead of this one (0 when it is next or running)."""
@@ -126,100 +140,147 @@ class JobQueue:
 
     def wait(self, job_ids: list[int], timeout: float = 600.0) -> list[Job]:
         """Block until the jobs have finished (for the command line and tests)."""
+        def finished():
+            return all(j not in self._jobs or self._jobs[j].finished for j in job_ids)
+
+        with self._changed:
+            if not self._changed.wait_for(finished, timeout):
+                raise TimeoutError(f"jobs {job_ids} did not finish in {timeout:.0f} s")
+            return [self._copy(self._jobs[j]) for j in job_ids if j in self._jobs]
+
+    def wait_for(self, job_id: int, condition, timeout: float = 600.0) -> Job:
+        """Block until condition(snapshot) holds: a state, an epoch reached (for tests)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: job_id in self._jobs and condition(self._copy(self._jobs[job_id])),
+                                          timeout):
+                raise TimeoutError(f"job {job_id} did not reach the condition in {timeout:.0f} s")
+            return self._copy(self._jobs[job_id])
+
+    # Jobs a crashed server left behind.
+
+    def interrupted(self, visitor: str) -> list[Job]:
+        """The jobs that were queued or training when a server stopped, which visitor may start again."""
+        return [Job(job_id=r.job_id, config=r.config, owner=r.owner, state=r.state, message=r.message,
+                    submitted=r.submitted) for r in self.journal.interrupted(visitor)]
+
+    def restart(self, job_id: int, visitor: str) -> int | None:
+        """Queue an interrupted job again (for its owner); the new job's id, or None if it is not one."""
+        row = self.journal.settle(job_id, visitor, "restarted")
+        return None if row is None else self.submit(row.config, row.owner)
+
+    def dismiss(self, job_id: int, visitor: str) -> bool:
+        """Stop listing an interrupted job; False if it is not one of visitor's."""
+        return self.journal.settle(job_id, visitor, "dismissed") is not None
+
+    def close(self, timeout: float = _CLOSE_SECONDS) -> None:
+        """Stop taking jobs, stop the running ones (their runs are kept as stopped), mark the queued
+        ones interrupted and end the backend's workers."""
+        with self._lock:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+            for job in self._jobs.values():
+                job.stop_event.set()
+                if job.state == "queued":
+                    self._set(job, "interrupted", "the server closed its queue before it started")
+        for _ in self._slots:
+            self._pending.put(None)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            snaps = [self.snapshot(j) for j in job_ids]
-            if all(s is None or s.finished for s in snaps):
-                return [s for s in snaps if s is not None]
-            time.sleep(0.05)
-        raise TimeoutError(f"jobs {job_ids} did not finish in {timeout:.0f} s")
+        for thread in self._slots:
+            thread.join(max(deadline - time.monotonic(), 0))
+        self.backend.close()
+        for thread in (*self._slots, self._tidier):
+            thread.join(_CLOSE_SECONDS)
+
+    # The slots.
+
+    def _set(self, job: Job, state: str, message: str, error: str | None = None) -> None:
+        """Change job's state (the caller holds the lock) on disk too, and wake waiters."""
+        job.state, job.message, job.error = state, message, error
+        self.journal.set_state(job.job_id, state, error or message)
+        self._changed.notify_all()
+
+    def _tidy(self) -> None:
+        while not self._closed.wait(min(max(getattr(self.backend, "idle_seconds", 5.0) / 2, 0.5), 5.0)):
+            try:
+                self.backend.tidy()
+            except Exception:  # a worker that would not end must not end the tidying
+                _log.exception("tidying the executor")
 
     def _work(self) -> None:
         while True:
             job_id = self._pending.get()
+            if job_id is None:
+                return
             with self._lock:
-                job = self._jobs[job_id]
-                if job.state != "queued":
+                job = self._jobs.get(job_id)
+                if job is None or job.state != "queued":
                     continue
-                job.state, job.message = "running", "loading the dataset"
+                self._set(job, "running", "starting")
             self._run(job)
-            self._hand_over(job)
-
-    def _hand_over(self, job: Job) -> None:
-        """Give the finished run to everyone who asked for it, and make room if the store is full."""
-        try:
-            if job.state in ("done", "stopped"):  # its run is in the store
-                for visitor in {job.owner, *job.also_for}:
-                    self.store.claim(job.config.run_id, visitor)
-            evict(self.store)
-        except Exception:  # the run is stored; a failed claim must not take the worker down
-            _log.exception("handing over job %s", job.job_id)
+            try:
+                evict(self.store)  # make room if the store is past its size
+            except Exception:
+                _log.exception("evicting after job %s", job.job_id)
 
     def _run(self, job: Job) -> None:
-        def on_epoch(stats: EpochStats) -> None:
-            with self._lock:
-                job.epochs.append(stats)
-                job.message = f"epoch {stats.epoch} of {job.total_epochs}"
-
-        if job.config.family == GPT.name:
-            self._run_gpt(job)
-            return
         try:
-            dataset = self._dataset(job.config.dataset, job.config.split_seed)
-            with self._lock:
-                job.message = "training"
-            run = train_run(job.config, self.store, dataset=dataset, on_epoch=on_epoch,
-                            should_stop=job.stop_event.is_set, owner=job.owner)
-            with self._lock:
-                job.epochs = run.history.epochs if not job.epochs else job.epochs
-                job.state = "stopped" if run.status == "stopped" else "done"
-                job.message = f"test accuracy {run.metrics['accuracy']:.1%}"
-        except Exception as exc:
-            self._failed(job, exc)
+            stored = self.store.get(job.config.run_id)
+            if stored is not None and stored.status == "complete":
+                self._finish(job, stored)
+                return
+            outcome = self.backend.execute(Training(job.config, job.owner), lambda p: self._progress(job, p),
+                                           job.stop_event.is_set)
+            self._store(job, outcome)
+        except TrainingFailed as failed:
+            if self._closed.is_set():
+                with self._lock:
+                    self._set(job, "interrupted", "the server closed its queue while it trained")
+                return
+            if not failed.expected:
+                # The page shows what went wrong in a line; the details go to the server's log.
+                _log.error("training job %s (%s) failed: %s\n%s", job.job_id, job.config.label(), failed,
+                           failed.details)
+            self._fail(job, str(failed))
+        except Exception as exc:  # the store, or a bug here: this slot must survive any one job
+            _log.error("training job %s (%s) failed", job.job_id, job.config.label(), exc_info=exc)
+            self._fail(job, f"{type(exc).__name__}: {exc}")
 
-    def _run_gpt(self, job: Job) -> None:
-        from .gpt.runs import train_gpt_run
+    def _progress(self, job: Job, progress) -> None:
+        with self._lock:
+            if isinstance(progress, EpochStats):
+                job.epochs.append(progress)
+                job.message = f"epoch {progress.epoch} of {job.total_epochs}"
+            elif isinstance(progress, EvalPoint):
+                job.points.append(progress)
+                job.message = f"step {progress.step:,} of {job.config.train['steps']:,}"
+            else:
+                job.message = str(progress)
+            self._changed.notify_all()
 
-        steps = job.config.train["steps"]
+    def _store(self, job: Job, outcome: Outcome) -> None:
+        """Write the run (here, in the process that owns the store), then finish the job."""
+        self.store.put(outcome.run, outcome.tensors(), job.owner)
+        self._finish(job, outcome.run)
 
-        def on_eval(point: EvalPoint) -> None:
-            with self._lock:
-                job.points.append(point)
-                job.message = f"step {point.step:,} of {steps:,}"
-
+    def _finish(self, job: Job, run: Run) -> None:
+        """Give the run to everyone who asked for it, then mark the job finished."""
+        with self._lock:
+            visitors = {job.owner, *job.also_for}
         try:
-            with self._lock:
-                job.message = "training"
-            run = train_gpt_run(job.config, self.store, on_eval=on_eval, should_stop=job.stop_event.is_set,
-                                owner=job.owner)
-            with self._lock:
-                job.state = "stopped" if run.status == "stopped" else "done"
-                job.message = f"validation loss {run.metrics['val_loss']:.3f}"
-        except Exception as exc:
-            self._failed(job, exc)
-
-    def _failed(self, job: Job, exc: Exception) -> None:
-        if isinstance(exc, (DatasetUnavailable, ValueError)):
-            self._fail(job, str(exc))
-            return
-        # A server thread must survive any one bad job: the page shows what went wrong in a
-        # line; the traceback goes to the server's log.
-        _log.error("training job %s (%s) failed", job.job_id, job.config.label(), exc_info=exc)
-        self._fail(job, f"{type(exc).__name__}: {exc}")
+            for visitor in visitors:
+                self.store.claim(run.run_id, visitor)
+        except Exception:  # the run is stored; a failed claim must not fail the job
+            _log.exception("handing over job %s", job.job_id)
+        with self._lock:
+            if not job.epochs:
+                job.epochs = list(run.history.epochs)
+            if not job.points and job.config.family == GPT.name:
+                job.points = [EvalPoint(**p) for p in run.metrics.get("curve", [])]
+            summary = (f"validation loss {run.metrics['val_loss']:.3f}" if job.config.family == GPT.name
+                       else f"test accuracy {run.metrics['accuracy']:.1%}")
+            self._set(job, "stopped" if run.status == "stopped" else "done", summary)
 
     def _fail(self, job: Job, error: str) -> None:
         with self._lock:
-            job.state, job.error, job.message = "failed", error, "failed"
-
-    def _dataset(self, name: str, seed: int) -> Dataset:
-        key = (name, seed)
-        with self._lock:
-            if key in self._datasets:
-                self._datasets.move_to_end(key)
-                return self._datasets[key]
-        dataset = load_dataset(name, seed)
-        with self._lock:
-            self._datasets[key] = dataset
-            while len(self._datasets) > _DATASET_CACHE_SIZE:
-                self._datasets.popitem(last=False)
-        return dataset
+            self._set(job, "failed", "failed", error)

@@ -66,7 +66,10 @@ RUN_AGE_DAYS = Limit("NNAPPS_MAX_RUN_AGE_DAYS", 30, "days a visitor's run is kep
                      "runs nobody comes back to would fill the disk")
 STORE_MB = Limit("NNAPPS_MAX_STORE_MB", 2048, "MB of stored runs in all",
                  "the disk is shared by every visitor")
-LIMITS = (PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB)
+# Trainings at once: each takes a core and, in a worker process, its own few hundred MB.
+TRAININGS = Limit("NNAPPS_MAX_TRAININGS", os.cpu_count() or 1, "trainings at once",
+                  "each training takes a CPU core and its memory until it ends", public=1)
+LIMITS = (TRAININGS, PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB)
 
 
 def check(limit: Limit, value: float) -> None:

@@ -47,12 +47,12 @@ def predict_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
     return proba
 
 
-def _train_torch(model, data: TensorData, config: RunConfig, on_epoch, should_stop) -> History:
+def _train_torch(model, data: TensorData, config: RunConfig, on_epoch, should_stop, threads) -> History:
     train_config = TrainConfig.from_dict(config.train)
-    return fit(model, data, train_config, on_epoch=on_epoch, should_stop=should_stop)
+    return fit(model, data, train_config, on_epoch=on_epoch, should_stop=should_stop, threads=threads)
 
 
-def _train_sklearn(model, data: TensorData, config: RunConfig, on_epoch, should_stop) -> History:
+def _train_sklearn(model, data: TensorData, config: RunConfig, on_epoch, should_stop, threads) -> History:
     t0 = time.perf_counter()
     X = data.X_train.numpy().reshape(len(data.X_train), -1)
     # Every random_state in the estimator (or in each step of a pipeline) takes the run's seed.
@@ -82,16 +82,29 @@ _TRAINERS: dict[str, Callable] = {"torch": _train_torch, "sklearn": _train_sklea
 def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None,
               on_epoch: Callable[[EpochStats], None] | None = None,
               should_stop: Callable[[], bool] | None = None,
-              progress: ProgressFn | None = None, owner: str = EVERYONE) -> Run:
+              progress: ProgressFn | None = None, owner: str = EVERYONE,
+              threads: int | None = None) -> Run:
     """Train config (or return its stored complete run at once) and store the result as
     owner's (a visitor's, or everyone's).
 
     dataset may be passed when the caller has it loaded already (several runs in a row); it
-    must be config.dataset split with config.split_seed.
+    must be config.dataset split with config.split_seed. threads: see training.fit.
     """
     stored = store.get(config.run_id)
     if stored is not None and stored.status == "complete":
         return stored
+    run, weights = fit_run(config, dataset, on_epoch, should_stop, progress, threads)
+    store.put(run, weights, owner)
+    return run
+
+
+def fit_run(config: RunConfig, dataset: Dataset | None = None,
+            on_epoch: Callable[[EpochStats], None] | None = None,
+            should_stop: Callable[[], bool] | None = None,
+            progress: ProgressFn | None = None,
+            threads: int | None = None) -> tuple[Run, dict[str, torch.Tensor]]:
+    """Train config into a Run and its weights without storing them: what a worker does, so
+    that only the process owning the store writes it."""
     limits.check(limits.EPOCHS, config.train.get("epochs", 0))
     if dataset is None:
         dataset = load_dataset(config.dataset, config.split_seed, progress)
@@ -110,7 +123,7 @@ def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None
     model = build_model(config, inputs, dataset.n_classes)
     if isinstance(model, torch.nn.Module):  # scikit-learn's models are sized by the data alone
         limits.check(limits.PARAMS, sum(p.numel() for p in model.parameters()))
-    history = _TRAINERS[family.kind](model, data, config, on_epoch, should_stop)
+    history = _TRAINERS[family.kind](model, data, config, on_epoch, should_stop, threads)
 
     X_test = pre.transform(dataset.X_test)
     t0 = time.perf_counter()
@@ -128,8 +141,7 @@ def train_run(config: RunConfig, store: RunStore, dataset: Dataset | None = None
               history=history, metrics=metrics, class_names=dataset.class_names,
               input_info=inputs, preprocessor=pre.to_state(),
               test_proba=proba, y_test=dataset.y_test)
-    store.put(run, weights, owner)
-    return run
+    return run, weights
 
 
 def _count_params(model: Any, weights: dict[str, torch.Tensor]) -> int:

@@ -145,9 +145,6 @@ _SINGLE_THREAD_MACS = 2_000_000
 GRAD_NORM_EVERY = 4
 # Bins of the per-layer weight histograms each epoch records (for the Inside page).
 WEIGHT_BINS = 30
-# The process's thread count at start-up. Trainings in threads of one server share torch's one
-# setting, so each sets what it needs from this, never from what another training left.
-_MAX_THREADS = torch.get_num_threads()
 
 
 def macs_per_sample(model: nn.Module, x: torch.Tensor) -> int:
@@ -173,11 +170,11 @@ def macs_per_sample(model: nn.Module, x: torch.Tensor) -> int:
     return total
 
 
-def threads_for(model: nn.Module, x: torch.Tensor, batch_size: int) -> int:
-    """How many CPU threads a training step of this size should use."""
+def threads_for(model: nn.Module, x: torch.Tensor, batch_size: int, available: int) -> int:
+    """How many of the available CPU threads a training step of this size should use."""
     if macs_per_sample(model, x) * batch_size < _SINGLE_THREAD_MACS:
         return 1
-    return _MAX_THREADS
+    return max(available, 1)
 
 
 def layer_groups(model: nn.Module) -> tuple[list[str], list[nn.Parameter], torch.Tensor]:
@@ -235,24 +232,30 @@ def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
 
 def fit(model: nn.Module, data: TensorData, config: TrainConfig,
         on_epoch: Callable[[EpochStats], None] | None = None,
-        should_stop: Callable[[], bool] | None = None) -> History:
+        should_stop: Callable[[], bool] | None = None, threads: int | None = None) -> History:
     """Train model in place on data; returns the per-epoch History.
 
     The model's weights must already be initialised (seeded) by the caller. should_stop is
     checked before every step: training then ends cleanly and keeps what was learned. With
     patience > 0 the weights of the best validation epoch are restored at the end.
+
+    threads: the CPU threads this training may use, given only by a caller that trains one
+    thing at a time in its process (a worker process, the command line): torch's thread count
+    is one setting per process, so fit then sets it, once, to as many of them as pay off for
+    the model's size, and leaves it for the caller's next training to set again. None leaves
+    torch's setting alone (trainings in threads of one process share the count their executor
+    set once).
     """
     device = resolve_device(config.device)
     model.to(device)
-    if device.type == "cpu" and len(data.X_train):
+    if threads is not None and device.type == "cpu" and len(data.X_train):
         was_training = model.training
         model.eval()
-        torch.set_num_threads(threads_for(model, data.X_train[:1], config.batch_size))
+        torch.set_num_threads(threads_for(model, data.X_train[:1], config.batch_size, threads))
         model.train(was_training)
     try:
         return _fit(model, data, config, device, on_epoch, should_stop)
     finally:
-        torch.set_num_threads(_MAX_THREADS)
         model.to("cpu")
         set_dropout_generator(model, None)
 

@@ -61,15 +61,23 @@ def train_gpt_run(config: RunConfig, store: RunStore | None, corpus: corpora.Cor
                   should_stop: Callable[[], bool] | None = None, device: str = "auto",
                   owner: str = EVERYONE) -> Run:
     """Train config on its corpus and keep the run in store (when given) as owner's."""
+    run, weights = fit_gpt_run(config, corpus, on_eval, should_stop, device)
+    if store is not None:
+        store.put(run, weights, owner)
+    return run
+
+
+def fit_gpt_run(config: RunConfig, corpus: corpora.Corpus | None = None,
+                on_eval: Callable[[EvalPoint], None] | None = None,
+                should_stop: Callable[[], bool] | None = None,
+                device: str = "auto") -> tuple[Run, dict[str, torch.Tensor]]:
+    """Train config on its corpus into a Run and its weights, without storing them (a worker's part)."""
     limits.check(limits.GPT_STEPS, config.train["steps"])
     corpus = corpus or corpora.load(corpus_name(config))
     train_text, val_text = corpus.split()
     result = train_lm(train_text, val_text, config.hparams, config.train, device=device,
                       on_eval=on_eval, should_stop=should_stop)
-    run = _as_run(config, corpus, result, val_text)
-    if store is not None:
-        store.put(run, FAMILY.export_weights(result.model), owner)
-    return run
+    return _as_run(config, corpus, result, val_text), FAMILY.export_weights(result.model)
 
 
 def _as_run(config: RunConfig, corpus: corpora.Corpus, result: LMResult, val_text: str) -> Run:

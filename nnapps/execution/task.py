@@ -1,0 +1,122 @@
+"""A training as plain data: the description a backend receives, what it reports, what it returns.
+
+perform() is the one function every backend runs (in a thread of the server, in a worker
+process, on a cluster): a Training in, an Outcome out, progress through a callback. It
+writes nothing: only the process that owns the run store writes it.
+"""
+
+import threading
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Union
+
+from ..data import Dataset, DatasetUnavailable
+from ..gpt.train import EvalPoint
+from ..runs import EVERYONE, Run, RunConfig
+from ..training import EpochStats
+
+# What a training reports while it runs: a message ("loading the dataset"), a classifier's
+# epoch, or a language model's measurement.
+Progress = Union[str, EpochStats, EvalPoint]
+Report = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class Training:
+    """What to train, for whom, on how many CPU threads. Plain and picklable, so it can cross a
+    process (or machine) boundary. threads None: leave the worker's torch setting alone."""
+
+    config: RunConfig
+    owner: str = EVERYONE
+    threads: int | None = None
+
+
+@dataclass
+class Outcome:
+    """A finished (or stopped) training: the run and its weights as safetensors bytes (bytes
+    cross a pipe or a cluster's object store as they are; tensors would need shared memory)."""
+
+    run: Run
+    weights: bytes
+
+    def tensors(self):
+        from safetensors.torch import load
+        return load(self.weights)
+
+
+class TrainingFailed(Exception):
+    """A training that ended in an error, carried back from wherever it ran.
+
+    expected: a bad request (unknown dataset, a limit, a bad setting) whose message is for the
+    person; otherwise a fault whose details (a traceback) belong in the server's log.
+    """
+
+    def __init__(self, message: str, expected: bool, details: str = ""):
+        super().__init__(message)
+        self.expected = expected
+        self.details = details
+
+    @classmethod
+    def of(cls, exc: BaseException) -> "TrainingFailed":
+        if isinstance(exc, TrainingFailed):
+            return exc
+        if isinstance(exc, (DatasetUnavailable, ValueError)):
+            return cls(str(exc), expected=True)
+        return cls(f"{type(exc).__name__}: {exc}", expected=False,
+                   details="".join(traceback.format_exception(exc)))
+
+
+class DatasetCache:
+    """The last few datasets a backend loaded, so consecutive trainings on one dataset load it once.
+
+    clear() gives their memory back (a backend calls it when it has been idle a while)."""
+
+    def __init__(self, size: int = 2):
+        self.size = size
+        self._lock = threading.Lock()
+        self._datasets: OrderedDict[tuple[str, int], Dataset] = OrderedDict()
+
+    def get(self, name: str, seed: int) -> Dataset:
+        from ..data import load_dataset
+
+        key = (name, seed)
+        with self._lock:
+            if key in self._datasets:
+                self._datasets.move_to_end(key)
+                return self._datasets[key]
+        dataset = load_dataset(name, seed)
+        with self._lock:
+            self._datasets[key] = dataset
+            while len(self._datasets) > self.size:
+                self._datasets.popitem(last=False)
+        return dataset
+
+    def clear(self) -> None:
+        with self._lock:
+            self._datasets.clear()
+
+
+def perform(training: Training, report: Report, should_stop: Callable[[], bool],
+            datasets: DatasetCache | None = None) -> Outcome:
+    """Train training.config; report progress; should_stop is checked between steps (what was
+    learned is kept, the run marked stopped). Raises what the training raised."""
+    from safetensors.torch import save
+
+    from ..models.gpt import FAMILY as GPT
+
+    config = training.config
+    if config.family == GPT.name:
+        from ..gpt.runs import fit_gpt_run
+
+        report("training")
+        run, weights = fit_gpt_run(config, on_eval=report, should_stop=should_stop)
+    else:
+        from ..pipeline import fit_run
+
+        report("loading the dataset")
+        dataset = (datasets or DatasetCache(0)).get(config.dataset, config.split_seed)
+        report("training")
+        run, weights = fit_run(config, dataset, on_epoch=report, should_stop=should_stop,
+                               threads=training.threads)
+    return Outcome(run, save({k: v.detach().cpu().contiguous() for k, v in weights.items()}))

@@ -1,0 +1,65 @@
+"""The thread backend: trainings run in threads of the server itself (a copy with little memory).
+
+Nothing is started or copied, so it is the lightest and the quickest to begin; but a
+training's memory stays in the server's allocator and a stuck training cannot be killed.
+
+Threads. torch's thread count is one setting per process, so it cannot be a training's own
+here. The rule: the backend decides it once, cores // slots (at least 1), and each of its
+slot threads sets that same value when it first trains (torch keeps the count per OS thread,
+copied from the last one set when a thread starts); trainings run with threads=None, so
+training.fit never changes it. Nothing undoes anything, however the trainings interleave.
+"""
+
+import os
+import threading
+import time
+
+from .task import DatasetCache, Outcome, Report, Training, TrainingFailed, perform
+
+
+class ThreadBackend:
+    """Runs perform() in the caller's thread (one of the queue's slots)."""
+
+    name = "threads"
+
+    def __init__(self, slots: int, idle_seconds: float = 60.0):
+        self.threads = max((os.cpu_count() or 1) // max(slots, 1), 1)
+        self.idle_seconds = idle_seconds
+        self.datasets = DatasetCache()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._running = 0
+        self._last_end = time.monotonic()
+
+    def __repr__(self) -> str:
+        return f"ThreadBackend(threads={self.threads})"
+
+    def execute(self, training: Training, report: Report, should_stop) -> Outcome:
+        if not getattr(self._local, "threads_set", False):
+            import torch
+            torch.set_num_threads(self.threads)
+            self._local.threads_set = True
+        with self._lock:
+            self._running += 1
+        try:
+            return perform(Training(training.config, training.owner, None), report, should_stop,
+                           self.datasets)
+        except Exception as exc:
+            raise TrainingFailed.of(exc) from exc
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._last_end = time.monotonic()
+
+    def tidy(self) -> None:
+        """Drop the cached datasets once no training has run for idle_seconds."""
+        with self._lock:
+            idle = self._running == 0 and time.monotonic() - self._last_end >= self.idle_seconds
+        if idle:
+            self.datasets.clear()
+
+    def worker_pids(self) -> list[int]:
+        return []
+
+    def close(self) -> None:
+        self.datasets.clear()
