@@ -68,7 +68,9 @@ class JobQueue:
             raise ValueError(f"max_running must be at least 1, got {max_running}")
         self.store = store
         self.max_running = max_running
-        self.backend = backend if hasattr(backend, "execute") else make_backend(backend, max_running)
+        # A backend passed in may serve other queues too: close() ends only one made here.
+        self._owns_backend = not hasattr(backend, "execute")
+        self.backend = make_backend(backend, max_running) if self._owns_backend else backend
         self.journal = JobJournal(store.db_path)
         self._server = server_token()
         self.journal.recover()
@@ -164,9 +166,14 @@ class JobQueue:
                     submitted=r.submitted) for r in self.journal.interrupted(visitor)]
 
     def restart(self, job_id: int, visitor: str) -> int | None:
-        """Queue an interrupted job again (for its owner); the new job's id, or None if it is not one."""
-        row = self.journal.settle(job_id, visitor, "restarted")
-        return None if row is None else self.submit(row.config, row.owner)
+        """Queue an interrupted job again (for its owner); the new job's id, or None if it is not
+        one of visitor's. Raises LimitExceeded as submit does (the job stays interrupted)."""
+        row = next((r for r in self.journal.interrupted(visitor) if r.job_id == job_id), None)
+        if row is None:
+            return None
+        new_id = self.submit(row.config, row.owner)
+        self.journal.settle(job_id, visitor, "restarted")
+        return new_id
 
     def dismiss(self, job_id: int, visitor: str) -> bool:
         """Stop listing an interrupted job; False if it is not one of visitor's."""
@@ -174,7 +181,8 @@ class JobQueue:
 
     def close(self, timeout: float = _CLOSE_SECONDS) -> None:
         """Stop taking jobs, stop the running ones (their runs are kept as stopped), mark the queued
-        ones interrupted and end the backend's workers."""
+        ones interrupted and end the backend's workers (those still training after timeout are
+        killed, their jobs interrupted)."""
         with self._lock:
             if self._closed.is_set():
                 return
@@ -188,7 +196,8 @@ class JobQueue:
         deadline = time.monotonic() + timeout
         for thread in self._slots:
             thread.join(max(deadline - time.monotonic(), 0))
-        self.backend.close()
+        if self._owns_backend:
+            self.backend.close()
         for thread in (*self._slots, self._tidier):
             thread.join(_CLOSE_SECONDS)
 

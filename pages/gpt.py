@@ -12,7 +12,7 @@ from nnapps.models.gpt import SCHEMA as GPT_SCHEMA
 from nnapps.ui import gpt_views, state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.code_view import show_code
-from nnapps.ui.gpt_training import corpus_title, live_training
+from nnapps.ui.gpt_training import corpus_title, interrupted_training, live_training
 from nnapps.ui.links_view import copy_link, open_gpt_link, sync_gpt_link
 from nnapps.ui.progress import submit
 from nnapps.ui.services import LOAD_ERRORS, get_gpt, get_store, shipped_gpt
@@ -114,6 +114,7 @@ with train_tab:
                 st.success("This model is already trained: it is chosen under *Explore a model*.")
             else:
                 submit([config])
+    interrupted_training()
     live_training(PICK_NEXT)
 
 with explore:

@@ -10,7 +10,7 @@ from nnapps.training import SCHEMA as TRAIN_SCHEMA
 from nnapps.training import train_defaults
 from nnapps.ui import state
 from nnapps.ui.nav import page_link
-from nnapps.ui.progress import live_progress, session_jobs, submit
+from nnapps.ui.progress import interrupted_jobs, live_progress, session_jobs, submit
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.widgets import schema_widgets
 
@@ -96,6 +96,7 @@ if st.button(label, type="primary", icon=":material/play_arrow:", disabled=busy 
 if len(unique) < len(configs):
     st.caption("Identical architectures are trained once.")
 
+interrupted_jobs(lambda config: config.dataset == spec.name, "train")
 live_progress(spec.name)
 if jobs and all(j.finished for j in jobs):
     page_link("pages/compare.py", "Compare these runs", ":material/compare_arrows:")

@@ -113,9 +113,9 @@ class ProcessBackend:
         return f"ProcessBackend(threads={self.threads}, workers={len(self._idle) + len(self._busy)})"
 
     def worker_pids(self) -> list[int]:
-        """The process ids of the workers training now."""
+        """The process ids of the live workers, training or idle."""
         with self._lock:
-            return list(self._busy)
+            return [*self._busy, *(w.pid for w in self._idle)]
 
     def execute(self, training: Training, report: Report, should_stop) -> Outcome:
         worker = self._take()

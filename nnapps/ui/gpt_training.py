@@ -6,7 +6,7 @@ from ..jobs import Job
 from ..models.gpt import FAMILY
 from ..runs import Run
 from . import gpt_views
-from .progress import POLL_SECONDS, session_jobs
+from .progress import POLL_SECONDS, interrupted_jobs, session_jobs
 from .services import get_queue
 
 ANNOUNCED = "gpt_announced_jobs"  # finished jobs whose run was already chosen for exploring
@@ -18,6 +18,11 @@ def corpus_title(run: Run) -> str:
 
 def gpt_jobs() -> list[Job]:
     return [j for j in session_jobs() if j.config.family == FAMILY.name]
+
+
+def interrupted_training() -> None:
+    """GPT trainings a server's stop interrupted, to start again."""
+    interrupted_jobs(lambda config: config.family == FAMILY.name, "gpt")
 
 
 def live_training(pick_key: str) -> None:

@@ -1,11 +1,14 @@
-"""Live training progress: a fragment that polls the job queue and draws bars and curves."""
+"""Live training progress: a fragment that polls the job queue and draws bars and curves; the
+jobs a server's stop interrupted, to start again."""
+
+from typing import Callable
 
 import streamlit as st
 
 from .. import charts
 from ..jobs import Job
 from ..limits import LimitExceeded
-from ..runs import EVERYONE
+from ..runs import EVERYONE, RunConfig
 from . import state
 from .services import get_queue
 from .visitor import visitor
@@ -34,6 +37,34 @@ def submit(configs, example: bool = False) -> list[int]:
                  "one first to keep it).", icon=":material/block:")
     st.session_state[state.JOBS] = [j for j in st.session_state[state.JOBS] if j not in ids] + ids
     return ids
+
+
+def interrupted_jobs(include: Callable[[RunConfig], bool], key: str) -> None:
+    """This visitor's jobs (and the examples') that were queued or training when a server stopped,
+    those include() accepts, each with Train again and Dismiss."""
+    queue = get_queue()
+    jobs = [j for j in queue.interrupted(visitor()) if include(j.config)]
+    if not jobs:
+        return
+    with st.container(border=True):
+        st.markdown(f"**Interrupted** · {len(jobs)} training{'s were' if len(jobs) > 1 else ' was'} "
+                    "queued or running when the server stopped")
+        for job in jobs:
+            text, again, dismiss = st.columns([4, 1, 1], vertical_alignment="center")
+            # st.text: a config's names are shown as written, never as markdown.
+            text.text(f"{job.config.label()} on {job.config.dataset}: {job.message}")
+            if again.button("Train again", key=f"{key}_restart_{job.job_id}", icon=":material/replay:"):
+                try:
+                    new_id = queue.restart(job.job_id, visitor())
+                except LimitExceeded as exc:
+                    st.error(str(exc), icon=":material/block:")
+                    continue
+                if new_id is not None:
+                    st.session_state[state.JOBS] = [*st.session_state[state.JOBS], new_id]
+                st.rerun()
+            if dismiss.button("Dismiss", key=f"{key}_dismiss_{job.job_id}", icon=":material/close:"):
+                queue.dismiss(job.job_id, visitor())
+                st.rerun()
 
 
 def live_progress(dataset: str, show_curves: bool = True) -> None:
@@ -74,6 +105,9 @@ def _job_row(job: Job, position: int) -> None:
     done = len(job.epochs)
     if job.state == "failed":
         st.error(f"{job.config.label()}: {job.error}")
+        return
+    if job.state == "interrupted":
+        st.warning(f"{job.config.label()}: {job.message}")
         return
     if job.state == "queued":
         text = f"{job.config.label()}: waiting, {position} ahead in the queue"

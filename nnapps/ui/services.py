@@ -1,11 +1,10 @@
 """Process-wide services for the pages: the run store, the training queue, cached datasets."""
 
-import os
-
 import numpy as np
 import streamlit as st
 from safetensors import SafetensorError
 
+from .. import limits
 from ..data import Dataset, get_spec, load_dataset
 from ..jobs import JobQueue
 from ..pipeline import Predictor
@@ -18,17 +17,17 @@ def get_store() -> RunStore:
     return RunStore()
 
 
-@st.cache_resource
+# Released (a cleared cache, a test's teardown): its workers end rather than linger.
+@st.cache_resource(on_release=lambda queue: queue.close())
 def get_queue() -> JobQueue:
-    """The one training queue of this server process.
+    """The one training queue of this server process, on the executor NNAPPS_EXECUTOR names.
 
     It is shared on purpose (it is how two tabs' trainings are limited to the cores the
     machine has); its state is guarded by its own lock and pages only read snapshots of it.
     """
-    # A root-level Streamlit secret of this name reaches here too: Streamlit puts those into the
+    # A root-level Streamlit secret reaches the settings too: Streamlit puts those into the
     # environment when the server starts.
-    slots = int(os.environ.get("NNAPPS_MAX_TRAININGS", os.cpu_count() or 1))
-    return JobQueue(get_store(), max_running=max(slots, 1))
+    return JobQueue(get_store(), max_running=max(int(limits.TRAININGS.value()), 1))
 
 
 # A resource, not cache_data: cache_data would keep a pickled copy and hand every rerun a fresh
