@@ -130,7 +130,11 @@ def cmd_train(argv: list[str]) -> int:
         def progress(fraction, message):
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
-        run = stored if cached else train_run(config, store, on_epoch=on_epoch, progress=progress)
+        import torch  # imported by the pipeline already
+
+        # This process trains one model: it may give the training all of torch's threads.
+        run = stored if cached else train_run(config, store, on_epoch=on_epoch, progress=progress,
+                                              threads=torch.get_num_threads())
     except (ValueError, DatasetUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -8,7 +8,6 @@ is the backend's business (nnapps.execution); only this queue writes the store. 
 is kept on disk too, so jobs a crashed server left are shown as interrupted, to start again.
 """
 
-import itertools
 import logging
 import queue
 import threading

@@ -97,6 +97,20 @@ class DatasetCache:
             self._datasets.clear()
 
 
+def release_memory() -> None:
+    """Hand freed memory back to the system: glibc's allocator keeps what a training freed in its
+    arenas until asked (a server that trained in its own threads would otherwise stay at its
+    peak size)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to ask
+        pass
+
+
 def perform(training: Training, report: Report, should_stop: Callable[[], bool],
             datasets: DatasetCache | None = None) -> Outcome:
     """Train training.config; report progress; should_stop is checked between steps (what was

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 
-from .task import DatasetCache, Outcome, Report, Training, TrainingFailed, perform
+from .task import DatasetCache, Outcome, Report, Training, TrainingFailed, perform, release_memory
 
 
 class ThreadBackend:
@@ -57,9 +57,11 @@ class ThreadBackend:
             idle = self._running == 0 and time.monotonic() - self._last_end >= self.idle_seconds
         if idle:
             self.datasets.clear()
+            release_memory()
 
     def worker_pids(self) -> list[int]:
         return []
 
     def close(self) -> None:
         self.datasets.clear()
+        release_memory()
