@@ -2,9 +2,9 @@
 
     python benchmarks/executor_memory.py [--epochs 3] [--families pooled-mlp,cnn]
 
-For each backend it starts a fresh "server" process: streamlit and the app's services
-imported, a JobQueue on a temporary store, the spoken-digits splits loaded once as the pages'
-cache holds them. It reads VmRSS / VmHWM from /proc (psutil is not installed) of the server
+For each backend it starts a fresh "server" process: the app's services (streamlit's caches,
+used in bare mode), the job queue as the server makes it (NNAPPS_MAX_TRAININGS=1) on a
+temporary store, the spoken-digits splits loaded once into the pages' cache. It reads VmRSS / VmHWM from /proc (psutil is not installed) of the server
 and of its worker processes: idle, every half second while the Home page's spoken-digits
 example trains, and after it ends once the backend's idle time has passed.
 Measures; asserts nothing.
@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVER = r"""
 import json, sys, time
 from pathlib import Path
-import streamlit  # noqa: F401  (a server has it)
-from nnapps.data import load_dataset
-from nnapps.jobs import JobQueue
-from nnapps.runs import RunConfig, RunStore
+import logging
+from nnapps.runs import RunConfig
+from nnapps.ui import services
+logging.getLogger("streamlit").setLevel(logging.ERROR)  # bare mode: no script run, on purpose
 
 def mb(pid, field):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -35,8 +35,8 @@ def mb(pid, field):
     return 0.0
 
 backend, epochs, families = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
-pages_copy = load_dataset("spoken-digits", 0)  # what the pages' cache_resource holds anyway
-queue = JobQueue(RunStore(), max_running=1, backend=backend)
+services.cached_dataset("spoken-digits", 0)  # the pages' copy, as the Data page leaves it
+queue = services.get_queue()  # as the server makes it, from NNAPPS_EXECUTOR and NNAPPS_MAX_TRAININGS
 time.sleep(1)
 idle = mb("self", "VmRSS")
 configs = [RunConfig.make("spoken-digits", f, train={"epochs": epochs}) for f in families]
@@ -69,7 +69,7 @@ def main() -> None:
     rows = []
     for backend in ("threads", "processes"):
         with tempfile.TemporaryDirectory() as home:
-            env = {"NNAPPS_HOME": home, "NNAPPS_DATA_DIR": f"{home}/data", "NNAPPS_WORKER_IDLE_SECONDS": str(args.idle),
+            env = {"NNAPPS_EXECUTOR": backend, "NNAPPS_MAX_TRAININGS": "1", "NNAPPS_HOME": home, "NNAPPS_DATA_DIR": f"{home}/data", "NNAPPS_WORKER_IDLE_SECONDS": str(args.idle),
                    "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
             t0 = time.perf_counter()
             out = subprocess.run([sys.executable, "-c", SERVER, backend, str(args.epochs), args.families],

@@ -59,17 +59,18 @@ class JobQueue:
     """Trains submitted RunConfigs into store with at most max_running at a time.
 
     backend: an execution backend, or its name ("processes", "threads"); None reads the
-    NNAPPS_EXECUTOR setting. close() ends the slots and the backend's workers.
+    NNAPPS_EXECUTOR setting. close() ends the slots and the backend's workers (unless
+    close_backend is False: a backend that serves other queues too).
     """
 
-    def __init__(self, store: RunStore, max_running: int = 1, backend: Backend | str | None = None):
+    def __init__(self, store: RunStore, max_running: int = 1, backend: Backend | str | None = None,
+                 close_backend: bool = True):
         if max_running < 1:
             raise ValueError(f"max_running must be at least 1, got {max_running}")
         self.store = store
         self.max_running = max_running
-        # A backend passed in may serve other queues too: close() ends only one made here.
-        self._owns_backend = not hasattr(backend, "execute")
-        self.backend = make_backend(backend, max_running) if self._owns_backend else backend
+        self._close_backend = close_backend
+        self.backend = backend if hasattr(backend, "execute") else make_backend(backend, max_running)
         self.journal = JobJournal(store.db_path)
         self._server = server_token()
         self.journal.recover()
@@ -195,7 +196,7 @@ class JobQueue:
         deadline = time.monotonic() + timeout
         for thread in self._slots:
             thread.join(max(deadline - time.monotonic(), 0))
-        if self._owns_backend:
+        if self._close_backend:
             self.backend.close()
         for thread in (*self._slots, self._tidier):
             thread.join(_CLOSE_SECONDS)

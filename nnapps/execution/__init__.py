@@ -40,7 +40,8 @@ class Backend(Protocol):
     def tidy(self) -> None:
         """Give back what has been idle long enough (called now and then by the queue)."""
 
-    def worker_pids(self) -> list[int]: ...
+    def worker_pids(self) -> list[int]:
+        """The live worker processes' ids (none for threads)."""
 
     def close(self) -> None: ...
 
@@ -68,8 +69,12 @@ def idle_seconds() -> float:
     return value
 
 
-def make_backend(name: str | None = None, slots: int = 1, idle: float | None = None) -> Backend:
-    """The named backend (default: executor_name()) for slots trainings at once."""
+def make_backend(name: str | None = None, slots: int = 1, idle: float | None = None,
+                 load: Callable | None = None) -> Backend:
+    """The named backend (default: executor_name()) for slots trainings at once.
+
+    load(name, seed) -> Dataset: a caching loader the thread backend uses instead of its own
+    (a worker process loads its datasets itself)."""
     name = name or executor_name()
     idle = idle_seconds() if idle is None else idle
     if name == "processes":
@@ -77,5 +82,5 @@ def make_backend(name: str | None = None, slots: int = 1, idle: float | None = N
         return ProcessBackend(slots, idle)
     if name == "threads":
         from .threads import ThreadBackend
-        return ThreadBackend(slots, idle)
+        return ThreadBackend(slots, idle, load)
     raise ValueError(f"unknown executor {name!r}: one of {', '.join(EXECUTORS)}")

@@ -33,24 +33,23 @@ def serve(conn: Connection, stop: Connection) -> None:
     import torch
 
     datasets = DatasetCache()
-    while True:
-        try:
+    try:
+        while True:
             training = conn.recv()
-        except (EOFError, OSError):  # the server has gone
-            return
-        if training is None:
-            return
-        while stop.poll():  # a stop meant for the last training
-            stop.recv_bytes()
-        if training.threads is not None:  # this process is the training's own: set once, here
-            torch.set_num_threads(training.threads)
-        try:
-            outcome = perform(training, lambda p: conn.send(("progress", p)), stop.poll, datasets)
-        except Exception as exc:
-            failed = TrainingFailed.of(exc)
-            conn.send(("failed", (str(failed), failed.expected, failed.details)))
-        else:
-            conn.send(("done", outcome))
+            if training is None:
+                return
+            while stop.poll():  # a stop meant for the last training
+                stop.recv_bytes()
+            if training.threads is not None:  # this process is the training's own: set once, here
+                torch.set_num_threads(training.threads)
+            try:
+                reply = ("done", perform(training, lambda p: conn.send(("progress", p)), stop.poll, datasets))
+            except Exception as exc:
+                failed = TrainingFailed.of(exc)
+                reply = ("failed", (str(failed), failed.expected, failed.details))
+            conn.send(reply)
+    except (EOFError, OSError):  # the server has gone (its end of the pipe closed): so does this
+        return
 
 
 class _Worker:

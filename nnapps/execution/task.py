@@ -70,16 +70,21 @@ class TrainingFailed(Exception):
 class DatasetCache:
     """The last few datasets a backend loaded, so consecutive trainings on one dataset load it once.
 
-    clear() gives their memory back (a backend calls it when it has been idle a while)."""
+    clear() gives their memory back (a backend calls it when it has been idle a while). load: a
+    loader that caches on its own, used instead (the pages' read-only copies, for trainings in
+    the server's threads: one copy of a dataset where there would be two)."""
 
-    def __init__(self, size: int = 2):
+    def __init__(self, size: int = 2, load: Callable[[str, int], Dataset] | None = None):
         self.size = size
+        self.load = load
         self._lock = threading.Lock()
         self._datasets: OrderedDict[tuple[str, int], Dataset] = OrderedDict()
 
     def get(self, name: str, seed: int) -> Dataset:
         from ..data import load_dataset
 
+        if self.load is not None:  # someone else's cache (the pages'): theirs to keep or drop
+            return self.load(name, seed)
         key = (name, seed)
         with self._lock:
             if key in self._datasets:

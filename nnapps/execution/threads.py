@@ -22,10 +22,10 @@ class ThreadBackend:
 
     name = "threads"
 
-    def __init__(self, slots: int, idle_seconds: float = 60.0):
+    def __init__(self, slots: int, idle_seconds: float = 60.0, load=None):
         self.threads = max((os.cpu_count() or 1) // max(slots, 1), 1)
         self.idle_seconds = idle_seconds
-        self.datasets = DatasetCache()
+        self.datasets = DatasetCache(load=load)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._running = 0

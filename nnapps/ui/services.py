@@ -6,6 +6,7 @@ from safetensors import SafetensorError
 
 from .. import limits
 from ..data import Dataset, get_spec, load_dataset
+from ..execution import make_backend
 from ..jobs import JobQueue
 from ..pipeline import Predictor
 from ..runs import Run, RunStore
@@ -27,7 +28,9 @@ def get_queue() -> JobQueue:
     """
     # A root-level Streamlit secret reaches the settings too: Streamlit puts those into the
     # environment when the server starts.
-    return JobQueue(get_store(), max_running=max(int(limits.TRAININGS.value()), 1))
+    slots = max(int(limits.TRAININGS.value()), 1)
+    # Trainings in this server's threads read the pages' read-only copy of a dataset.
+    return JobQueue(get_store(), max_running=slots, backend=make_backend(slots=slots, load=cached_dataset))
 
 
 # A resource, not cache_data: cache_data would keep a pickled copy and hand every rerun a fresh
