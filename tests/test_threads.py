@@ -55,6 +55,22 @@ def test_fit_given_threads_uses_as_many_as_pay_off_and_leaves_them_set(digits_te
     assert torch.get_num_threads() == 2  # left for the process's next training to set again
 
 
+def seen_threads(backend: ThreadBackend, config: RunConfig) -> list[int]:
+    """The thread count at each epoch's end of config trained through backend."""
+    seen = []
+    backend.execute(Training(config), lambda p: seen.append(torch.get_num_threads())
+                    if not isinstance(p, str) else None, lambda: False)
+    return seen
+
+
+def test_one_slot_of_the_thread_backend_lets_each_training_choose(threads_now):
+    backend = ThreadBackend(slots=1)
+    assert seen_threads(backend, MLP) == [1]  # a tiny model: one thread is quicker
+    big = dataclasses.replace(CNN, hparams={**CNN.hparams, "channels": 64})
+    assert seen_threads(backend, big) == [backend.threads]
+    assert seen_threads(backend, MLP) == [1]
+
+
 def test_trainings_side_by_side_in_the_thread_backend_keep_its_one_count(threads_now):
     """A small MLP and a CNN at once: each reads the backend's count at every epoch, and the
     MLP's preference for one thread never reaches the CNN's thread (or back)."""

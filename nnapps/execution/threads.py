@@ -3,11 +3,12 @@
 Nothing is started or copied, so it is the lightest and the quickest to begin; but a
 training's memory stays in the server's allocator and a stuck training cannot be killed.
 
-Threads. torch's thread count is one setting per process, so it cannot be a training's own
-here. The rule: the backend decides it once, cores // slots (at least 1), and each of its
-slot threads sets that same value when it first trains (torch keeps the count per OS thread,
-copied from the last one set when a thread starts); trainings run with threads=None, so
-training.fit never changes it. Nothing undoes anything, however the trainings interleave.
+Threads. torch's thread count is one setting per process (a thread that sets it changes it for
+the others), so a training may own it only while it is the only one. The rule: with one slot,
+each training's fit() sets what pays off for its model (one thread for a tiny one, cores for a
+big one) and nothing else trains meanwhile to undo it; with several slots, the backend decides
+the count once, cores // slots (at least 1), each slot thread sets that same value when it
+first trains, and fit() never changes it. Either way nothing restores a count another set.
 """
 
 import os
@@ -23,7 +24,8 @@ class ThreadBackend:
     name = "threads"
 
     def __init__(self, slots: int, idle_seconds: float = 60.0, load=None):
-        self.threads = max((os.cpu_count() or 1) // max(slots, 1), 1)
+        self.slots = max(slots, 1)
+        self.threads = max((os.cpu_count() or 1) // self.slots, 1)
         self.idle_seconds = idle_seconds
         self.datasets = DatasetCache(load=load)
         self._local = threading.local()
@@ -35,14 +37,15 @@ class ThreadBackend:
         return f"ThreadBackend(threads={self.threads})"
 
     def execute(self, training: Training, report: Report, should_stop) -> Outcome:
-        if not getattr(self._local, "threads_set", False):
+        threads = self.threads if self.slots == 1 else None  # the rule in the module's docstring
+        if threads is None and not getattr(self._local, "threads_set", False):
             import torch
             torch.set_num_threads(self.threads)
             self._local.threads_set = True
         with self._lock:
             self._running += 1
         try:
-            return perform(Training(training.config, training.owner, None), report, should_stop,
+            return perform(Training(training.config, training.owner, threads), report, should_stop,
                            self.datasets)
         except Exception as exc:
             raise TrainingFailed.of(exc) from exc
