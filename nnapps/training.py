@@ -110,9 +110,10 @@ class TensorData:
 
     @classmethod
     def from_numpy(cls, X_train, y_train, X_val, y_val) -> "TensorData":
-        """Integer inputs (token ids) stay int64; everything else becomes float32."""
-        return cls(as_input(X_train), torch.as_tensor(y_train, dtype=torch.int64),
-                   as_input(X_val), torch.as_tensor(y_val, dtype=torch.int64))
+        """Integer inputs (token ids) stay int64; everything else becomes float32. Labels are
+        copied: they may be a shared read-only copy (the pages' cached dataset)."""
+        return cls(as_input(X_train), torch.tensor(y_train, dtype=torch.int64),
+                   as_input(X_val), torch.tensor(y_val, dtype=torch.int64))
 
 
 def as_input(X: np.ndarray) -> torch.Tensor:
