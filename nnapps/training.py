@@ -241,7 +241,8 @@ def fit(model: nn.Module, data: TensorData, config: TrainConfig,
     patience > 0 the weights of the best validation epoch are restored at the end.
 
     threads: the CPU threads this training may use, given only by a caller that trains one
-    thing at a time in its process (a worker process, the command line): torch's thread count
+    thing at a time in its process (a worker process, the command line, the thread executor
+    with one slot): torch's thread count
     is one setting per process, so fit then sets it, once, to as many of them as pay off for
     the model's size, and leaves it for the caller's next training to set again. None leaves
     torch's setting alone (trainings in threads of one process share the count their executor
