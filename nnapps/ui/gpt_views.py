@@ -24,10 +24,27 @@ def visible(char: str) -> str:
     return char
 
 
+def step_labels(chars: list[str]) -> list[str]:
+    """A label for each generated character, no two alike, as markdown.
+
+    Streamlit maps a click on a pill back to its option by the label, so a character that
+    occurs twice would always open its last occurrence; each repeat gets one more invisible word
+    joiner (U+2060) to tell it apart.
+    """
+    seen: dict[str, int] = {}
+    labels = []
+    for char in chars:
+        label = plain(visible(char))
+        labels.append(label + "\u2060" * seen.get(label, 0))
+        seen[label] = seen.get(label, 0) + 1
+    return labels
+
+
 def next_char_table(probs: np.ndarray, raw: np.ndarray, chars: tuple[str, ...]) -> pd.DataFrame:
     """Every character with its probability, most probable first. probs is what sampling draws
-    from (after temperature and top-k); raw is the model's own distribution (temperature 1)."""
-    order = np.argsort(-probs, kind="stable")
+    from (after temperature and top-k); raw is the model's own distribution (temperature 1),
+    which orders the characters that top-k or temperature 0 leave at 0."""
+    order = np.lexsort((-raw, -probs))
     return pd.DataFrame({"rank": np.arange(1, len(order) + 1),
                          "character": [visible(chars[i]) for i in order],
                          "probability": probs[order].astype(float),
