@@ -1088,7 +1088,8 @@ def test_inside_forward_pass(inside_digits):
 
     at, mlp, cnn = inside_digits
     model, X, y, dataset = validation_items(mlp)
-    assert f"Validation sample #0, true class **{dataset.class_names[y[0]]}**" in texts(at.markdown)
+    hard = at.sidebar.number_input(key=f"inside_sample_{mlp.run_id}").value
+    assert f"Validation sample #{hard}, true class **{dataset.class_names[y[hard]]}**" in texts(at.markdown)
     assert "**layers.2** (ReLU, 128)" in texts(at.markdown) and "**layers.4** (ReLU, 128)" in texts(at.markdown)
 
     def check_sample(i):
@@ -1108,12 +1109,13 @@ def test_inside_forward_pass(inside_digits):
         np.testing.assert_allclose(probs["probability"], torch.softmax(logits, 0).numpy(), rtol=1e-5, atol=1e-7)
         return probs["probability"].to_numpy()
 
-    first = check_sample(0)
-    at.sidebar.number_input(key="inside_sample").set_value(5).run()
+    first = check_sample(hard)
+    other = 5 if hard != 5 else 6
+    at.sidebar.number_input(key=f"inside_sample_{mlp.run_id}").set_value(other).run()
     assert_ok(at)
-    assert f"Validation sample #5, true class **{dataset.class_names[y[5]]}**" in texts(at.markdown)
-    assert not any(m.startswith("Validation sample #0") for m in texts(at.markdown))
-    assert not np.allclose(check_sample(5), first)
+    assert f"Validation sample #{other}, true class **{dataset.class_names[y[other]]}**" in texts(at.markdown)
+    assert not any(m.startswith(f"Validation sample #{hard},") for m in texts(at.markdown))
+    assert not np.allclose(check_sample(other), first)
 
 
 def test_inside_training_dynamics(inside_digits):
@@ -1121,7 +1123,7 @@ def test_inside_training_dynamics(inside_digits):
 
     at, mlp, cnn = inside_digits
     # The shown run and one other are compared at first.
-    assert at.multiselect(key="inside_dynamics_digits").value == [mlp.run_id, cnn.run_id]
+    assert [m.value for m in at.multiselect if m.label == "Compared with"] == [[cnn.run_id]]
     (norms_chart,) = charts_by_field(at, "y", "norm")
     norms = chart_data(norms_chart)
     keys = list(zip(norms["run"], norms["epoch"], norms["layer"], norms["what"]))
@@ -1133,7 +1135,7 @@ def test_inside_training_dynamics(inside_digits):
     assert (norms["norm"] > 0).all()
 
     # Weight histograms of the shown run at its first and last epochs: every weight counted once.
-    assert at.multiselect(key="inside_hist_epochs").value == [1, 2]
+    assert at.multiselect(key=f"inside_hist_epochs_{mlp.run_id}").value == [1, 2]
     (hist_chart,) = charts_by_field(at, "y", "weights")
     hist = chart_data(hist_chart)
     counts = hist.groupby(["layer", "epoch"])["weights"].sum()
@@ -1143,7 +1145,7 @@ def test_inside_training_dynamics(inside_digits):
         assert total == owned[layer]
     assert sum(owned.values()) == mlp.metrics["params"]
 
-    at.multiselect(key="inside_hist_epochs").set_value([2]).run()
+    at.multiselect(key=f"inside_hist_epochs_{mlp.run_id}").set_value([2]).run()
     assert_ok(at)
     assert set(chart_data(charts_by_field(at, "y", "weights")[0])["epoch"]) == {"2"}
 
@@ -1162,9 +1164,11 @@ def test_inside_backpropagation(inside_digits):
     assert r"W \leftarrow W - \eta" in latex[2]
 
     model, X, y, dataset = validation_items(mlp)
+    i = at.sidebar.number_input(key=f"inside_sample_{mlp.run_id}").value  # the run's hardest
+    X, y = X[i:], y[i:]
     step = backprop_step(dense_layers(model), X[0].numpy(), int(y[0]), 0.1)
     report = next(m for m in texts(at.markdown) if "Loss = -log p(true class)" in m)
-    assert report.startswith(f"Sample #0 (true class **{dataset.class_names[y[0]]}**).")
+    assert report.startswith(f"Sample #{i}, the one this run finds hardest (true class **{dataset.class_names[y[0]]}**).")
     assert f"-log {step.probabilities[step.target]:.4f} = **{step.loss:.4f}**" in report
     assert f"After one step of size 0.1 against the gradient, the loss is **{step.loss_after:.4f}**" in report
     assert step.loss_after < step.loss
