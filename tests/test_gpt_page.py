@@ -116,6 +116,22 @@ def test_the_table_is_sorted_by_probability_then_by_the_models_own(gpt, widget, 
     assert list(frame["rank"]) == list(range(1, len(frame) + 1))
 
 
+def test_the_alternatives_chart_names_its_order_most_probable_first():
+    """The browser swaps one step's data for the next in place; with no order named it kept the
+    characters the last step showed where they were, so the bars came out of order."""
+    import numpy as np
+    from nnapps.ui.gpt_views import alternatives_chart
+
+    chars = tuple("abcdefghijklmnopqrst")
+    probs = np.random.default_rng(0).dirichlet(np.ones(len(chars)))
+    expected = [chars[i] for i in np.argsort(-probs)]
+    y = alternatives_chart(probs, chars, chosen=int(np.argmax(probs)), top=8).to_dict()["encoding"]["y"]
+    assert y["sort"] == expected[:8]
+    tail = chars.index(expected[-1])  # a draw from the tail takes the last place
+    y = alternatives_chart(probs, chars, chosen=tail, top=8).to_dict()["encoding"]["y"]
+    assert y["sort"] == expected[:7] + [expected[-1]]
+
+
 def test_attention_shows_one_map_per_head_for_the_chosen_layer(gpt):
     run, _ = read_checkpoint(SHIPPED)
     heads = run.config.hparams["n_heads"]

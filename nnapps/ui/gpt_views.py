@@ -59,8 +59,11 @@ def alternatives_chart(probs: np.ndarray, chars: tuple[str, ...], chosen: int, t
     df = pd.DataFrame({"character": [f"{visible(chars[i])}" for i in order],
                        "probability": probs[order].astype(float),
                        "drawn": [i == chosen for i in order]})
+    # The order given outright: with sort=None the browser, which swaps one step's data for the
+    # next in place, keeps the characters the last step showed in their old places.
     return (alt.Chart(df).mark_bar().encode(
-        y=alt.Y("character:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=14)),
+        y=alt.Y("character:N", sort=list(df["character"]), title=None,
+                axis=alt.Axis(labelOverlap=False, labelFontSize=14)),
         x=alt.X("probability:Q", title="Probability", axis=alt.Axis(format=".0%")),
         color=alt.condition("datum.drawn", alt.value("#e4572e"), alt.value("#9db4c0")),
         tooltip=["character", alt.Tooltip("probability:Q", format=".2%")],
