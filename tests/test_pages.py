@@ -105,6 +105,13 @@ def texts(elements) -> list[str]:
     return [e.value for e in elements]
 
 
+def page_html(at: AppTest) -> list[str]:
+    """The bodies of the page's st.html elements, less the hidden cookie element (and its style)
+    that nnapps.ui.visitor draws on every run."""
+    from nnapps.ui.visitor import COOKIE
+    return [h.proto.body for h in at.get("html") if COOKIE not in h.proto.body]
+
+
 def chart_specs(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
@@ -578,7 +585,7 @@ def test_compare_page_shows_texts_and_word_effects(app):
     assert "text" in table.columns and "image" not in table.columns
     assert all(isinstance(t, str) and t for t in table["text"])
     assert len(table) == 500  # capped: the reviews test split holds 600
-    highlighted = [h.proto.body for h in app.get("html")]
+    highlighted = page_html(app)
     assert len(highlighted) == 2 and all("<span" in body for body in highlighted)
     first_words = table["text"].iloc[0].split()[:2]
     assert all(word.split("'")[0] in highlighted[0] for word in first_words)
@@ -848,7 +855,7 @@ def test_playground_text(app):
     runs = train_into_store("reviews", [("tfidf", {}), ("boe", {"train": {"epochs": 1}})])
     open_dataset(app, "pages/playground.py", "reviews")
     assert sorted(app.multiselect(key="playground_runs_reviews").value) == sorted(r.run_id for r in runs)
-    assert not app.metric and not app.get("html")
+    assert not app.metric and not page_html(app)
 
     app.text_area(key="playground_text").set_value("   ").run()
     assert_ok(app)
@@ -858,7 +865,7 @@ def test_playground_text(app):
     app.text_area(key="playground_text").set_value(text).run()
     assert_ok(app)
     assert not app.error, texts(app.error)
-    bodies = [h.proto.body for h in app.get("html")]
+    bodies = page_html(app)
     assert bodies
     for body in bodies:  # one token view per distinct tokenizer
         for word in ("not", "bad", "battery", "lasts", "days"):
