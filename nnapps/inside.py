@@ -222,9 +222,7 @@ def gradient_ends(grad_norms_by_epoch: list[dict[str, float]]) -> GradientEnds |
     """GradientEnds from each epoch's {layer: gradient norm}; None when fewer than two layers
     have positive, finite norms in every epoch (nothing to compare)."""
     epochs = [norms for norms in grad_norms_by_epoch if norms]
-    if not epochs:
-        return None
-    layers = [name for name in natural_order(epochs[0])
+    layers = [name for name in natural_order(epochs[0] if epochs else [])
               if all(0 < norms.get(name, 0) < math.inf for norms in epochs)]
     if len(layers) < 2:
         return None

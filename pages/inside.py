@@ -218,9 +218,10 @@ with tabs[3]:
     others = sorted((i for i in by_id if i != run_id), key=lambda i: (
         by_id[i].config.family != run.config.family,
         sum(by_id[i].config.hparams.get(k) != v for k, v in run.config.hparams.items())))
-    partner = st.multiselect("Compared with", others, default=others[:1], max_selections=1,
-                             format_func=lambda i: labels[i], persist_state="page",
-                             key=f"inside_dynamics_{run_id}_{zlib.crc32(' '.join(sorted(others)).encode()):08x}")
+    partner_key = f"inside_dynamics_{run_id}_{zlib.crc32(' '.join(sorted(others)).encode()):08x}"
+    partner = (st.multiselect("Compared with", others, default=others[:1], max_selections=1,
+                              format_func=lambda i: labels[i], key=partner_key, persist_state="page")
+               if others else [])
     compared = [run_id] + partner
     rows = [{"run": labels[i], "epoch": e.epoch, "layer": layer, "what": what, "norm": value}
             for i in compared for e in by_id[i].history.epochs
