@@ -99,7 +99,7 @@ def test_clicking_a_repeated_character_opens_that_step_not_its_last_occurrence(g
         [text] = [m.value for m in gpt.markdown if m.value.startswith("Step ")]
         assert text.startswith(f"Step {step + 1}: after")
         pills = gpt.pills[0]
-    assert len(set(o.content for o in pills.proto.options)) == len(shown)  # no two labels alike
+    assert len({o.content for o in pills.proto.options}) == len(shown)  # no two labels alike
 
 
 @pytest.mark.parametrize("widget, value", [("Top-k", 5), ("Temperature", 0.0)])
@@ -120,6 +120,7 @@ def test_the_alternatives_chart_names_its_order_most_probable_first():
     """The browser swaps one step's data for the next in place; with no order named it kept the
     characters the last step showed where they were, so the bars came out of order."""
     import numpy as np
+
     from nnapps.ui.gpt_views import alternatives_chart
 
     chars = tuple("abcdefghijklmnopqrst")

@@ -271,7 +271,6 @@ def test_the_hardest_item_has_the_highest_loss():
 
 
 PAGE = "pages/inside.py"
-DEEP = {"n_layers": 6, "width": 64}  # the page's one-click example: the same depth, two activations
 
 
 def norms_chart(at):
