@@ -4,6 +4,8 @@ and one backpropagation step written out by hand.
 Everything is read from a stored model through forward hooks; nothing here trains.
 """
 
+import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -173,6 +175,91 @@ def activation_curves(x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]
         (grad,) = torch.autograd.grad(y.sum(), t)
         out[name] = (y.detach().numpy(), grad.numpy())
     return out
+
+
+def natural_order(names) -> list[str]:
+    """Layer names in the order a person counts: layers.2 before layers.10."""
+    return sorted(names, key=lambda name: [int(part) if part.isdigit() else part
+                                           for part in re.split(r"(\d+)", name)])
+
+
+def hardest_item(model: nn.Module, X: torch.Tensor, y, batch: int = 256) -> int:
+    """The index of the item of X with the highest cross-entropy loss under model: one gradient
+    step on it visibly changes the loss, where on an item the model already gets right with
+    near certainty it changes nothing shown."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = torch.cat([model(X[start:start + batch]) for start in range(0, len(X), batch)])
+    finally:
+        model.train(was_training)
+    losses = nn.functional.cross_entropy(logits, torch.tensor(np.asarray(y), dtype=torch.int64),
+                                         reduction="none")
+    return int(losses.argmax())
+
+
+# --- the vanishing gradient, in numbers ------------------------------------------------------
+
+@dataclass(frozen=True)
+class GradientEnds:
+    """A run's gradient norms at its first and last layer, each the geometric mean over the
+    recorded epochs (norms spread over orders of magnitude, so they are averaged in log)."""
+
+    first_layer: str
+    first: float
+    last_layer: str
+    last: float
+    n_epochs: int
+
+    @property
+    def orders_first_below_last(self) -> float:
+        """log10(last / first): how many orders of magnitude the gradient shrinks on its way back."""
+        return math.log10(self.last / self.first)
+
+
+def gradient_ends(grad_norms_by_epoch: list[dict[str, float]]) -> GradientEnds | None:
+    """GradientEnds from each epoch's {layer: gradient norm}; None when fewer than two layers
+    have positive, finite norms in every epoch (nothing to compare)."""
+    epochs = [norms for norms in grad_norms_by_epoch if norms]
+    layers = [name for name in natural_order(epochs[0] if epochs else [])
+              if all(0 < norms.get(name, 0) < math.inf for norms in epochs)]
+    if len(layers) < 2:
+        return None
+
+    def mean_log(name: str) -> float:
+        return 10 ** (sum(math.log10(norms[name]) for norms in epochs) / len(epochs))
+
+    return GradientEnds(layers[0], mean_log(layers[0]), layers[-1], mean_log(layers[-1]), len(epochs))
+
+
+def _orders(n: float) -> str:
+    times = 10 ** abs(n)
+    return f"{abs(n):.1f} orders of magnitude (about {times:,.0f} times)" if times >= 10 else \
+        f"{times:.1f} times"
+
+
+def vanishing_sentence(ends: dict[str, GradientEnds]) -> str:
+    """What the gradient norms of the runs shown say, in words, from their numbers: how far each
+    run's gradient shrinks from its last layer to its first, and how the first layers compare."""
+    if not ends:
+        return ""
+    parts = []
+    for label, e in ends.items():
+        change = "smaller" if e.first < e.last else "larger"
+        parts.append(f"in {label} the first layer's gradient norm ({e.first_layer}, {e.first:.2g}) is "
+                     f"{_orders(e.orders_first_below_last)} {change} than the last layer's "
+                     f"({e.last_layer}, {e.last:.2g})")
+    n_epochs = sorted({e.n_epochs for e in ends.values()})
+    over = f"{n_epochs[0]}" if len(n_epochs) == 1 else f"{n_epochs[0]} to {n_epochs[-1]}"
+    text = (f"Averaged over the {over} epochs (geometric mean), " + "; ".join(parts) + ".")
+    if len(ends) == 2:
+        (low_label, low), (high_label, high) = sorted(ends.items(), key=lambda item: item[1].first)
+        gap = math.log10(high.first / low.first)
+        text += (f" {low_label}'s first layer gets gradients {_orders(gap)} smaller than "
+                 f"{high_label}'s")
+        text += (": the vanishing gradient, its first layers barely learn." if gap >= 1 else ".")
+    return text
 
 
 # --- one backpropagation step, by hand -------------------------------------------------------

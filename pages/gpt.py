@@ -185,8 +185,9 @@ with explore:
                          lambda: generate(model, ids, n_steps, temperature, top_k, int(seed)))
         st.markdown("Each character was drawn from the distribution the model gave at that "
                     "step. Click one to see the alternatives.")
+        pill_labels = gpt_views.step_labels([vocab.chars[i] for i in gen.ids])
         step = st.pills("Generated characters", list(range(len(gen.ids))), key="gpt_step_pick",
-                        format_func=lambda i: gpt_views.visible(vocab.chars[gen.ids[i]]),
+                        format_func=pill_labels.__getitem__,
                         default=0, label_visibility="collapsed")
         if step is not None and step < len(gen.ids):
             chosen, dist = gen.ids[step], gen.probs[step].numpy()

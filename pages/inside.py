@@ -2,6 +2,7 @@
 backpropagation step, all read from the stored model and its recorded history."""
 
 import copy
+import zlib
 
 import altair as alt
 import numpy as np
@@ -10,7 +11,8 @@ import streamlit as st
 import torch
 
 from nnapps import charts
-from nnapps.inside import activation_curves, activation_usage, backprop_step, dense_layers, trace
+from nnapps.inside import (activation_curves, activation_usage, backprop_step, dense_layers, gradient_ends,
+                           hardest_item, natural_order, trace, vanishing_sentence)
 from nnapps.models import get_family
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
@@ -154,12 +156,18 @@ with tabs[1]:
             "at or below 0": st.column_config.NumberColumn(format="percent")})
         show_chart(alt.Chart(pd.concat(hist_rows)).mark_bar(opacity=0.7).encode(
             x=alt.X("pre-activation:Q", bin=alt.Bin(maxbins=60)), y=alt.Y("count():Q", title="values"),
-            color="layer:N", row=alt.Row("layer:N", title=None),
+            color=alt.Color("layer:N", sort=natural_order(usage_by_layer)),
+            row=alt.Row("layer:N", title=None, sort=natural_order(usage_by_layer)),
         ).properties(height=90, width=600).resolve_scale(y="independent"), f"activations-{run_id}")
 
 # --- forward pass --------------------------------------------------------------------------
-sample = int(st.sidebar.number_input("Validation sample", 0, len(y_val) - 1, 0, key="inside_sample",
-                                     help="The item the forward pass and the backpropagation step use"))
+# At first the item this run finds hardest: one backpropagation step on it shows a change.
+hardest = hardest_item(model, X_seen, y_val[:len(X_seen)])
+sample = int(st.sidebar.number_input(
+    "Validation sample", 0, len(y_val) - 1, hardest,
+    key=f"inside_sample_{run_id}", persist_state="page",
+    help="The item the forward pass and the backpropagation step use; at first the one this run "
+         "finds hardest (its highest loss), so that one step visibly changes the loss"))
 # The chosen sample as the model takes it, for the forward pass and the backpropagation step.
 x_sample = (X_seen[sample] if sample < len(X_seen)
             else torch.as_tensor(predictor.preprocessor.transform(X_val[sample:sample + 1]))[0])
@@ -204,34 +212,48 @@ with tabs[3]:
                 "norm over the epochs, as the training loop recorded them. In a deep Sigmoid MLP the "
                 "first layers' gradients are far smaller than the last's: the vanishing gradient.")
     vanishing_example()
-    # A run of the same family with other settings first (ReLU against Sigmoid, say).
-    others = sorted((i for i in by_id if i != run_id),
-                    key=lambda i: by_id[i].config.family != run.config.family)
-    compared = st.multiselect("Runs", list(by_id), default=[run_id] + others[:1], max_selections=2,
-                              format_func=lambda i: labels[i], key=f"inside_dynamics_{spec.name}")
+    # The run most like this one first (a deep ReLU MLP beside the deep Sigmoid one, say). Keyed
+    # per run, as the epochs below, so each run starts from its own default and keeps its choice;
+    # and per set of runs, so a run that finishes later (one of the example's two) is offered.
+    others = sorted((i for i in by_id if i != run_id), key=lambda i: (
+        by_id[i].config.family != run.config.family,
+        sum(by_id[i].config.hparams.get(k) != v for k, v in run.config.hparams.items())))
+    partner_key = f"inside_dynamics_{run_id}_{zlib.crc32(' '.join(sorted(others)).encode()):08x}"
+    partner = (st.multiselect("Compared with", others, default=others[:1], max_selections=1,
+                              format_func=lambda i: labels[i], key=partner_key, persist_state="page")
+               if others else [])
+    compared = [run_id] + partner
     rows = [{"run": labels[i], "epoch": e.epoch, "layer": layer, "what": what, "norm": value}
             for i in compared for e in by_id[i].history.epochs
             for what, norms in (("gradient norm", e.grad_norms), ("weight norm", e.weight_norms))
             for layer, value in norms.items()]
     if rows:
+        layer_order = natural_order({row["layer"] for row in rows})
         show_chart(alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
-            x="epoch:Q", y=alt.Y("norm:Q", scale=alt.Scale(type="log")), color="layer:N",
-            column=alt.Column("run:N", title=None), row=alt.Row("what:N", title=None),
+            x="epoch:Q", y=alt.Y("norm:Q", scale=alt.Scale(type="log")),
+            color=alt.Color("layer:N", sort=layer_order, legend=alt.Legend(orient="bottom", columns=8)),
+            column=alt.Column("run:N", title=None, sort=[labels[i] for i in compared]),
+            row=alt.Row("what:N", title=None),
             tooltip=["run", "layer", "epoch", alt.Tooltip("norm:Q", format=".3g")],
-        ).properties(width=380, height=180).resolve_scale(y="independent"), "gradient-and-weight-norms")
+        ).properties(width=300, height=180).resolve_scale(y="independent"), "gradient-and-weight-norms")
+        ends = {labels[i]: gradient_ends([e.grad_norms for e in by_id[i].history.epochs]) for i in compared}
+        st.markdown(vanishing_sentence({label: e for label, e in ends.items() if e is not None}))
     epochs = run.history.epochs
     if epochs and epochs[-1].weight_hists:
         chosen = st.multiselect("Weight histograms at epochs", [e.epoch for e in epochs],
-                                default=sorted({epochs[0].epoch, epochs[-1].epoch}), key="inside_hist_epochs")
+                                default=sorted({epochs[0].epoch, epochs[-1].epoch}),
+                                key=f"inside_hist_epochs_{run_id}", persist_state="page")
         hist = [{"layer": layer, "epoch": str(e.epoch), "from": h["lo"] + (h["hi"] - h["lo"]) * k / len(h["counts"]),
                  "to": h["lo"] + (h["hi"] - h["lo"]) * (k + 1) / len(h["counts"]), "weights": c}
                 for e in epochs if e.epoch in chosen for layer, h in e.weight_hists.items()
                 for k, c in enumerate(h["counts"])]
         if hist:
+            # y2 at 0: with x and x2 both given, a bar without it is drawn as a thin dash at its count.
             show_chart(alt.Chart(pd.DataFrame(hist)).mark_bar(opacity=0.55).encode(
-                x=alt.X("from:Q", title="weight"), x2="to:Q", y=alt.Y("weights:Q", stack=None),
-                color="epoch:N", facet=alt.Facet("layer:N", columns=3, title=None),
-            ).properties(width=250, height=140).resolve_scale(x="independent", y="independent"),
+                x=alt.X("from:Q", title="weight"), x2="to:Q", y=alt.Y("weights:Q", stack=None), y2=alt.datum(0),
+                color=alt.Color("epoch:N", legend=alt.Legend(orient="top")),
+                facet=alt.Facet("layer:N", columns=3, title=None, sort=natural_order(epochs[-1].weight_hists)),
+            ).properties(width=190, height=140).resolve_scale(x="independent", y="independent"),
                 f"weight-histograms-{run_id}")
     else:
         st.caption("This run was trained before weight histograms were recorded; retrain it to see them.")
@@ -246,7 +268,8 @@ with tabs[4]:
                              help="Large on purpose, so one step visibly changes the loss")
         step = backprop_step(dense, x_sample.numpy(), int(y_val[sample]), lr)
         target = dataset.class_names[step.target]
-        st.markdown(f"Sample #{sample} (true class **{target}**). Loss = -log p(true class) = "
+        which = ", the one this run finds hardest" if sample == hardest else ""
+        st.markdown(f"Sample #{sample}{which} (true class **{target}**). Loss = -log p(true class) = "
                     f"-log {step.probabilities[step.target]:.4f} = **{step.loss:.4f}**. After one step of "
                     f"size {lr:g} against the gradient, the loss is **{step.loss_after:.4f}**.")
         st.latex(r"z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)},\quad a^{(l)} = f(z^{(l)}),\quad "

@@ -289,3 +289,64 @@ def test_a_visitor_is_known_again_after_a_reload_and_strangers_do_not_see_their_
     finally:
         for context in contexts:
             context.close()
+
+
+# ms for the server's answer to a click: generous, the machine running the tests may be busy
+ANSWER_TIMEOUT = 90_000
+
+
+def settled(page) -> None:
+    """Wait until no script run is going on (Streamlit's running indicator is gone)."""
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=ANSWER_TIMEOUT)
+
+
+def ink_pixels(canvas) -> int:
+    """Bright pixels on the drawing canvas and the layers stacked with it (the stroke is white on
+    black)."""
+    return canvas.evaluate("""c => {
+        let n = 0;
+        for (const layer of c.parentElement.querySelectorAll('canvas')) {
+            const d = layer.getContext('2d').getImageData(0, 0, layer.width, layer.height).data;
+            for (let i = 0; i < d.length; i += 4) if (d[i] > 128 && d[i + 3] > 0) n++;
+        }
+        return n;
+    }""")
+
+
+def test_the_first_stroke_on_a_freshly_opened_playground_stays(server, page, tmp_path):
+    """The first stroke is the page's first interaction: its rerun must not remount the canvas
+    (an element drawn only on a session's first run shifted every element after it)."""
+    from nnapps.pipeline import train_run
+    from nnapps.runs import RunStore
+
+    train_run(RunConfig.make("digits", "logreg"), RunStore(tmp_path / "nnapps_home"))
+    page.goto(f"{server}/playground?dataset=digits")
+    canvas = page.locator("canvas").last
+    expect(canvas).to_be_visible(timeout=60_000)
+    settled(page)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 90, box["y"] + 50)
+    page.mouse.down()
+    for x, y in ((200, 50), (170, 120), (125, 240)):
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=10)
+    page.mouse.up()
+    expect(page.get_by_role("heading", name="What each model says")).to_be_visible(timeout=ANSWER_TIMEOUT)
+    settled(page)
+    assert ink_pixels(canvas) > 1000, "the stroke was erased by the page's rerun"
+    expect(page.get_by_role("heading", name="What each model says")).to_be_visible()
+
+
+def test_the_chosen_tab_stays_after_the_first_interaction(server, page):
+    """On a freshly opened page, a tab is chosen, then a widget in it clicked: the page reruns
+    and the tab is still the chosen one, the widget's answer in view."""
+    page.goto(f"{server}/gpt")
+    expect(page.get_by_text("and scores all", exact=False)).to_be_visible(timeout=60_000)
+    settled(page)
+    tab = page.get_by_role("tab", name="Step by step")
+    tab.click()
+    page.locator('[data-testid="stButtonGroup"] button').nth(2).click()
+    step = page.get_by_text("Step 3: after", exact=False)
+    expect(step).to_have_count(1, timeout=ANSWER_TIMEOUT)  # the server's answer to the click
+    settled(page)
+    expect(tab).to_have_attribute("aria-selected", "true")
+    expect(step).to_be_visible()

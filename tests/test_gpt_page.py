@@ -87,6 +87,52 @@ def test_step_by_step_shows_the_distribution_each_character_was_drawn_from(gpt):
     assert step_text and "rank" in step_text[0]
 
 
+def test_clicking_a_repeated_character_opens_that_step_not_its_last_occurrence(gpt):
+    pills = gpt.pills[0]
+    shown = [option.content.replace("\u2060", "") for option in pills.proto.options]
+    # the first character that the generation repeats later, and where it comes again
+    first = next(i for i, c in enumerate(shown) if c in shown[i + 1:])
+    for step in (first, shown.index(shown[first], first + 1)):
+        pills.set_value(step).run()
+        assert_ok(gpt)
+        assert gpt.pills[0].value == step
+        [text] = [m.value for m in gpt.markdown if m.value.startswith("Step ")]
+        assert text.startswith(f"Step {step + 1}: after")
+        pills = gpt.pills[0]
+    assert len({o.content for o in pills.proto.options}) == len(shown)  # no two labels alike
+
+
+@pytest.mark.parametrize("widget, value", [("Top-k", 5), ("Temperature", 0.0)])
+def test_the_table_is_sorted_by_probability_then_by_the_models_own(gpt, widget, value):
+    """Top-k and temperature 0 leave characters at probability 0: those follow in the order
+    of the model's own probabilities, not the vocabulary's."""
+    [slider] = [s for s in gpt.slider if s.label == widget]
+    slider.set_value(value).run()
+    assert_ok(gpt)
+    frame = table(gpt)
+    assert frame["probability"].is_monotonic_decreasing
+    left_out = frame[frame["probability"] == 0]
+    assert len(left_out) > 10 and left_out["model's own"].is_monotonic_decreasing
+    assert list(frame["rank"]) == list(range(1, len(frame) + 1))
+
+
+def test_the_alternatives_chart_names_its_order_most_probable_first():
+    """The browser swaps one step's data for the next in place; with no order named it kept the
+    characters the last step showed where they were, so the bars came out of order."""
+    import numpy as np
+
+    from nnapps.ui.gpt_views import alternatives_chart
+
+    chars = tuple("abcdefghijklmnopqrst")
+    probs = np.random.default_rng(0).dirichlet(np.ones(len(chars)))
+    expected = [chars[i] for i in np.argsort(-probs)]
+    y = alternatives_chart(probs, chars, chosen=int(np.argmax(probs)), top=8).to_dict()["encoding"]["y"]
+    assert y["sort"] == expected[:8]
+    tail = chars.index(expected[-1])  # a draw from the tail takes the last place
+    y = alternatives_chart(probs, chars, chosen=tail, top=8).to_dict()["encoding"]["y"]
+    assert y["sort"] == expected[:7] + [expected[-1]]
+
+
 def test_attention_shows_one_map_per_head_for_the_chosen_layer(gpt):
     run, _ = read_checkpoint(SHIPPED)
     heads = run.config.hparams["n_heads"]

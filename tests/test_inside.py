@@ -1,5 +1,10 @@
 """Inside a network: hook-based capture for every family, unit usage on crafted weights, the
-hand-written backpropagation step against autograd, and the weight histograms training records."""
+hand-written backpropagation step against autograd, the weight histograms training records, and
+the Inside page's numbers in AppTest (the run it shows, the vanishing gradient in words, the
+sample the backpropagation step starts on)."""
+
+import json
+import re
 
 import numpy as np
 import pytest
@@ -12,6 +17,8 @@ from nnapps.models import FAMILIES
 from nnapps.models.mlp import MLP, MLPConfig
 from nnapps.training import TensorData, TrainConfig, WEIGHT_BINS, fit
 from model_inputs import family_infos, small_batch
+from test_pages import (app, app_navigation, assert_ok, button, chart_data, charts_by_field,  # noqa: F401
+                        fresh_services, open_page, poll, texts, validation_items)
 
 TORCH_FAMILIES = [name for name, f in FAMILIES.items() if f.kind == "torch"]
 N_CLASSES = 3
@@ -212,3 +219,190 @@ def test_weight_histograms_of_diverged_weights_skip_what_is_not_finite():
     hists = weight_histograms(*layer_groups(model))
     assert sum(hists["layers.1"]["counts"]) == 1 and hists["layers.1"]["lo"] == 1.0  # the one finite bias
     assert hists["layers.3"]["counts"] == []
+
+
+# --- the Inside page's numbers ---------------------------------------------------------------
+
+def test_layers_sort_as_a_person_counts():
+    from nnapps.inside import natural_order
+    assert natural_order(["layers.10", "layers.2", "layers.1", "head", "blocks.0.attn", "blocks.10.attn",
+                          "blocks.9.attn"]) == ["blocks.0.attn", "blocks.9.attn", "blocks.10.attn", "head",
+                                                "layers.1", "layers.2", "layers.10"]
+
+
+def test_gradient_ends_are_geometric_means_of_the_first_and_last_layer():
+    from nnapps.inside import gradient_ends
+    epochs = [{"layers.1": 1e-6, "layers.3": 1e-3, "layers.11": 0.1},
+              {"layers.1": 1e-4, "layers.3": 1e-2, "layers.11": 0.1}]
+    ends = gradient_ends(epochs)
+    assert (ends.first_layer, ends.last_layer, ends.n_epochs) == ("layers.1", "layers.11", 2)
+    assert ends.first == pytest.approx(1e-5) and ends.last == pytest.approx(0.1)
+    assert ends.orders_first_below_last == pytest.approx(4.0)
+    assert gradient_ends([{"layers.1": 0.5}]) is None and gradient_ends([]) is None
+    # a layer whose norm was 0 in some epoch cannot be averaged in log: the next one is used
+    assert gradient_ends([{"a.1": 0.0, "a.2": 1.0, "a.3": 2.0}]).first_layer == "a.2"
+
+
+def test_the_vanishing_sentence_says_by_how_many_orders_from_the_numbers():
+    from nnapps.inside import GradientEnds, vanishing_sentence
+    sigmoid = GradientEnds("layers.1", 2e-5, "layers.13", 0.4, 20)
+    relu = GradientEnds("layers.1", 0.2, "layers.13", 0.4, 20)
+    text = vanishing_sentence({"Deep sigmoid": sigmoid, "Deep relu": relu})
+    assert "Averaged over the 20 epochs" in text
+    assert "in Deep sigmoid the first layer's gradient norm (layers.1, 2e-05) is 4.3 orders of magnitude " \
+           "(about 20,000 times) smaller than the last layer's (layers.13, 0.4)" in text
+    assert "in Deep relu the first layer's gradient norm (layers.1, 0.2) is 2.0 times smaller" in text
+    assert text.endswith("Deep sigmoid's first layer gets gradients 4.0 orders of magnitude (about 10,000 times) "
+                         "smaller than Deep relu's: the vanishing gradient, its first layers barely learn.")
+    # no lesson claimed where the numbers do not show one
+    close = vanishing_sentence({"A": relu, "B": GradientEnds("layers.1", 0.1, "layers.13", 0.4, 20)})
+    assert "vanishing" not in close and close.endswith("B's first layer gets gradients 2.0 times smaller than A's.")
+    assert vanishing_sentence({}) == ""
+
+
+def test_the_hardest_item_has_the_highest_loss():
+    from nnapps.inside import hardest_item
+    torch.manual_seed(0)
+    model = MLP(MLPConfig(input_dim=5, n_classes=3, n_layers=1, width=4))
+    X, y = torch.randn(30, 5), np.arange(30) % 3
+    with torch.no_grad():
+        p = torch.softmax(model(X), dim=1).numpy()
+    assert hardest_item(model, X, y) == int(np.argmax(-np.log(p[np.arange(30), y])))
+
+
+PAGE = "pages/inside.py"
+
+
+def norms_chart(at):
+    (chart,) = charts_by_field(at, "y", "norm")
+    return chart
+
+
+def hist_chart(at):
+    (chart,) = charts_by_field(at, "y", "weights")
+    return chart
+
+
+def geometric_mean_grad(run, layer: str) -> float:
+    return float(np.exp(np.mean(np.log([e.grad_norms[layer] for e in run.history.epochs]))))
+
+
+def test_the_one_click_example_states_its_lesson_in_numbers(app):  # noqa: F811
+    """The deep Sigmoid MLP's first layer gets gradients orders of magnitude below the deep ReLU
+    MLP's; the sentence under the chart says by how much, from the runs' recorded norms."""
+    from nnapps.runs import RunStore
+
+    open_page(app, PAGE)
+    button(app, "Train a deep Sigmoid MLP and a deep ReLU MLP").click().run()
+    poll(app, lambda at: [s for s in at.selectbox if s.key == "inside_run_digits"]
+         and len(at.selectbox(key="inside_run_digits").options) == 2, "the two deep MLPs")
+    runs = {r.config.hparams["activation"]: r for r in RunStore().list_runs("digits", 0)}
+    assert set(runs) == {"sigmoid", "relu"} and all(r.config.hparams["n_layers"] == 6 for r in runs.values())
+    # both runs are charted, whichever one is chosen
+    assert set(chart_data(norms_chart(app))["run"]) == {r.label for r in runs.values()}
+
+    layers = sorted(runs["relu"].history.epochs[0].grad_norms, key=lambda n: int(n.split(".")[1]))
+    first, last = layers[0], layers[-1]
+    gap = np.log10(geometric_mean_grad(runs["relu"], first) / geometric_mean_grad(runs["sigmoid"], first))
+    assert gap >= 2  # the lesson: orders of magnitude, not a few times
+    [sentence] = [m for m in texts(app.markdown) if m.startswith("Averaged over the")]
+    assert sentence.endswith(f"{runs['sigmoid'].label}'s first layer gets gradients {gap:.1f} orders of "
+                             f"magnitude (about {10 ** gap:,.0f} times) smaller than {runs['relu'].label}'s: "
+                             "the vanishing gradient, its first layers barely learn.")
+    shrink = np.log10(geometric_mean_grad(runs["sigmoid"], last) / geometric_mean_grad(runs["sigmoid"], first))
+    assert f"in {runs['sigmoid'].label} the first layer's gradient norm ({first}, " in sentence
+    assert f"is {shrink:.1f} orders of magnitude" in sentence
+
+    # Thirteen layers counted as a person counts: layers.3 before layers.11, in every chart.
+    counted = sorted({layer for r in runs.values() for layer in r.history.epochs[0].grad_norms},
+                     key=lambda n: int(n.split(".")[1]))
+    assert counted != sorted(counted)  # lexical order would differ
+    assert json.loads(norms_chart(app).proto.spec)["encoding"]["color"]["sort"] == counted
+    facet = json.loads(hist_chart(app).proto.spec)["encoding"]["facet"]
+    assert facet["sort"] == counted
+    rows = [json.loads(c.proto.spec)["encoding"]["row"] for c in charts_by_field(app, "x", "pre-activation")]
+    assert [r["sort"] for r in rows] == [sorted(r["sort"], key=lambda n: int(n.split(".")[1])) for r in rows]
+
+
+def test_weight_histograms_are_bars_from_zero(app):  # noqa: F811
+    """A bar with x and x2 but no y2 is drawn as a dash at its count (Vega-Lite): y2 is 0."""
+    from nnapps.pipeline import train_run
+    from nnapps.runs import RunConfig, RunStore
+
+    train_run(RunConfig.make("digits", "mlp", {"n_layers": 1, "width": 8}, train={"epochs": 1}), RunStore())
+    open_page(app, PAGE)
+    encoding = json.loads(hist_chart(app).proto.spec)["encoding"]
+    assert encoding["y2"] == {"datum": 0} and encoding["x2"]["field"] == "to"
+
+
+def test_a_run_that_finishes_later_is_compared(app):  # noqa: F811
+    """The example's two runs finish one after the other: the second joins the chart."""
+    from nnapps.pipeline import train_run
+    from nnapps.runs import RunConfig, RunStore
+
+    first, second = (RunConfig.make("digits", "mlp", {"n_layers": 1, "width": 8, "activation": a},
+                                    train={"epochs": 1}) for a in ("relu", "sigmoid"))
+    first = train_run(first, RunStore())
+    open_page(app, PAGE)
+    assert set(chart_data(norms_chart(app))["run"]) == {first.label}
+    second = train_run(second, RunStore())
+    app.run()
+    assert_ok(app)
+    assert set(chart_data(norms_chart(app))["run"]) == {first.label, second.label}
+
+
+@pytest.fixture
+def three_runs(app):  # noqa: F811
+    """The Inside page on digits with two MLPs (ReLU, Tanh) and a CNN, two epochs each."""
+    from nnapps.pipeline import train_run
+    from nnapps.runs import RunConfig, RunStore
+
+    store = RunStore()
+    runs = [train_run(RunConfig.make("digits", family, hparams, train={"epochs": 2}), store)
+            for family, hparams in (("mlp", {}), ("cnn", {}), ("mlp", {"activation": "tanh"}))]
+    open_page(app, PAGE)
+    return app, {r.run_id: r for r in runs}
+
+
+def test_training_dynamics_and_histograms_follow_the_chosen_run(three_runs):
+    at, runs = three_runs
+    chosen = at.selectbox(key="inside_run_digits")
+    shown = runs[chosen.value]
+    charted = list(dict.fromkeys(chart_data(norms_chart(at))["run"]))
+    assert shown.label in charted and len(charted) == 2
+    # a histogram of one epoch for this run ...
+    [picker] = [m for m in at.multiselect if m.label == "Weight histograms at epochs"]
+    picker.set_value([2]).run()
+    assert_ok(at)
+    assert set(chart_data(hist_chart(at))["epoch"]) == {"2"}
+    # ... then another run, not charted so far: its dynamics and its own histograms
+    other = next(r for r in runs.values() if r.label not in charted)
+    at.selectbox(key="inside_run_digits").set_value(other.run_id).run()
+    assert_ok(at)
+    spec = json.loads(norms_chart(at).proto.spec)
+    assert other.label in set(chart_data(norms_chart(at))["run"])
+    assert spec["encoding"]["column"]["sort"][0] == other.label  # the chosen run first
+    assert set(chart_data(hist_chart(at))["epoch"]) == {"1", "2"}  # its first and last epochs
+    own = {layer for e in other.history.epochs for layer in e.weight_hists}
+    assert set(chart_data(hist_chart(at))["layer"]) == own
+    # back to the first run: its own choice of epochs is kept
+    at.selectbox(key="inside_run_digits").set_value(shown.run_id).run()
+    assert set(chart_data(hist_chart(at))["epoch"]) == {"2"}
+
+
+def test_the_backpropagation_step_starts_on_a_sample_it_visibly_changes(three_runs):
+    at, runs = three_runs
+    mlp = next(r for r in runs.values() if r.config.family == "mlp")
+    at.selectbox(key="inside_run_digits").set_value(mlp.run_id).run()
+    assert_ok(at)
+    model, X, y, _ = validation_items(mlp)
+    with torch.no_grad():
+        losses = nn.functional.cross_entropy(model(X), torch.as_tensor(y), reduction="none")
+    hardest = int(losses.argmax())
+    [sample] = [n for n in at.sidebar.number_input if n.label == "Validation sample"]
+    assert sample.value == hardest
+    report = next(m for m in texts(at.markdown) if "Loss = -log p(true class)" in m)
+    assert report.startswith(f"Sample #{hardest}, the one this run finds hardest")
+    before, after = (float(v) for v in re.findall(r"\*\*([0-9.]+)\*\*", report)[1:3])
+    assert before == pytest.approx(losses[hardest].item(), abs=2e-4)
+    assert before - after > 0.01  # shown to four decimals: a change a reader sees

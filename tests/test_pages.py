@@ -105,6 +105,13 @@ def texts(elements) -> list[str]:
     return [e.value for e in elements]
 
 
+def page_html(at: AppTest) -> list[str]:
+    """The bodies of the page's st.html elements, less the hidden cookie element (and its style)
+    that nnapps.ui.visitor draws on every run."""
+    from nnapps.ui.visitor import COOKIE
+    return [h.proto.body for h in at.get("html") if COOKIE not in h.proto.body]
+
+
 def chart_specs(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
@@ -578,7 +585,7 @@ def test_compare_page_shows_texts_and_word_effects(app):
     assert "text" in table.columns and "image" not in table.columns
     assert all(isinstance(t, str) and t for t in table["text"])
     assert len(table) == 500  # capped: the reviews test split holds 600
-    highlighted = [h.proto.body for h in app.get("html")]
+    highlighted = page_html(app)
     assert len(highlighted) == 2 and all("<span" in body for body in highlighted)
     first_words = table["text"].iloc[0].split()[:2]
     assert all(word.split("'")[0] in highlighted[0] for word in first_words)
@@ -848,7 +855,7 @@ def test_playground_text(app):
     runs = train_into_store("reviews", [("tfidf", {}), ("boe", {"train": {"epochs": 1}})])
     open_dataset(app, "pages/playground.py", "reviews")
     assert sorted(app.multiselect(key="playground_runs_reviews").value) == sorted(r.run_id for r in runs)
-    assert not app.metric and not app.get("html")
+    assert not app.metric and not page_html(app)
 
     app.text_area(key="playground_text").set_value("   ").run()
     assert_ok(app)
@@ -858,7 +865,7 @@ def test_playground_text(app):
     app.text_area(key="playground_text").set_value(text).run()
     assert_ok(app)
     assert not app.error, texts(app.error)
-    bodies = [h.proto.body for h in app.get("html")]
+    bodies = page_html(app)
     assert bodies
     for body in bodies:  # one token view per distinct tokenizer
         for word in ("not", "bad", "battery", "lasts", "days"):
@@ -1088,7 +1095,8 @@ def test_inside_forward_pass(inside_digits):
 
     at, mlp, cnn = inside_digits
     model, X, y, dataset = validation_items(mlp)
-    assert f"Validation sample #0, true class **{dataset.class_names[y[0]]}**" in texts(at.markdown)
+    hard = at.sidebar.number_input(key=f"inside_sample_{mlp.run_id}").value
+    assert f"Validation sample #{hard}, true class **{dataset.class_names[y[hard]]}**" in texts(at.markdown)
     assert "**layers.2** (ReLU, 128)" in texts(at.markdown) and "**layers.4** (ReLU, 128)" in texts(at.markdown)
 
     def check_sample(i):
@@ -1108,12 +1116,13 @@ def test_inside_forward_pass(inside_digits):
         np.testing.assert_allclose(probs["probability"], torch.softmax(logits, 0).numpy(), rtol=1e-5, atol=1e-7)
         return probs["probability"].to_numpy()
 
-    first = check_sample(0)
-    at.sidebar.number_input(key="inside_sample").set_value(5).run()
+    first = check_sample(hard)
+    other = 5 if hard != 5 else 6
+    at.sidebar.number_input(key=f"inside_sample_{mlp.run_id}").set_value(other).run()
     assert_ok(at)
-    assert f"Validation sample #5, true class **{dataset.class_names[y[5]]}**" in texts(at.markdown)
-    assert not any(m.startswith("Validation sample #0") for m in texts(at.markdown))
-    assert not np.allclose(check_sample(5), first)
+    assert f"Validation sample #{other}, true class **{dataset.class_names[y[other]]}**" in texts(at.markdown)
+    assert not any(m.startswith(f"Validation sample #{hard},") for m in texts(at.markdown))
+    assert not np.allclose(check_sample(other), first)
 
 
 def test_inside_training_dynamics(inside_digits):
@@ -1121,7 +1130,7 @@ def test_inside_training_dynamics(inside_digits):
 
     at, mlp, cnn = inside_digits
     # The shown run and one other are compared at first.
-    assert at.multiselect(key="inside_dynamics_digits").value == [mlp.run_id, cnn.run_id]
+    assert [m.value for m in at.multiselect if m.label == "Compared with"] == [[cnn.run_id]]
     (norms_chart,) = charts_by_field(at, "y", "norm")
     norms = chart_data(norms_chart)
     keys = list(zip(norms["run"], norms["epoch"], norms["layer"], norms["what"]))
@@ -1133,7 +1142,7 @@ def test_inside_training_dynamics(inside_digits):
     assert (norms["norm"] > 0).all()
 
     # Weight histograms of the shown run at its first and last epochs: every weight counted once.
-    assert at.multiselect(key="inside_hist_epochs").value == [1, 2]
+    assert at.multiselect(key=f"inside_hist_epochs_{mlp.run_id}").value == [1, 2]
     (hist_chart,) = charts_by_field(at, "y", "weights")
     hist = chart_data(hist_chart)
     counts = hist.groupby(["layer", "epoch"])["weights"].sum()
@@ -1143,7 +1152,7 @@ def test_inside_training_dynamics(inside_digits):
         assert total == owned[layer]
     assert sum(owned.values()) == mlp.metrics["params"]
 
-    at.multiselect(key="inside_hist_epochs").set_value([2]).run()
+    at.multiselect(key=f"inside_hist_epochs_{mlp.run_id}").set_value([2]).run()
     assert_ok(at)
     assert set(chart_data(charts_by_field(at, "y", "weights")[0])["epoch"]) == {"2"}
 
@@ -1162,9 +1171,11 @@ def test_inside_backpropagation(inside_digits):
     assert r"W \leftarrow W - \eta" in latex[2]
 
     model, X, y, dataset = validation_items(mlp)
+    i = at.sidebar.number_input(key=f"inside_sample_{mlp.run_id}").value  # the run's hardest
+    X, y = X[i:], y[i:]
     step = backprop_step(dense_layers(model), X[0].numpy(), int(y[0]), 0.1)
     report = next(m for m in texts(at.markdown) if "Loss = -log p(true class)" in m)
-    assert report.startswith(f"Sample #0 (true class **{dataset.class_names[y[0]]}**).")
+    assert report.startswith(f"Sample #{i}, the one this run finds hardest (true class **{dataset.class_names[y[0]]}**).")
     assert f"-log {step.probabilities[step.target]:.4f} = **{step.loss:.4f}**" in report
     assert f"After one step of size 0.1 against the gradient, the loss is **{step.loss_after:.4f}**" in report
     assert step.loss_after < step.loss

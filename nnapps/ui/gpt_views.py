@@ -24,10 +24,27 @@ def visible(char: str) -> str:
     return char
 
 
+def step_labels(chars: list[str]) -> list[str]:
+    """A label for each generated character, no two alike, as markdown.
+
+    Streamlit maps a click on a pill back to its option by the label, so a character that
+    occurs twice would always open its last occurrence; each repeat gets one more invisible word
+    joiner (U+2060) to tell it apart.
+    """
+    seen: dict[str, int] = {}
+    labels = []
+    for char in chars:
+        label = plain(visible(char))
+        labels.append(label + "\u2060" * seen.get(label, 0))
+        seen[label] = seen.get(label, 0) + 1
+    return labels
+
+
 def next_char_table(probs: np.ndarray, raw: np.ndarray, chars: tuple[str, ...]) -> pd.DataFrame:
     """Every character with its probability, most probable first. probs is what sampling draws
-    from (after temperature and top-k); raw is the model's own distribution (temperature 1)."""
-    order = np.argsort(-probs, kind="stable")
+    from (after temperature and top-k); raw is the model's own distribution (temperature 1),
+    which orders the characters that top-k or temperature 0 leave at 0."""
+    order = np.lexsort((-raw, -probs))
     return pd.DataFrame({"rank": np.arange(1, len(order) + 1),
                          "character": [visible(chars[i]) for i in order],
                          "probability": probs[order].astype(float),
@@ -42,8 +59,11 @@ def alternatives_chart(probs: np.ndarray, chars: tuple[str, ...], chosen: int, t
     df = pd.DataFrame({"character": [f"{visible(chars[i])}" for i in order],
                        "probability": probs[order].astype(float),
                        "drawn": [i == chosen for i in order]})
+    # The order given outright: with sort=None the browser, which swaps one step's data for the
+    # next in place, keeps the characters the last step showed in their old places.
     return (alt.Chart(df).mark_bar().encode(
-        y=alt.Y("character:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=14)),
+        y=alt.Y("character:N", sort=list(df["character"]), title=None,
+                axis=alt.Axis(labelOverlap=False, labelFontSize=14)),
         x=alt.X("probability:Q", title="Probability", axis=alt.Axis(format=".0%")),
         color=alt.condition("datum.drawn", alt.value("#e4572e"), alt.value("#9db4c0")),
         tooltip=["character", alt.Tooltip("probability:Q", format=".2%")],

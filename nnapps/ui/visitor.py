@@ -26,17 +26,25 @@ def visitor() -> str:
 
 
 def arrive() -> None:
-    """On a session's first run: know the visitor, remember them in the browser, mark their runs
-    used (age spares them) and let the store drop what is past its limits."""
-    if KEY in st.session_state:
-        return
-    known = _from_cookie()
-    st.session_state[KEY] = known or uuid.uuid4().hex
-    store = get_store()
-    store.touch(visitor())
-    evict(store)
-    # Written on every first run, not only a new visitor's, so the cookie's year starts again.
-    # Hidden, so the page does not shift when the script's element goes on the next run.
+    """Know the visitor and remember them in the browser. On a session's first run also mark
+    their runs used (age spares them) and let the store drop what is past its limits."""
+    if KEY not in st.session_state:
+        st.session_state[KEY] = _from_cookie() or uuid.uuid4().hex
+        store = get_store()
+        store.touch(visitor())
+        evict(store)
+    _remember()
+
+
+def _remember() -> None:
+    """The cookie, written by a hidden element drawn on every run, the same each time.
+
+    Drawn only on a session's first run, it would vanish on the second and shift every element
+    after it up by one; Streamlit knows elements by their place, so it would remount them all:
+    the first click on a fresh page would reset its tabs and erase a drawing. The browser runs
+    the script when the element mounts: each time a page is opened, so the cookie's year
+    starts again.
+    """
     st.html(f"<style>div:has(> .st-key-{COOKIE}) {{display: none}}</style>")
     with st.container(key=COOKIE):
         st.html(f"<script>document.cookie = '{COOKIE}={visitor()}; path=/; max-age={COOKIE_SECONDS}; "
