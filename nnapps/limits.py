@@ -59,6 +59,17 @@ CORPUS_MB = Limit("NNAPPS_MAX_CORPUS_MB", 5, "MB of text for a GPT",
                   "the whole text is held in memory while the model trains")
 DATASET_ITEMS = Limit("NNAPPS_MAX_DATASET_ITEMS", 100_000, "examples in an uploaded dataset",
                       "the whole dataset is decoded into memory while a model trains on it")
+# A text table (data/text_table.py): a big file is sampled down and long texts cut, not refused.
+TEXT_MB = Limit("NNAPPS_MAX_TEXT_MB", 200, "MB in one text file (CSV or TSV)",
+                "the whole file is decoded and split into rows in memory", public=20)
+TEXT_ROWS = Limit("NNAPPS_MAX_TEXT_ROWS", 100_000, "rows kept of a text file (a bigger one is sampled)",
+                  "every text is tokenised and held in memory while a model trains on it",
+                  public=20_000)
+TEXT_CHARS = Limit("NNAPPS_MAX_TEXT_CHARS", 100_000, "characters kept of one text (a longer one is cut)",
+                   "the models read the first few hundred words, and memory holds every text",
+                   public=10_000)
+TEXT_CLASSES = Limit("NNAPPS_MAX_TEXT_CLASSES", 100, "classes in a text file",
+                     "hundreds of classes usually mean the wrong column was taken as the label")
 RUNS_PER_VISITOR = Limit("NNAPPS_MAX_RUNS_PER_VISITOR", 100, "runs kept by one visitor",
                          "every visitor's runs share this copy's disk")
 # Eviction, not refusal: what retention.evict removes, oldest first (examples are kept).
@@ -66,7 +77,8 @@ RUN_AGE_DAYS = Limit("NNAPPS_MAX_RUN_AGE_DAYS", 30, "days a visitor's run is kep
                      "runs nobody comes back to would fill the disk")
 STORE_MB = Limit("NNAPPS_MAX_STORE_MB", 2048, "MB of stored runs in all",
                  "the disk is shared by every visitor")
-LIMITS = (PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB)
+LIMITS = (PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, TEXT_MB, TEXT_ROWS, TEXT_CHARS,
+          TEXT_CLASSES, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB)
 
 
 def check(limit: Limit, value: float) -> None:

@@ -5,7 +5,6 @@ import csv
 import numpy as np
 import pytest
 
-from nnapps.data import text_table
 from nnapps.data.dataset import DatasetUnavailable
 from nnapps.data.text_table import TableColumns, detect_columns, load_text_file, load_text_table
 
@@ -96,9 +95,13 @@ def test_utf16_with_bom(encoding):
     check_reviews(load_text_table(data))
 
 
-def test_utf16_without_bom_is_refused():
-    with pytest.raises(DatasetUnavailable, match="NUL characters.*byte-order mark"):
-        load_text_table("text,label\nhi,pos\n".encode("utf-16-le"))
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read_with_a_note(encoding):
+    text = "text,label\n" + "".join(f"{t},{lab}\n" for t, lab in REVIEWS)
+    raw = load_text_table(text.encode(encoding))
+    check_reviews(raw)
+    assert raw.notes == ["The file has no byte-order mark; it was read as UTF-16, which its bytes "
+                         "show."]
 
 
 @pytest.mark.parametrize("header", [("TEXT", "Label"), ("Tweet", "CLASS"), (" Message ", "tag"),
@@ -178,13 +181,14 @@ def test_same_column_for_both_is_refused():
                         label_column="TEXT")
 
 
-def test_undecodable_bytes():
-    data = b"text,label\nhello,pos\n\xff\xfe\xfa,neg\n"
-    message = r"is not UTF-8 text \(undecodable bytes at position 21\)"
-    with pytest.raises(DatasetUnavailable, match=message):
-        detect_columns(data)
-    with pytest.raises(DatasetUnavailable, match="not UTF-8 text"):
-        load_text_table(data)
+def test_bytes_that_are_not_utf8_are_read_as_windows_1252_with_a_note():
+    data = b"text,label\nhello,pos\n\x93caf\xe9\x94 \x80 5,neg\nhi,pos\nbye,neg\n"
+    raw = load_text_table(data)
+    assert list(raw.X) == ["hello", "\u201ccaf\u00e9\u201d \u20ac 5", "hi", "bye"]
+    assert raw.notes == ["The file is not UTF-8, so it was read as Windows-1252 (Western "
+                         "European); check that accented letters look right, or save it as UTF-8."]
+    # 0x81 means nothing in Windows-1252; Latin-1 reads every byte.
+    assert "Latin-1" in load_text_table(data.replace(b"\x80", b"\x81")).notes[0]
 
 
 @pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf", b"\n \n", b'""\n,,\n'])
@@ -198,16 +202,17 @@ def test_header_without_rows():
         load_text_table(b"text,label\n")
 
 
-def test_malformed_csv_names_the_line():
-    data = b'text,label\nfine,pos\n"bad" quote,neg\n'
-    with pytest.raises(DatasetUnavailable, match=r"line 3 is not valid CSV"):
-        detect_columns(data)
+def test_a_stray_quote_is_text():
+    data = b'text,label\nfine,pos\n"bad" quote,neg\nok,pos\nalso,neg\n'
+    raw = load_text_table(data)
+    assert list(raw.X) == ["fine", '"bad" quote', "ok", "also"]
+    assert raw.notes == ["Quotes were read as part of the texts: the file does not follow CSV "
+                         "quoting."]
 
 
-def test_unclosed_quote_names_the_line_it_opens_on():
-    data = b'text,label\nfine,pos\n"never closed,neg\nmore,pos\n'
-    with pytest.raises(DatasetUnavailable, match=r"line 3 is not valid CSV \(unexpected end"):
-        load_text_table(data)
+def test_an_unclosed_quote_swallows_nothing():
+    data = b'text,label\nfine,pos\n"never closed,neg\nmore,pos\n"and another,neg\n'
+    assert list(load_text_table(data).X) == ["fine", '"never closed', "more", '"and another']
 
 
 def test_one_column():
@@ -215,10 +220,11 @@ def test_one_column():
         load_text_table(b"text\nhello\nworld\n")
 
 
-def test_unquoted_delimiter_in_text_names_the_line():
+def test_unquoted_delimiter_in_text_names_the_lines():
     data = table(REVIEWS[:2] + [("Nice, I think", "pos")], header=("text", "label"))
-    with pytest.raises(DatasetUnavailable, match=r"line 4 has 3 fields but the header has 2"
-                                                 r".*quotes around a text that holds a comma"):
+    with pytest.raises(DatasetUnavailable, match=r"found 1 of 3 lines that do not have 2 fields "
+                                                 r"like the header \(line 4\); that is over 5%.*"
+                                                 r"quotes around a text that holds a comma"):
         load_text_table(data)
 
 
@@ -242,7 +248,7 @@ def test_some_empty_texts_are_dropped():
 
 def test_mostly_empty_texts_are_refused():
     rows = REVIEWS[:2] + [("", "pos")] * 3
-    with pytest.raises(DatasetUnavailable, match=r"3 of 5 rows have an empty text or a missing "
+    with pytest.raises(DatasetUnavailable, match=r"found 3 of 5 rows with an empty text or no "
                                                  r"label \(3 without text"):
         load_text_table(table(rows, header=("text", "label")))
 
@@ -256,12 +262,12 @@ def test_all_empty_texts():
 
 def test_missing_labels_are_dropped_up_to_half():
     rows = REVIEWS + [("No label here", ""), ("Nor here", " ")]
-    data = table(rows, header=("text", "label"))
-    check_reviews(load_text_table(data))
-    short_row = table(REVIEWS, header=("text", "label")) + b"lonely\n"  # one field, no label
-    check_reviews(load_text_table(short_row))
+    raw = load_text_table(table(rows, header=("text", "label")))
+    check_reviews(raw)
+    assert raw.notes == ["Dropped 2 of 6 rows with an empty text or no label (0 without "
+                         "text in 'text', 2 without label in 'label'; lines 6 and 7)."]
     with pytest.raises(DatasetUnavailable, match=r"3 of 5 rows .*\(0 without text in 'text', 3 "
-                                                 r"without label in 'label'\)"):
+                                                 r"without label in 'label'; lines 4, 5 and 6\)"):
         load_text_table(table(REVIEWS[:2] + [("x", "")] * 3, header=("text", "label")))
 
 
@@ -278,38 +284,36 @@ def test_labels_are_stripped():
 
 def test_over_size(monkeypatch):
     data = table(REVIEWS, header=("text", "label"))
-    monkeypatch.setattr(text_table, "MAX_BYTES", len(data) - 1)
-    with pytest.raises(DatasetUnavailable, match=r"the file is 0\.0 MB; the limit is 0 MB"):
+    monkeypatch.setenv("NNAPPS_MAX_TEXT_MB", str((len(data) - 1) / 2**20))
+    message = r"the file is 0\.0 MB; this copy allows at most .* MB \(NNAPPS_MAX_TEXT_MB\), because"
+    with pytest.raises(DatasetUnavailable, match=message):
         load_text_table(data)
-    with pytest.raises(DatasetUnavailable, match="the limit is"):
+    with pytest.raises(DatasetUnavailable, match=message):
         detect_columns(data)
+    monkeypatch.setenv("NNAPPS_MAX_TEXT_MB", str(len(data) / 2**20))
+    check_reviews(load_text_table(data))
 
 
 def test_size_is_checked_before_decoding(monkeypatch):
-    monkeypatch.setattr(text_table, "MAX_BYTES", 2)
-    with pytest.raises(DatasetUnavailable, match="the limit is"):
+    monkeypatch.setenv("NNAPPS_MAX_TEXT_MB", str(2 / 2**20))
+    with pytest.raises(DatasetUnavailable, match="NNAPPS_MAX_TEXT_MB"):
         load_text_table(b"\xff\xff\xff\xff")
 
 
 def test_too_many_classes(monkeypatch):
-    monkeypatch.setattr(text_table, "MAX_CLASSES", 3)
+    monkeypatch.setenv("NNAPPS_MAX_TEXT_CLASSES", "3")
     rows = [(f"text {i}", f"class {i % 4}") for i in range(8)]
-    with pytest.raises(DatasetUnavailable, match=r"found 4 classes in column 'label'; the limit "
-                                                 r"is 3"):
+    with pytest.raises(DatasetUnavailable, match=r"found 4 classes in column 'label'; this copy "
+                                                 r"allows at most 3 \(NNAPPS_MAX_TEXT_CLASSES\)"):
         load_text_table(table(rows, header=("text", "label")))
 
 
-def test_too_many_rows(monkeypatch):
-    monkeypatch.setattr(text_table, "MAX_ROWS", len(REVIEWS))
-    check_reviews(load_text_table(table(REVIEWS, header=("text", "label"))))
-    with pytest.raises(DatasetUnavailable, match=r"more than 4 rows; the limit is 4"):
-        load_text_table(table(REVIEWS + [("One too many", "pos")], header=("text", "label")))
-
-
-def test_long_texts_are_truncated(monkeypatch):
-    monkeypatch.setattr(text_table, "MAX_TEXT_CHARS", 5)
-    raw = load_text_table(table(REVIEWS, header=("text", "label")))
-    assert list(raw.X) == [t[:5] for t, _ in REVIEWS]
+def test_long_texts_are_cut_with_a_note(monkeypatch):
+    monkeypatch.setenv("NNAPPS_MAX_TEXT_CHARS", "5")
+    raw = load_text_table(table(REVIEWS + [("Fine", "pos")], header=("text", "label")))
+    assert list(raw.X) == [t[:5] for t, _ in REVIEWS] + ["Fine"]
+    assert raw.notes == ["4 texts were longer than 5 characters and were cut to that length "
+                         "(NNAPPS_MAX_TEXT_CHARS raises the limit)."]
 
 
 def test_non_ascii_texts_kept_intact():
@@ -340,9 +344,9 @@ def test_load_text_file_errors_name_the_path(tmp_path):
 def test_load_text_file_size_checked_before_reading(tmp_path, monkeypatch):
     path = tmp_path / "big.csv"
     path.write_bytes(table(REVIEWS, header=("text", "label")))
-    monkeypatch.setattr(text_table, "MAX_BYTES", 10)
+    monkeypatch.setenv("NNAPPS_MAX_TEXT_MB", str(10 / 2**20))
     opened = []
     monkeypatch.setattr(type(path), "open", lambda self, *a, **k: opened.append(self))
-    with pytest.raises(DatasetUnavailable, match=r"big\.csv: the file is 0\.0 MB; the limit is"):
+    with pytest.raises(DatasetUnavailable, match=r"big\.csv: the file is 0\.0 MB; .*NNAPPS_MAX_TEXT_MB"):
         load_text_file(path)
     assert opened == []
