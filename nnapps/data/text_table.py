@@ -77,8 +77,8 @@ def load_text_table(data: bytes, text_column: str | None = None,
     text_name, label_name = _pick_columns(found, text_column, label_column)
     text_i, label_i = found.columns.index(text_name), found.columns.index(label_name)
     width, like = len(found.columns), "the header" if found.has_header else "most lines"
-    rows = _skip(rows, [_width(cells) > width or len(cells) <= max(text_i, label_i)
-                        for _, cells in rows],
+    rows = _skip(rows, [len(row) <= max(text_i, label_i) or (len(row) > width and _width(row) > width)
+                        for _, row in rows],
                  f"{{n}} lines that do not have {width} fields like {like} ({{lines}})",
                  MAX_BAD_SHARE, "the file is probably not split as it looks; put quotes around a "
                  f"text that holds a {_DELIMITER_NAMES[delimiter]}", notes)
@@ -154,7 +154,7 @@ def _records(text: str, delimiter: str, **dialect) -> list[Row] | None:
     rows, line = [], 1
     try:
         for cells in reader:
-            if _width(cells):
+            if "".join(cells).strip():
                 rows.append((line, cells))
             line = reader.line_num + 1
     except csv.Error:
@@ -335,7 +335,8 @@ def _skip(rows: list[Row], drop: list[bool], what: str, max_share: float, hint: 
 def _classes(labels: list[str], label_name: str) -> tuple[np.ndarray, list[str]]:
     """Class indices y (N,) int64 and the class names, as the file spells each most often,
     numbers first in numeric order; refuses too few or too many classes, or classes of one row."""
-    keys = [_label_key(label) for label in labels]
+    key_of = {label: _label_key(label) for label in set(labels)}
+    keys = [key_of[label] for label in labels]
     counts = Counter(keys)
     if len(counts) < MIN_CLASSES:
         raise DatasetUnavailable(f"found 1 class ({labels[0]!r}); need at least two; is "
