@@ -379,6 +379,19 @@ def sms_collection(pairs, header: bool = True) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def sms_with_bad_lines() -> bytes:
+    """An SMS-collection TSV (unclosed quotes, a Label<TAB>SMS header) with two lines that do not
+    have two fields: lines 5 and 9 of the file."""
+    lines = sms_collection(sms_messages(120)).decode().split("\n")
+    lines[4] += "\tand a third field"
+    lines[8] = "no tab on this line"
+    return "\n".join(lines).encode()
+
+
+SMS_NOTES = [QUOTES_NOTE, "Skipped 2 of 120 lines that do not have 2 fields like the header "
+                          "(lines 5 and 9)."]
+
+
 def review_sentences(n: int = 3000) -> list[tuple[str, str]]:
     """(sentence, "0"|"1") like three sites' labelled sentences concatenated: quotes inside the
     sentences, one that opens a quote it never closes, one wrapped in quotes."""
@@ -581,3 +594,20 @@ def test_hundreds_of_thousands_of_rows_load_within_the_local_limits():
     assert len(raw.y) == 100_000
     assert np.bincount(raw.y).tolist() == [66_666, 33_334]  # 2/3 and 1/3 of 100,000, rounded
     assert "250,000 usable rows; a sample of 100,000" in raw.notes[0]
+
+
+# --- the Data page --------------------------------------------------------------------------
+
+from test_pages import app, app_navigation, assert_ok, button, fresh_services, open_page  # noqa: E402,F401
+
+
+def test_data_page_upload_says_which_lines_were_skipped(app):  # noqa: F811
+    open_page(app, "pages/data.py")
+    app.file_uploader(key="data_upload").upload("sms.tsv", sms_with_bad_lines(), "text/tab-separated-values").run()
+    assert_ok(app)
+    assert not app.error, [e.value for e in app.error]
+    assert [w.value for w in app.warning] == SMS_NOTES
+    button(app, "Open sms.tsv (yours)").click().run()
+    assert_ok(app)
+    assert app.title[0].value == "sms.tsv (yours)"
+    assert [i.value for i in app.info] == SMS_NOTES  # and on the dataset's page, on every visit
