@@ -60,8 +60,8 @@ CORPUS_MB = Limit("NNAPPS_MAX_CORPUS_MB", 5, "MB of text for a GPT",
 DATASET_ITEMS = Limit("NNAPPS_MAX_DATASET_ITEMS", 100_000, "examples in an uploaded dataset",
                       "the whole dataset is decoded into memory while a model trains on it")
 # A text table (data/text_table.py): a big file is sampled down and long texts cut, not refused.
-TEXT_MB = Limit("NNAPPS_MAX_TEXT_MB", 200, "MB in one text file (CSV or TSV)",
-                "the whole file is decoded and split into rows in memory", public=20)
+TEXT_MB = Limit("NNAPPS_MAX_TEXT_MB", 100, "MB in one text file (CSV or TSV)",
+                "reading a file takes about 12 times its size in memory", public=20)
 TEXT_ROWS = Limit("NNAPPS_MAX_TEXT_ROWS", 100_000, "rows kept of a text file (a bigger one is sampled)",
                   "every text is tokenised and held in memory while a model trains on it",
                   public=20_000)

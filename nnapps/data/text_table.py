@@ -11,6 +11,7 @@ file's size, its rows (a stratified, seeded sample), a text's length (cut) and t
 
 import codecs
 import csv
+import gc
 import io
 import itertools
 import re
@@ -151,15 +152,32 @@ def _records(text: str, delimiter: str, **dialect) -> list[Row] | None:
     """The non-blank records and the lines they start on; None where the csv module gives up
     (strict quoting broken, or a field over its 128 KB)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, **dialect)
-    rows, line = [], 1
+    collecting = gc.isenabled()
+    gc.disable()  # the cycle collector would go through all these new lists, again and again
+    rows, start = [], 1
     try:
         for cells in reader:
             if "".join(cells).strip():
-                rows.append((line, cells))
-            line = reader.line_num + 1
+                rows.append((start, cells))
+            start = reader.line_num + 1
+        return rows
     except csv.Error:
         return None
-    return rows
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _n_fitting(text: str, delimiter: str, **dialect) -> int:
+    """How many records have the most common number of fields, counted without keeping them;
+    -1 where the csv module gives up."""
+    try:
+        counts = Counter(map(len, csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
+                                             **dialect)))
+    except csv.Error:
+        return -1
+    counts.pop(0, None)  # blank lines
+    return max(counts.values(), default=-1)
 
 
 def _width(cells: list[str]) -> int:
@@ -179,18 +197,18 @@ def _commonest(rows: list[Row] | None, width=len) -> tuple[int, int]:
 def _read(text: str, delimiter: str) -> tuple[list[Row], bool]:
     """The rows under CSV quoting, or with quotes as text (and True) when more rows fit so: under
     CSV rules a quote never closed swallows the lines after it. Clean strict CSV wins a tie."""
-    as_text = _records(text, delimiter, quoting=csv.QUOTE_NONE)
-    if as_text is None:
+    as_text = {"quoting": csv.QUOTE_NONE}
+    quotes_are_text = '"' in text
+    if quotes_are_text:
+        n_strict = _n_fitting(text, delimiter, strict=True)
+        n_quoted = n_strict if n_strict >= 0 else _n_fitting(text, delimiter)
+        n_text = _n_fitting(text, delimiter, **as_text)
+        quotes_are_text = n_text > n_quoted or (n_text == n_quoted and n_strict < 0)
+    rows = _records(text, delimiter, **(as_text if quotes_are_text or '"' not in text else {}))
+    if rows is None:
         raise DatasetUnavailable(f"a line holds a field of over {csv.field_size_limit():,} "
                                  "characters; is this a table of texts?")
-    if '"' not in text:
-        return as_text, False
-    strict = _records(text, delimiter, strict=True)
-    quoted = strict if strict is not None else _records(text, delimiter)
-    n_quoted, n_text = _commonest(quoted)[1], _commonest(as_text)[1]
-    if n_quoted > n_text or (n_quoted == n_text and strict is not None):
-        return quoted, False
-    return as_text, True
+    return rows, quotes_are_text
 
 
 def _parse(text: str) -> tuple[list[Row], str]:
