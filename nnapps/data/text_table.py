@@ -1,12 +1,7 @@
 """A user's texts: a CSV or TSV table of text and label columns, read as a person would read it.
 
-What a person may need to know (notes and messages say it too): UTF-8 or UTF-16 (BOM optional),
-else Windows-1252; a comma, tab, semicolon or '|' between fields; quotes as CSV quoting where the
-file keeps to it, else as text. Lines with the wrong number of fields are skipped and named (over
-5% refuse the file), rows with an empty text or label dropped and named (over half refuse it). A
-first line like the rows below is data, not a header. `1`, `1.0`, ` 1` are one class, as are
-`Spam` and `spam`, named as the file spells it most often. The limits (nnapps.limits) bound the
-file's size, its rows (a stratified, seeded sample), a text's length (cut) and the classes.
+The rules a person may need (what is accepted, skipped, sampled, cut or refused) are in the
+README's "Your own data: texts"; RawData.notes and the messages say them for each file.
 """
 
 import codecs
@@ -24,12 +19,10 @@ import numpy as np
 from ..limits import DATASET_ITEMS, TEXT_CHARS, TEXT_CLASSES, TEXT_MB, TEXT_ROWS, over
 from .dataset import DatasetUnavailable, RawData
 
-MIN_CLASSES = 2
 MIN_ROWS_PER_CLASS = 2
 MAX_BAD_SHARE = 0.05  # more bad lines than this: the file was read the wrong way, not a few typos
 DELIMITERS = ("\t", ",", ";", "|")  # on a tie the first wins: texts often hold commas, hardly tabs
 SAMPLE_LINES = 1000  # what detection reads: enough to see each column's kind
-SAMPLE_SEED = 0  # a big file keeps the same rows on every load
 TEXT_NAMES = ("text", "sentence", "review", "content", "message", "sms", "body", "comment",
               "document", "tweet")
 LABEL_NAMES = ("label", "class", "category", "sentiment", "target", "y", "tag")
@@ -64,20 +57,16 @@ def load_text_table(data: bytes, text_column: str | None = None,
     """Read a CSV/TSV upload into texts X (N,) of str (object array) and labels y (N,) int64.
 
     Column names override detection ("column N" without a header). RawData.notes say what was
-    skipped, sampled, cut or guessed. Raises DatasetUnavailable with a message for a person when
-    the file or the chosen columns cannot make a dataset.
-    """
+    skipped, sampled, cut or guessed; DatasetUnavailable says why a file cannot be used."""
     text, notes = _decode(data)
     delimiter = _detect(text).delimiter
-    rows, quotes_are_text = _read(text, delimiter)
-    found, rows = _layout(rows, delimiter)
+    found, rows = _layout(_read(text, delimiter, notes), delimiter)
     if not rows:
         raise DatasetUnavailable("the file has a header row but no rows of data")
-    if quotes_are_text:
-        notes.append("Quotes were read as part of the texts: the file does not follow CSV quoting.")
     text_name, label_name = _pick_columns(found, text_column, label_column)
     text_i, label_i = found.columns.index(text_name), found.columns.index(label_name)
     width, like = len(found.columns), "the header" if found.has_header else "most lines"
+    # Too few fields for the columns, or more than the header without the blank ones at the end.
     rows = _skip(rows, [len(row) <= max(text_i, label_i) or (len(row) > width and _width(row) > width)
                         for _, row in rows],
                  f"{{n}} lines that do not have {width} fields like {like} ({{lines}})",
@@ -107,7 +96,7 @@ def load_text_file(path: Path, text_column: str | None = None,
     if not path.is_file():
         raise DatasetUnavailable(f"{path}: no such file")
     if (size := path.stat().st_size) > TEXT_MB.value() * 2**20:
-        raise DatasetUnavailable(f"{path}: {_too_big(size)}")
+        raise DatasetUnavailable(f"{path}: the file is {_too_big(size)}")
     with path.open("rb") as file:
         data = file.read(int(TEXT_MB.value() * 2**20) + 1)  # a file that grew since stops here
     try:
@@ -117,14 +106,14 @@ def load_text_file(path: Path, text_column: str | None = None,
 
 
 def _too_big(n_bytes: int) -> str:
-    return (f"the file is {n_bytes / 2**20:.1f} MB; this copy allows at most "
-            f"{TEXT_MB.value():,.10g} MB ({TEXT_MB.variable}), because {TEXT_MB.why}")
+    return (f"{n_bytes / 2**20:.1f} MB; this copy allows at most {TEXT_MB.value():,.10g} MB "
+            f"({TEXT_MB.variable}), because {TEXT_MB.why}")
 
 
 def _decode(data: bytes) -> tuple[str, list[str]]:
     """The file as text, and a note when its encoding was a guess; the size is checked first."""
     if len(data) > TEXT_MB.value() * 2**20:
-        raise DatasetUnavailable(_too_big(len(data)))
+        raise DatasetUnavailable(f"the file is {_too_big(len(data))}")
     notes, encoding, head = [], "utf-8-sig", data[:4096]  # utf-8-sig drops a BOM if there is one
     # 8-bit text holds no NUL; UTF-16 holds one in the high byte of each ASCII character.
     nul_even, nul_odd = head[0::2].count(0), head[1::2].count(0)
@@ -137,9 +126,8 @@ def _decode(data: bytes) -> tuple[str, list[str]]:
         text = data.decode(encoding)
     except UnicodeDecodeError:  # what Windows spreadsheets save; 5 unused bytes become "\ufffd"
         text = data.decode("cp1252", errors="replace")
-        notes.append(f"The file is not {'UTF-8' if encoding == 'utf-8-sig' else 'UTF-16'}, so it "
-                     "was read as Windows-1252; check that accented letters look right, or save it "
-                     "as UTF-8.")
+        notes.append("The file is not UTF-8, so it was read as Windows-1252; check that accented "
+                     "letters look right, or save it as UTF-8.")
     if not text.strip(' \t\r\n,;|"'):
         raise DatasetUnavailable("the file is empty")
     if "\x00" in text:
@@ -171,9 +159,9 @@ def _records(text: str, delimiter: str, **dialect) -> list[Row] | None:
 def _n_fitting(text: str, delimiter: str, **dialect) -> int:
     """How many records have the most common number of fields, counted without keeping them;
     -1 where the csv module gives up."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, **dialect)
     try:
-        counts = Counter(map(len, csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
-                                             **dialect)))
+        counts = Counter(map(len, reader))
     except csv.Error:
         return -1
     counts.pop(0, None)  # blank lines
@@ -182,52 +170,48 @@ def _n_fitting(text: str, delimiter: str, **dialect) -> int:
 
 def _width(cells: list[str]) -> int:
     """The number of fields without the blank ones at the end (spreadsheets often add them)."""
-    n = len(cells)
-    while n and not cells[n - 1].strip():
-        n -= 1
-    return n
+    return next((n for n in range(len(cells), 0, -1) if cells[n - 1].strip()), 0)
 
 
-def _commonest(rows: list[Row] | None, width=len) -> tuple[int, int]:
+def _commonest(rows: list[Row], width=len) -> tuple[int, int]:
     """The most common width of the rows (the larger on a tie) and how many rows have it."""
-    counts = Counter(width(cells) for _, cells in rows or [])
+    counts = Counter(width(cells) for _, cells in rows)
     return max(counts.items(), key=lambda item: (item[1], item[0]), default=(0, -1))
 
 
-def _read(text: str, delimiter: str) -> tuple[list[Row], bool]:
-    """The rows under CSV quoting, or with quotes as text (and True) when more rows fit so: under
-    CSV rules a quote never closed swallows the lines after it. Clean strict CSV wins a tie."""
-    as_text = {"quoting": csv.QUOTE_NONE}
-    quotes_are_text = '"' in text
-    if quotes_are_text:
+def _read(text: str, delimiter: str, notes: list[str]) -> list[Row]:
+    """The rows under CSV quoting, or with quotes as text (and a note) when more rows fit so: a
+    quote never closed swallows the lines after it under CSV rules. Clean strict CSV wins ties."""
+    quotes_are_text = False
+    if '"' in text:
         n_strict = _n_fitting(text, delimiter, strict=True)
         n_quoted = n_strict if n_strict >= 0 else _n_fitting(text, delimiter)
-        n_text = _n_fitting(text, delimiter, **as_text)
+        n_text = _n_fitting(text, delimiter, quoting=csv.QUOTE_NONE)
         quotes_are_text = n_text > n_quoted or (n_text == n_quoted and n_strict < 0)
-    rows = _records(text, delimiter, **(as_text if quotes_are_text or '"' not in text else {}))
+        if quotes_are_text:
+            notes.append("Quotes were read as part of the texts: the file does not follow CSV "
+                         "quoting.")
+    quoting = csv.QUOTE_NONE if quotes_are_text else csv.QUOTE_MINIMAL
+    rows = _records(text, delimiter, quoting=quoting)
     if rows is None:
         raise DatasetUnavailable(f"a line holds a field of over {csv.field_size_limit():,} "
                                  "characters; is this a table of texts?")
-    return rows, quotes_are_text
+    return rows
 
 
-def _parse(text: str) -> tuple[list[Row], str]:
-    """The rows of the delimiter that splits them most evenly into two columns or more."""
+def _detect(text: str) -> TableColumns:
+    """The layout of the first SAMPLE_LINES lines, split by the delimiter that splits them most
+    evenly into two columns or more."""
+    head = "".join(itertools.islice(io.StringIO(text, newline=""), SAMPLE_LINES))
     scored = []
     for delimiter in DELIMITERS:
-        rows, _ = _read(text, delimiter)
+        rows = _read(head, delimiter, [])
         n_fields, n_fit = _commonest(rows)
         scored.append((n_fit / len(rows) if n_fields >= 2 else 0, -len(scored), rows, delimiter))
     _, _, rows, delimiter = max(scored, key=lambda s: s[:2])
     if not rows:
         raise DatasetUnavailable("the file is empty (it holds no values)")
-    return rows, delimiter
-
-
-def _detect(text: str) -> TableColumns:
-    """The layout, seen in the first SAMPLE_LINES lines."""
-    head = "".join(itertools.islice(io.StringIO(text, newline=""), SAMPLE_LINES))
-    return _layout(*_parse(head))[0]
+    return _layout(rows, delimiter)[0]
 
 
 def _layout(rows: list[Row], delimiter: str) -> tuple[TableColumns, list[Row]]:
@@ -256,19 +240,19 @@ def _has_header(rows: list[list[str]]) -> bool:
     header; else each column votes. A number says data, a word over numbers header; in a column of
     labels, one found below says data, one not found header. Columns of free text do not vote."""
     votes = 0
-    for i, cell in enumerate(rows[0]):
+    for i, name in enumerate(cell.strip() for cell in rows[0]):
         below = [cells[i].strip() for cells in rows[1:] if i < len(cells) and cells[i].strip()]
         keys = {_label_key(value) for value in below}
-        if not cell.strip():
+        if not name:
             continue
-        if _NUMBER.match(cell.strip()):
+        if _NUMBER.match(name):
             votes -= 1
-        elif cell.strip().lower() in TEXT_NAMES + LABEL_NAMES and _label_key(cell) not in keys:
+        elif name.lower() in TEXT_NAMES + LABEL_NAMES and _label_key(name) not in keys:
             return True
         elif below and all(_NUMBER.match(value) for value in below):
             votes += 1
         elif below and len(keys) <= len(below) / 2:
-            votes += -1 if _label_key(cell) in keys else 1
+            votes += -1 if _label_key(name) in keys else 1
     return votes > 0
 
 
@@ -329,10 +313,9 @@ def _pick_columns(found: TableColumns, text_column: str | None,
 
 def _listing(items: list) -> str:
     """ "a", "a, b and c", "a, b, c, d, e and 37 more"."""
-    if len(items) == 1:
-        return str(items[0])
-    tail = f"{len(items) - _SHOWN:,} more" if len(items) > _SHOWN else items[-1]
-    return f"{', '.join(str(item) for item in items[:min(len(items) - 1, _SHOWN)])} and {tail}"
+    shown = ", ".join(str(item) for item in items[:min(len(items) - 1, _SHOWN)])
+    last = str(items[-1]) if len(items) <= _SHOWN + 1 else f"{len(items) - _SHOWN:,} more"
+    return f"{shown} and {last}" if shown else last
 
 
 def _skip(rows: list[Row], drop: list[bool], what: str, max_share: float, hint: str,
@@ -356,7 +339,7 @@ def _classes(labels: list[str], label_name: str) -> tuple[np.ndarray, list[str]]
     key_of = {label: _label_key(label) for label in set(labels)}
     keys = [key_of[label] for label in labels]
     counts = Counter(keys)
-    if len(counts) < MIN_CLASSES:
+    if len(counts) < 2:
         raise DatasetUnavailable(f"found 1 class ({labels[0]!r}); need at least two; is "
                                  f"{label_name!r} the label column?")
     if why := over(TEXT_CLASSES, len(counts)):
@@ -375,18 +358,17 @@ def _classes(labels: list[str], label_name: str) -> tuple[np.ndarray, list[str]]
 
 
 def _sample(y: np.ndarray, notes: list[str]) -> np.ndarray:
-    """Indices of the rows kept, in file order: all, or a stratified sample of TEXT_ROWS drawn
-    with a fixed seed (each class MIN_ROWS_PER_CLASS, the rest shared in proportion to the
-    classes' sizes, largest remainders first)."""
+    """Indices of the rows kept, in file order: all, or a seeded sample of TEXT_ROWS in which each
+    class has MIN_ROWS_PER_CLASS and the rest in proportion to its size (largest remainders)."""
     n_rows, cap = len(y), int(TEXT_ROWS.value())
     if n_rows <= cap:
         return np.arange(n_rows)
     counts = np.bincount(y)
     base = np.minimum(counts, MIN_ROWS_PER_CLASS)
     to_share = max(cap - int(base.sum()), 0)  # a cap under 2 rows a class still keeps 2 a class
-    shares, remainders = np.divmod((counts - base) * to_share, n_rows - int(base.sum()))
+    shares, remainders = np.divmod((counts - base) * to_share, max(n_rows - int(base.sum()), 1))
     shares[np.argsort(-remainders, kind="stable")[:to_share - int(shares.sum())]] += 1
-    rng = np.random.default_rng(SAMPLE_SEED)
+    rng = np.random.default_rng(0)  # a fixed seed: the same rows on every load
     keep = np.concatenate([rng.choice(np.flatnonzero(y == c), base[c] + shares[c], replace=False)
                            for c in range(len(counts))])
     notes.append(f"The file has {n_rows:,} usable rows; a sample of {len(keep):,} was kept, each "
