@@ -587,13 +587,23 @@ def test_a_big_file_is_sampled_stratified_with_a_note(monkeypatch):
     assert list(again.X) == list(raw.X)
 
 
-def test_hundreds_of_thousands_of_rows_load_within_the_local_limits():
+def test_hundreds_of_thousands_of_rows_load_within_the_local_limits(monkeypatch):
+    monkeypatch.delenv("NNAPPS_PUBLIC", raising=False)
+    monkeypatch.delenv("NNAPPS_MAX_TEXT_ROWS", raising=False)
     rows = [(f"message {i} says {('hi', 'buy now')[i % 3 == 0]}", ("ham", "spam")[i % 3 == 0])
             for i in range(250_000)]
     raw = load_text_table(labelled(rows, delimiter="\t", header=("SMS", "Label")))
     assert len(raw.y) == 100_000
     assert np.bincount(raw.y).tolist() == [66_666, 33_334]  # 2/3 and 1/3 of 100,000, rounded
     assert "250,000 usable rows; a sample of 100,000" in raw.notes[0]
+
+
+def test_a_public_copy_keeps_fewer_rows(monkeypatch):
+    monkeypatch.setenv("NNAPPS_PUBLIC", "1")
+    monkeypatch.delenv("NNAPPS_MAX_TEXT_ROWS", raising=False)
+    raw = load_text_table(labelled(words(30_000)))
+    assert np.bincount(raw.y).tolist() == [10_000, 10_000]
+    assert "30,000 usable rows; a sample of 20,000" in raw.notes[0]
 
 
 # --- the Data page --------------------------------------------------------------------------
