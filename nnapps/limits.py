@@ -59,6 +59,17 @@ CORPUS_MB = Limit("NNAPPS_MAX_CORPUS_MB", 5, "MB of text for a GPT",
                   "the whole text is held in memory while the model trains")
 DATASET_ITEMS = Limit("NNAPPS_MAX_DATASET_ITEMS", 100_000, "examples in an uploaded dataset",
                       "the whole dataset is decoded into memory while a model trains on it")
+# A text table (data/text_table.py): a big file is sampled down and long texts cut, not refused.
+TEXT_MB = Limit("NNAPPS_MAX_TEXT_MB", 100, "MB in one text file (CSV or TSV)",
+                "reading a file takes about 12 times its size in memory", public=20)
+TEXT_ROWS = Limit("NNAPPS_MAX_TEXT_ROWS", 100_000, "rows kept of a text file (a bigger one is sampled)",
+                  "every text is tokenised and held in memory while a model trains on it",
+                  public=20_000)
+TEXT_CHARS = Limit("NNAPPS_MAX_TEXT_CHARS", 100_000, "characters kept of one text (a longer one is cut)",
+                   "the models read the first few hundred words, and memory holds every text",
+                   public=10_000)
+TEXT_CLASSES = Limit("NNAPPS_MAX_TEXT_CLASSES", 100, "classes in a text file",
+                     "hundreds of classes usually mean the wrong column was taken as the label")
 RUNS_PER_VISITOR = Limit("NNAPPS_MAX_RUNS_PER_VISITOR", 100, "runs kept by one visitor",
                          "every visitor's runs share this copy's disk")
 # Eviction, not refusal: what retention.evict removes, oldest first (examples are kept).
@@ -69,7 +80,8 @@ STORE_MB = Limit("NNAPPS_MAX_STORE_MB", 2048, "MB of stored runs in all",
 # Trainings at once: each takes a core and, in a worker process, its own few hundred MB.
 TRAININGS = Limit("NNAPPS_MAX_TRAININGS", os.cpu_count() or 1, "trainings at once",
                   "each training takes a CPU core and its memory until it ends", public=1)
-LIMITS = (TRAININGS, PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB)
+LIMITS = (TRAININGS, PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, TEXT_MB, TEXT_ROWS,
+          TEXT_CHARS, TEXT_CLASSES, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB)
 
 
 def check(limit: Limit, value: float) -> None:

@@ -110,7 +110,8 @@ def upload_section() -> None:
         "FLAC or OGG clips of up to 10 s, mixed down to mono at 16 kHz and padded or cut to one "
         "length.  \n**Texts**: a CSV or TSV file with a text column and a "
         "label column (a header such as `text,label` helps; without one, the longer column is "
-        "taken as the text).  \nAt least two classes with two examples each.")
+        "taken as the text); lines that do not fit are skipped and listed.  \nAt least two "
+        "classes with two examples each.")
     upload = st.file_uploader("Zip of class folders, or CSV/TSV file",
                               type=[s.lstrip(".") for s in ARCHIVE_SUFFIXES + TEXT_SUFFIXES],
                               key="data_upload", max_upload_size=MAX_ARCHIVE_BYTES // 2**20)

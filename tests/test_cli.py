@@ -16,10 +16,11 @@ import pytest
 from PIL import Image
 
 from nnapps import cli
-from nnapps.data import dataset_specs
+from nnapps.data import dataset_specs, load_dataset
 from nnapps.models import FAMILIES
 from nnapps.runs import RunStore
 from nnapps.training import SCHEMA as TRAIN_SCHEMA
+from test_text_table import QUOTES_NOTE, SMS_NOTES, labelled, review_sentences, sms_with_bad_lines, tsv, words
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_MLP = ["train", "--dataset", "digits", "--model", "mlp", "--epochs", "2", "--json"]
@@ -30,7 +31,7 @@ MLP_PARAMS = 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
 # Every result line of train --json has these keys.
 RESULT_KEYS = {"run_id", "dataset", "model", "label", "status", "cached", "accuracy", "macro_f1",
                "log_loss", "params", "train_seconds", "epochs_run", "infer_ms_per_sample", "hparams",
-               "train", "features"}
+               "train", "features", "notes"}
 TEXT_DEFAULTS = {"tokenizer": "word", "vocab_size": 5000, "min_freq": 1, "max_len": 64}
 
 
@@ -96,6 +97,8 @@ def results(tmp_path_factory):
     runner = Cli(tmp / "home", tmp / "data")
     folder = make_image_folder(tmp / "shapes")
     table = write_text_table(tmp / "sentiment.csv")
+    sms = tmp / "sms.tsv"
+    sms.write_bytes(sms_with_bad_lines())
     procs = {
         "train": runner.start(*TRAIN_MLP),
         "datasets": runner.start("datasets"),
@@ -104,6 +107,7 @@ def results(tmp_path_factory):
         "folder": runner.start("train", "--dataset", str(folder), "--model", "logreg", "--json"),
         "gru": runner.start(*TRAIN_GRU),
         "csv": runner.start("train", "--dataset", str(table), "--model", "tfidf", "--json"),
+        "sms": runner.start("train", "--dataset", str(sms), *TRAIN_GRU[3:]),
         "gpt": runner.start("gpt", "--corpus", str(write_corpus(tmp / "fox.txt")), *GPT_SETTINGS,
                             "--json", "--export", str(tmp / "fox.safetensors")),
     }
@@ -289,6 +293,61 @@ def test_train_tfidf_on_a_csv_file(results):
     assert out["accuracy"] == 1.0  # "good" or "bad" says it all
     run = RunStore(results["home"]).get(out["run_id"])
     assert run.class_names == ["neg", "pos"] and run.preprocessor["kind"] == "text_tokenizer"
+
+
+def test_train_gru_on_an_sms_collection_reports_what_it_skipped(results):
+    out = one_json_object(results["sms"])
+    assert set(out) == RESULT_KEYS and out["status"] == "complete" and out["model"] == "gru"
+    assert out["notes"] == SMS_NOTES
+    assert [f"note: {note}" for note in SMS_NOTES] == [
+        line for line in results["sms"].stderr.splitlines() if line.startswith("note: ")]
+    run = RunStore(results["home"]).get(out["run_id"])
+    assert run.class_names == ["ham", "spam"]
+
+
+def quirky_text_files() -> dict[str, tuple[bytes, list[str]]]:
+    """file name -> (bytes, the notes the CLI must report): small files in the formats people
+    have, each with one of their quirks."""
+    rows = words(24)
+    cp1252_note = ("The file is not UTF-8, so it was read as Windows-1252; check that accented "
+                   "letters look right, or save it as UTF-8.")
+    return {
+        "sentences.txt": (tsv(review_sentences(300)), [QUOTES_NOTE]),
+        "windows.csv": (labelled(rows + [("un café", "pos"), ("pas bon", "neg")], "cp1252",
+                                 newline="\r\n"), [cp1252_note]),
+        "excel-unicode.txt": (labelled(rows, "utf-16-le", delimiter="\t", newline="\r\n",
+                                       bom=b"\xff\xfe"), []),
+        "excel-utf8.csv": (labelled(rows, bom=b"\xef\xbb\xbf", newline="\r\n", tail="\r\n\r\n"), []),
+        "semicolons.csv": (labelled(rows, delimiter=";"), []),
+        "pipes.csv": (labelled(rows, delimiter="|"), []),
+        "floats.csv": (labelled([(t, ("1.0", "0.0", " 1", "0")[i % 4]) for i, (t, _) in
+                                 enumerate(rows)]), []),
+        "cases.tsv": (labelled([(t, ("Spam", "ham", "spam", "HAM")[i % 4]) for i, (t, _) in
+                                enumerate(rows)], delimiter="\t"), []),
+    }
+
+
+@pytest.mark.parametrize("filename", list(quirky_text_files()))
+def test_train_gru_on_quirky_text_files(tmp_path, capsys, filename):
+    data, notes = quirky_text_files()[filename]
+    (tmp_path / filename).write_bytes(data)
+    assert cli.main(["train", "--dataset", str(tmp_path / filename), *TRAIN_GRU[3:]]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["status"] == "complete" and out["notes"] == notes
+    assert [f"note: {note}" for note in notes] == [
+        line for line in captured.err.splitlines() if line.startswith("note: ")]
+    assert len(RunStore().get(out["run_id"]).class_names) == 2
+
+
+def test_train_on_a_big_text_file_says_it_was_sampled(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NNAPPS_MAX_TEXT_ROWS", "60")
+    (tmp_path / "big.csv").write_bytes(labelled(words(200)))
+    out = main_json(capsys, ["train", "--dataset", str(tmp_path / "big.csv"), *TRAIN_GRU[3:]])
+    assert out["notes"] == ["The file has 200 usable rows; a sample of 60 was kept, each class in "
+                            "its share, the same on every load (NNAPPS_MAX_TEXT_ROWS raises the "
+                            "limit)."]
+    assert sum(load_dataset(out["dataset"], 0).split_sizes().values()) == 60
 
 
 def test_text_and_label_columns_pick_columns_of_a_wider_table(tmp_path, capsys):
