@@ -10,6 +10,7 @@ the dataset's identity).
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from ..paths import home_dir, write_atomically
@@ -24,6 +25,14 @@ TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 NOUNS = {"image": "images", "text": "texts", "audio": "sounds"}
 # Sound formats people often have that libsndfile (so nnapps) does not read.
 OTHER_SOUND_SUFFIXES = (".mp3", ".m4a", ".aac", ".wma", ".opus", ".webm")
+
+
+_NAME = re.compile(r"user-[0-9a-f]{12}")
+
+
+def is_upload_name(name) -> bool:
+    """Whether name has the form of an upload's name (here or on another copy)."""
+    return isinstance(name, str) and bool(_NAME.fullmatch(name))
 
 
 def _uploads_dir() -> Path:
