@@ -11,6 +11,7 @@ import torch
 from nnapps.bundles import MEMBERS, BundleError, bundle_name, export_bundle, import_bundle, read_bundle
 from nnapps.pipeline import load_model, load_preprocessor, predict_proba, train_run
 from nnapps.runs import RunConfig, RunStore
+from nnapps.ui.escape import escape
 
 
 @pytest.fixture(scope="module")
@@ -175,8 +176,8 @@ def test_compare_refuses_a_bad_bundle_and_keeps_going(runs, app):  # noqa: F811
     open_page(app, "pages/compare.py")
     app.file_uploader(key="import_bundle").upload("evil.zip", data, "application/zip").run()
     assert_ok(app)
-    assert [e.value for e in app.error] == ["evil.zip was not imported: the bundle holds evil.pkl: pickled "
-                                            "objects are never loaded here"]
+    assert [e.value for e in app.error] == [escape("evil.zip was not imported: the bundle holds evil.pkl: "
+                                                   "pickled objects are never loaded here")]
     assert RunStore().list_runs() == []
 
 

@@ -8,6 +8,7 @@ from .. import limits
 from ..bundles import MAX_BUNDLE_BYTES, BundleError, bundle_name, export_bundle, import_bundle
 from ..limits import LimitExceeded
 from ..runs import Run
+from .escape import escape
 from .services import get_store
 from .visitor import visitor
 
@@ -41,19 +42,18 @@ def import_widget(dataset: str, key: str) -> None:
         except BundleError as exc:
             done[digest] = f"{upload.name} was not imported: {exc}"  # not checked again each rerun
         except LimitExceeded as exc:  # not kept: room may be made and the same file tried again
-            st.error(f"{upload.name} was not imported: {exc}. Delete runs you no longer need first.")
+            st.error(escape(f"{upload.name} was not imported: {exc}. Delete runs you no longer need first."))
             return
         else:
-            done[digest] = (run.label, run.config.dataset)
+            done[digest] = (run.config.label(), run.config.dataset, run.provenance.checked)
             st.rerun()  # the page's lists of runs are drawn above: draw them again with this one
     if isinstance(done[digest], str):
-        st.error(done[digest])
+        st.error(escape(done[digest]))
         return
-    label, where = done[digest]
-    if where == dataset:
-        st.success(f"Imported {label}.")
-    else:
-        st.success(f"Imported {label}; it was trained on {where}, so it is listed there.")
+    label, where, checked = done[digest]
+    listed = "" if where == dataset else f"; it was trained on {where}, so it is listed there"
+    st.success(escape(f"Imported {label}{listed}. Kept apart from the runs trained here: it is shown "
+                      f"as imported, and training its settings trains them anew. Checked: {checked}."))
 
 
 def delete_widget(run_ids: list[str], labels: dict[str, str]) -> None:

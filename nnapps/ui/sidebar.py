@@ -6,6 +6,7 @@ from ..data import DatasetSpec, dataset_specs
 from ..limits import is_public
 from ..runs import EVERYONE
 from . import state
+from .escape import escape
 from .services import get_store
 from .visitor import visitor
 
@@ -48,8 +49,8 @@ def dataset_picker(modality: str | None = None) -> DatasetSpec:
         if requested in specs:
             st.session_state[state.DATASET] = requested
         else:
-            st.sidebar.warning(f"The link names dataset {requested!r}, which is not known here; "
-                               f"showing {specs.get(DEFAULT_DATASET, specs[names[0]]).title} instead.")
+            st.sidebar.warning(escape(f"The link names dataset {requested[:100]!r}, which is not known here; "
+                                      f"showing {specs.get(DEFAULT_DATASET, specs[names[0]]).title} instead."))
     if st.session_state.get(state.DATASET) not in specs:
         st.session_state[state.DATASET] = DEFAULT_DATASET if DEFAULT_DATASET in specs else names[0]
     name = st.sidebar.selectbox(
