@@ -315,8 +315,9 @@ def _check_against_here(config: RunConfig, class_names: list[str], input_info: I
                         preprocessor: dict, y: np.ndarray):
     """A run of a dataset this copy has must name its classes and test labels as it does.
 
-    Returns that dataset (a GPT's: its text), or why this copy cannot check the run against it.
-    Nothing is downloaded: a bundle is not a reason to fetch anything.
+    Returns that dataset (a GPT's: its text), or why this copy cannot check the run against it
+    (another copy's upload). Nothing is downloaded: a bundle is not a reason to fetch anything,
+    so a run of a download not made here is refused until it is.
     """
     from .data import DatasetUnavailable, get_spec, load_dataset
     if config.family == "gpt":
@@ -328,8 +329,9 @@ def _check_against_here(config: RunConfig, class_names: list[str], input_info: I
         if not input_info.shape or input_info.shape[0] != config.hparams["context"]:
             raise BundleError("run.json: a GPT's input shape must be its context")
         name = corpus_name(config)
-        path = corpora.shakespeare_path() if name == "shakespeare" else corpora.user_path(name)
-        if name != "builtin" and not path.exists():
+        if name == "shakespeare" and not corpora.shakespeare_path().exists():
+            raise BundleError(_not_downloaded("Tiny Shakespeare", "the GPT page"))
+        if name not in ("builtin", "shakespeare") and not corpora.user_path(name).exists():
             return f"its text ({name}) is not on this copy"
         try:
             return corpora.load(name)
@@ -340,7 +342,7 @@ def _check_against_here(config: RunConfig, class_names: list[str], input_info: I
     except ValueError:
         return f"its dataset ({config.dataset}) is not on this copy"
     if not spec.is_cached():
-        return f"its dataset ({spec.title}) is not downloaded on this copy"
+        raise BundleError(_not_downloaded(spec.title, "the Data page"))
     try:
         dataset = load_dataset(config.dataset, config.split_seed)
     except DatasetUnavailable as exc:
@@ -350,6 +352,11 @@ def _check_against_here(config: RunConfig, class_names: list[str], input_info: I
     if len(y) != len(dataset.y_test) or not np.array_equal(y, dataset.y_test):
         raise BundleError(f"the run's test labels are not {config.dataset}'s test split here")
     return dataset
+
+
+def _not_downloaded(title: str, where: str) -> str:
+    return (f"its run learned from {title}, which is not downloaded on this copy, so the run cannot be "
+            f"checked; download it on {where}, then import the bundle again")
 
 
 def _recompute(run: Run, model, here) -> str:
