@@ -266,14 +266,24 @@ class RunStore:
             save_arrays({"test_proba": np.ascontiguousarray(run.test_proba, dtype=np.float32),
                          "y_test": np.ascontiguousarray(run.y_test, dtype=np.int64)}, str(tmp[0]))
             save_tensors({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(tmp[1]))
-            with closing(self._connect()) as con, con:
+            with closing(self._connect()) as con:
                 # The write lock first: remove_orphans, holding it too, never sees the files
                 # renamed below without the row that names them.
                 con.execute("BEGIN IMMEDIATE")
-                con.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)", row)
-                con.execute("INSERT OR REPLACE INTO owners VALUES (?,?,?)", (run.run_id, owner, time.time()))
-                for src, dst in zip(tmp, final):
-                    os.replace(src, dst)
+                placed = []  # files this call made; gone again if the row does not land
+                try:
+                    con.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+                    con.execute("INSERT OR REPLACE INTO owners VALUES (?,?,?)", (run.run_id, owner, time.time()))
+                    for src, dst in zip(tmp, final):
+                        if not dst.exists():
+                            placed.append(dst)
+                        os.replace(src, dst)
+                    con.commit()
+                except BaseException:
+                    for path in placed:  # still under the lock: nobody else put them there
+                        path.unlink(missing_ok=True)
+                    con.rollback()
+                    raise
         finally:
             for path in tmp:
                 path.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ Each test here fails on the code before issue 16 (said per test)."""
 
 import io
 import json
+import os
 import sqlite3
 import zipfile
 
@@ -336,3 +337,23 @@ def test_labels_and_file_names_show_literally_on_every_page(app):  # noqa: F811
     assert_literal(app, [])
     predicted = [read(m.value) for m in app.metric]
     assert predicted and all(p in HOSTILE for p in predicted)
+
+
+def test_a_failed_commit_takes_the_files_it_placed_with_it(source, monkeypatch):
+    # Before: the files were in place before the row was even tried.
+    src, run, _ = source
+    store = RunStore()
+    real = os.replace
+    calls = []
+
+    def second_fails(a, b):
+        calls.append(b)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real(a, b)
+
+    monkeypatch.setattr(os, "replace", second_fails)
+    with pytest.raises(OSError, match="disk full"):
+        store.put(run, src.load_weights(run.run_id))
+    monkeypatch.setattr(os, "replace", real)
+    assert list(store.files.iterdir()) == [] and store.get(run.run_id) is None
