@@ -18,7 +18,7 @@ from test_pages import (app, app_navigation, assert_ok, button, fresh_services, 
                         read, texts)
 
 from nnapps.bundles import BundleError, export_bundle, import_bundle, read_bundle
-from nnapps.data import dataset_specs, get_spec, load_dataset
+from nnapps.data import DatasetUnavailable, dataset_specs, get_spec, load_dataset
 from nnapps.data.uploads import store_path, store_upload
 from nnapps.links import encode_runs
 from nnapps.pipeline import train_run
@@ -71,7 +71,7 @@ def test_a_public_copy_stores_nothing_from_its_own_disk(tmp_path, monkeypatch):
     path = tmp_path / "mine.csv"
     path.write_text("text,label\n" + "".join(f"text {i},{'ab'[i % 2]}\n" for i in range(20)))
     monkeypatch.setenv("NNAPPS_PUBLIC", "1")
-    with pytest.raises(Exception, match="stores no data read from its own disk"):
+    with pytest.raises(DatasetUnavailable, match="stores no data read from its own disk"):
         store_path(path)
     assert uploads_here() == []
     monkeypatch.setenv("NNAPPS_PUBLIC", "0")  # whoever runs the machine, on purpose
