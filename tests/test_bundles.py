@@ -153,7 +153,7 @@ def test_command_line_exports_and_imports(runs, tmp_path, monkeypatch, capsys):
 
 # --- on the Compare page -------------------------------------------------------------------
 
-from test_pages import app, app_navigation, assert_ok, fresh_services, open_page  # noqa: E402,F401
+from test_pages import app, app_navigation, assert_ok, fresh_services, open_page, texts  # noqa: E402,F401
 
 
 def test_compare_imports_a_bundle_into_an_empty_store_and_lists_it(runs, app):  # noqa: F811
@@ -168,6 +168,8 @@ def test_compare_imports_a_bundle_into_an_empty_store_and_lists_it(runs, app):  
     assert any(s.value.startswith("Imported CNN") for s in app.success)
     downloads = [d.proto.label for d in app.get("download_button") if d.proto.label.startswith("Download")]
     assert downloads == [f"Download {made[1].label} (imported)"]
+    note = [c for c in texts(app.caption) if "imported by you" in c]
+    assert note and "test probabilities recomputed here from its weights" in note[0]
 
 
 def test_compare_refuses_a_bad_bundle_and_keeps_going(runs, app):  # noqa: F811

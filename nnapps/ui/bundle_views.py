@@ -1,13 +1,14 @@
 """Run bundles on the page: download a run as one zip, import one from elsewhere."""
 
 import hashlib
+import time
 
 import streamlit as st
 
 from .. import limits
 from ..bundles import MAX_BUNDLE_BYTES, BundleError, bundle_name, export_bundle, import_bundle
 from ..limits import LimitExceeded
-from ..runs import Run
+from ..runs import EVERYONE, Run
 from .escape import escape
 from .services import get_store
 from .visitor import visitor
@@ -24,6 +25,16 @@ def download_buttons(runs: list[Run], labels: dict[str, str]) -> None:
                            on_click="ignore", key=f"bundle_{run.run_id}",
                            help="A zip of its config, history, test probabilities, metrics, weights "
                                 "(safetensors) and fitted preprocessor, to import elsewhere")
+        if run.provenance is not None:
+            st.caption(escape(provenance_note(run)))
+
+
+def provenance_note(run: Run) -> str:
+    """Where an imported run came from, for the visitor looking at it (never another's id)."""
+    who = "you" if run.provenance.by == visitor() else (
+        "the command line" if run.provenance.by == EVERYONE else "another visitor")
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.provenance.at))
+    return f"{run.label}: imported by {who} on {when}; {run.provenance.checked}."
 
 
 def import_widget(dataset: str, key: str) -> None:
