@@ -434,7 +434,7 @@ class RunStore:
 
 
 def _alive(pid: str) -> bool:
-    """Whether the process that wrote a temporary file (its pid in the name) still runs."""
+    """Whether the process with this id (a staging folder's name) still runs."""
     try:
         os.kill(int(pid), 0)
     except (ValueError, ProcessLookupError):
