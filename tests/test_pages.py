@@ -291,7 +291,7 @@ def test_data_page_offers_download_of_an_uncached_dataset(app):
     assert_ok(app)
     assert texts(app.title) == ["MNIST (28x28 digits)"]
     assert any("not on this machine yet" in i for i in texts(app.info))
-    assert [b.label for b in app.button] == ["Download MNIST (28x28 digits)"]
+    assert [read(b.label) for b in app.button] == ["Download MNIST (28x28 digits)"]
     assert not app.metric  # the page stops before loading anything
     assert not app.error
 
