@@ -10,9 +10,14 @@ A bundle holds exactly these members:
   weights.safetensors
 
 Only JSON, CSV and safetensors are read, nothing is unpickled; member names, sizes and every
-schema are checked, and the weights must load into the model the config builds.
+schema are checked, and the weights must load into the model the config builds, all finite.
+When the run's dataset (or GPT text) is on this copy, the model is rebuilt from the weights and
+the fitted preprocessor and its test probabilities recomputed: a bundle whose weights do not
+give its probabilities is refused. An imported run is kept apart from the runs trained here
+(runs.Provenance): it never answers a request to train its config, and replaces nothing.
 """
 
+import hashlib
 import io
 import json
 import math
@@ -27,7 +32,7 @@ from safetensors.torch import load as load_tensors, save as save_tensors
 
 from .models import InputInfo, get_family
 from .retention import check_room
-from .runs import EVERYONE, STATUSES, Run, RunConfig, RunStore
+from .runs import EVERYONE, STATUSES, Provenance, Run, RunConfig, RunStore, check_split_seed
 from .training import History
 
 MEMBERS = ("config.json", "run.json", "history.csv", "test_probabilities.csv", "metrics.json",
@@ -43,6 +48,9 @@ MAX_RATIO = 200  # unpacked size over packed size: beyond it, a member is a bomb
 CLASSIFIER_NUMBERS = ("params", "train_seconds", "infer_ms_per_sample", "epochs_run")
 GPT_NUMBERS = ("train_loss", "val_loss", "steps", "tokens_per_s", "train_seconds", "params")
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".npy", ".npz")
+# Recomputed test probabilities may differ from a bundle's by this much (another machine's
+# float rounding, the CSV's decimals); a model that is not the bundle's differs by far more.
+PROBA_TOLERANCE = 1e-3
 
 
 class BundleError(ValueError):
@@ -79,10 +87,11 @@ def _proba_frame(run: Run) -> pd.DataFrame:
     return frame
 
 
-def read_bundle(data: bytes) -> tuple[Run, dict[str, torch.Tensor]]:
-    """The run and weights a bundle holds, every part checked; BundleError says what is wrong."""
+def read_bundle(data: bytes, by: str = EVERYONE) -> tuple[Run, dict[str, torch.Tensor]]:
+    """The run and weights a bundle holds, every part checked, as imported now by `by` (its
+    Provenance); BundleError says what is wrong."""
     try:
-        return _read_bundle(data)
+        return _read_bundle(data, by)
     except BundleError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, RecursionError, ValueError, KeyError,
@@ -91,7 +100,7 @@ def read_bundle(data: bytes) -> tuple[Run, dict[str, torch.Tensor]]:
         raise BundleError(f"the bundle is damaged: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
-def _read_bundle(data: bytes) -> tuple[Run, dict[str, torch.Tensor]]:
+def _read_bundle(data: bytes, by: str) -> tuple[Run, dict[str, torch.Tensor]]:
     if len(data) > MAX_BUNDLE_BYTES:
         raise BundleError(f"the bundle is {len(data) / 2**20:.0f} MB; at most {MAX_BUNDLE_BYTES // 2**20} MB")
     try:
@@ -102,18 +111,23 @@ def _read_bundle(data: bytes) -> tuple[Run, dict[str, torch.Tensor]]:
         members = _members(archive)
         config = _config(_json(members, "config.json"))
         extra = _json(members, "run.json")
-        run = _run(config, extra, _json(members, "metrics.json"), members["test_probabilities.csv"])
-        weights = _weights(run, members["weights.safetensors"])
+        run, here = _run(config, extra, _json(members, "metrics.json"), members["test_probabilities.csv"])
+        weights, model = _weights(run, members["weights.safetensors"])
+    checked = _recompute(run, model, here)
+    # The key is the bundle's: the same file imported twice (by anyone) is one run.
+    run.provenance = Provenance(by=by, at=run.created, checked=checked,
+                                key=hashlib.sha256(data).hexdigest()[:12])
     return run, weights
 
 
 def import_bundle(store: RunStore, data: bytes, owner: str = EVERYONE) -> Run:
-    """Check a bundle and put its run into store as owner's; a run stored here already is kept
-    as it is (a bundle never replaces what this copy trained) and becomes owner's too."""
-    run, weights = read_bundle(data)
+    """Check a bundle and put its run into store as owner's import, apart from the runs trained
+    here (see runs.Provenance): nothing stored is replaced. The same bundle imported again (by
+    owner or another visitor) is the run stored then, now owner's too."""
+    run, weights = read_bundle(data, by=owner)
     check_room(store, owner, [run.run_id])
     stored = store.get(run.run_id)
-    if stored is not None and stored.status == "complete":
+    if stored is not None:
         store.claim(run.run_id, owner)
         return stored
     store.put(run, weights, owner)
@@ -122,6 +136,10 @@ def import_bundle(store: RunStore, data: bytes, owner: str = EVERYONE) -> Run:
 
 def _members(archive: zipfile.ZipFile) -> dict[str, bytes]:
     infos = archive.infolist()
+    names = [info.filename for info in infos]
+    if len(set(names)) != len(names):  # which of two is read depends on the reader: neither
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise BundleError(f"the bundle holds {', '.join(twice)} more than once")
     for info in infos:
         name = info.filename
         if name.lower().endswith(_PICKLE_SUFFIXES):
@@ -169,13 +187,9 @@ def _config(raw: dict) -> RunConfig:
             # Importing trains nothing: this copy's training limits do not apply.
             clean = gpt_config(corpus_name(RunConfig(**raw)), raw["hparams"], raw["train"], check_limits=False)
         else:
-            from .data import get_spec
-            try:
-                modality = get_spec(raw["dataset"]).modality
-            except Exception:
-                modality = family.modalities[0]
             clean = RunConfig.make(raw["dataset"], family.name, raw["hparams"], raw["train"],
-                                   int(raw["split_seed"]), raw["features"], modality=modality)
+                                   check_split_seed(raw["split_seed"]), raw["features"],
+                                   modality=_modality(raw["dataset"], family))
     except (TypeError, ValueError, KeyError) as exc:
         raise BundleError(f"config.json does not describe a run here: {exc}") from None
     config = RunConfig(**{**asdict(clean), "code_version": str(raw["code_version"])})
@@ -185,7 +199,23 @@ def _config(raw: dict) -> RunConfig:
     return config
 
 
-def _run(config: RunConfig, extra: dict, metrics: dict, proba_csv: bytes) -> Run:
+def _modality(dataset, family) -> str:
+    """The modality of a dataset a bundle names: a name, never a path. A dataset this copy does
+    not have may be an upload on the copy the bundle comes from (user-<hash>)."""
+    from .data import get_spec
+    from .data.uploads import is_upload_name
+    try:
+        return get_spec(dataset).modality
+    except ValueError:
+        if not is_upload_name(dataset):
+            shown = dataset[:80] if isinstance(dataset, str) else dataset
+            raise BundleError(f"config.json names the dataset {shown!r}, which is neither a dataset of "
+                              "this copy nor an upload's name (user-<12 hex digits>)") from None
+    return family.modalities[0]
+
+
+def _run(config: RunConfig, extra: dict, metrics: dict, proba_csv: bytes):
+    """The run a bundle's parts describe, and what _check_against_here found of its data here."""
     try:
         class_names = [str(c) for c in extra["class_names"]]
         input_info = InputInfo.from_dict(extra["input_info"])
@@ -223,19 +253,23 @@ def _run(config: RunConfig, extra: dict, metrics: dict, proba_csv: bytes) -> Run
         raise BundleError("test_probabilities.csv: probabilities must be numbers between 0 and 1")
     if len(proba) and not np.allclose(proba.sum(1), 1.0, atol=1e-3):
         raise BundleError("test_probabilities.csv: each row's probabilities must add up to 1")
-    _check_against_here(config, class_names, input_info, preprocessor, y)
+    here = _check_against_here(config, class_names, input_info, preprocessor, y)
     return Run(config=config, status=status, history=history,
                metrics=_metrics(config, metrics, y, proba), class_names=class_names,
                input_info=input_info, preprocessor=preprocessor, test_proba=proba.astype(np.float32),
                # Imported now: a date from the bundle would sort it among a page's newest forever.
-               y_test=y.astype(np.int64), created=time.time())
+               y_test=y.astype(np.int64), created=time.time()), here
 
 
-def _weights(run: Run, data: bytes) -> dict[str, torch.Tensor]:
+def _weights(run: Run, data: bytes):
+    """The bundle's weights (all finite) and the model they load into."""
     try:
         weights = load_tensors(data)
     except Exception as exc:  # safetensors raises its own error type for a damaged file
         raise BundleError(f"weights.safetensors cannot be read: {exc}") from None
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise BundleError(f"weights.safetensors: {name[:80]} holds NaN or infinite numbers")
     from .pipeline import build_model
     family = get_family(run.config.family)
     try:
@@ -244,7 +278,7 @@ def _weights(run: Run, data: bytes) -> dict[str, torch.Tensor]:
     except (RuntimeError, ValueError, KeyError, TypeError) as exc:
         raise BundleError(f"the weights do not fit the model config.json describes: "
                           f"{str(exc).splitlines()[0]}") from None
-    return weights
+    return weights, model
 
 
 def _number(metrics: dict, key: str) -> float:
@@ -278,26 +312,82 @@ def _metrics(config: RunConfig, metrics: dict, y: np.ndarray, proba: np.ndarray)
 
 
 def _check_against_here(config: RunConfig, class_names: list[str], input_info: InputInfo,
-                        preprocessor: dict, y: np.ndarray) -> None:
-    """A run of a dataset this copy has must name its classes and test labels as it does."""
+                        preprocessor: dict, y: np.ndarray):
+    """A run of a dataset this copy has must name its classes and test labels as it does.
+
+    Returns that dataset (a GPT's: its text), or why this copy cannot check the run against it
+    (another copy's upload). Nothing is downloaded: a bundle is not a reason to fetch anything,
+    so a run of a download not made here is refused until it is.
+    """
+    from .data import DatasetUnavailable, get_spec, load_dataset
     if config.family == "gpt":
-        from .data.corpora import MAX_DISTINCT
-        if input_info.vocab_size != len(class_names) or len(class_names) > MAX_DISTINCT:
+        from .data import corpora
+        from .gpt.runs import corpus_name
+        if input_info.vocab_size != len(class_names) or len(class_names) > corpora.MAX_DISTINCT:
             raise BundleError("run.json: a GPT's vocabulary must be its classes, at most "
-                              f"{MAX_DISTINCT} characters")
+                              f"{corpora.MAX_DISTINCT} characters")
         if not input_info.shape or input_info.shape[0] != config.hparams["context"]:
             raise BundleError("run.json: a GPT's input shape must be its context")
-        return
-    from .data import DatasetUnavailable, get_spec, load_dataset
+        name = corpus_name(config)
+        if name == "shakespeare" and not corpora.shakespeare_path().exists():
+            raise BundleError(_not_downloaded("Tiny Shakespeare", "the GPT page"))
+        if name not in ("builtin", "shakespeare") and not corpora.user_path(name).exists():
+            return f"its text ({name}) is not on this copy"
+        try:
+            return corpora.load(name)
+        except DatasetUnavailable as exc:
+            return f"its text cannot be read here: {exc}"
     try:
-        get_spec(config.dataset)
-    except (ValueError, DatasetUnavailable):
-        return  # a dataset this copy does not have (another person's upload): nothing to compare
+        spec = get_spec(config.dataset)
+    except ValueError:
+        return f"its dataset ({config.dataset}) is not on this copy"
+    if not spec.is_cached():
+        raise BundleError(_not_downloaded(spec.title, "the Data page"))
     try:
         dataset = load_dataset(config.dataset, config.split_seed)
-    except DatasetUnavailable:
-        return  # a download not made here yet
+    except DatasetUnavailable as exc:
+        return f"its dataset cannot be loaded here: {exc}"
     if list(dataset.class_names) != class_names:
         raise BundleError(f"the run's classes {class_names[:5]}... are not {config.dataset}'s here")
     if len(y) != len(dataset.y_test) or not np.array_equal(y, dataset.y_test):
         raise BundleError(f"the run's test labels are not {config.dataset}'s test split here")
+    return dataset
+
+
+def _not_downloaded(title: str, where: str) -> str:
+    return (f"its run learned from {title}, which is not downloaded on this copy, so the run cannot be "
+            f"checked; download it on {where}, then import the bundle again")
+
+
+def _recompute(run: Run, model, here) -> str:
+    """What was checked of the run's test probabilities against its data here (here from
+    _check_against_here); BundleError when the weights do not give them."""
+    if isinstance(here, str):
+        return f"not checked: {here}"
+    if run.config.family == "gpt":
+        from .gpt.runs import PROBES
+        from .gpt.train import fixed_windows
+        from .gpt.vocab import CharVocab
+        try:
+            ids = CharVocab(tuple(run.class_names)).encode(here.split()[1])
+        except ValueError as exc:
+            raise BundleError(f"the GPT's vocabulary is not its text's here: {exc}") from None
+        x, y = fixed_windows(ids, model.context, PROBES)
+        with torch.inference_mode():
+            proba = torch.softmax(model(x)[:, -1], -1).numpy()
+        if not np.array_equal(y[:, -1].numpy(), run.y_test):
+            raise BundleError("the GPT's test places are not its text's here")
+    else:
+        from .features import preprocessor_from_state
+        from .pipeline import predict_proba
+        X = preprocessor_from_state(run.preprocessor).transform(here.X_test)
+        proba = predict_proba(model, X, len(run.class_names))
+    if proba.shape != run.test_proba.shape:
+        raise BundleError(f"its weights give {proba.shape[0]} test probabilities here, the bundle holds "
+                          f"{run.test_proba.shape[0]}")
+    gap = float(np.abs(proba - run.test_proba).max()) if len(proba) else 0.0
+    if not gap <= PROBA_TOLERANCE:
+        raise BundleError("its weights do not give its test probabilities: recomputed here from the "
+                          f"weights, they differ by up to {gap:.3g} (at most {PROBA_TOLERANCE:g} "
+                          "allowed); the bundle was changed after it was made")
+    return f"test probabilities recomputed here from its weights (within {PROBA_TOLERANCE:g})"

@@ -93,11 +93,12 @@ def cmd_train(argv: list[str]) -> int:
 
     from .data import get_spec, uploads
     from .pipeline import train_run
-    from .runs import RunConfig, RunStore
+    from .runs import EVERYONE, RunConfig, RunStore
     try:
         family = get_family(args.model)
         if Path(args.dataset).exists():
             spec = uploads.store_path(Path(args.dataset), args.text_column, args.label_column)
+            RunStore().claim(spec.name, EVERYONE)  # whoever runs the machine adds it for every visitor
         else:
             spec = get_spec(args.dataset)
         for note in spec.notes:

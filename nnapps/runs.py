@@ -6,7 +6,11 @@ returns the stored run at once and a link naming configs finds the same run else
 
 import hashlib
 import json
+import logging
+import os
+import shutil
 import sqlite3
+import threading
 import time
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
@@ -20,7 +24,7 @@ from safetensors.torch import load_file as load_tensors, save_file as save_tenso
 from . import __version__
 from .features import feature_schema
 from .models import InputInfo, get_family
-from .paths import home_dir, replace_atomically
+from .paths import home_dir
 from .training import History
 from .training import SCHEMA as TRAIN_SCHEMA
 from .training import train_defaults
@@ -30,6 +34,19 @@ CODE_VERSION = __version__
 STATUSES = ("complete", "stopped")
 # The owner of what every visitor sees: the examples, the shipped GPT, runs from the command line.
 EVERYONE = "*"
+# A split seed goes to scikit-learn (which takes up to 2**32 - 1) and to SQLite (64 bits).
+MAX_SPLIT_SEED = 2**31 - 1
+
+_log = logging.getLogger(__name__)
+_SUFFIXES = (".results.safetensors", ".weights.safetensors")  # a run's two files
+
+
+def check_split_seed(split_seed) -> int:
+    """split_seed as an int; ValueError when it is not a whole number from 0 to MAX_SPLIT_SEED."""
+    if isinstance(split_seed, bool) or not isinstance(split_seed, (int, np.integer)) \
+            or not 0 <= split_seed <= MAX_SPLIT_SEED:
+        raise ValueError(f"split_seed must be a whole number from 0 to {MAX_SPLIT_SEED:,}, got {split_seed!r}")
+    return int(split_seed)
 
 
 @dataclass(frozen=True)
@@ -66,7 +83,7 @@ class RunConfig:
             # make identical baselines look like different runs.
             tr = {"seed": tr["seed"]}
         return cls(dataset=dataset, family=family, hparams=hp, train=tr, features=feats,
-                   split_seed=int(split_seed))
+                   split_seed=check_split_seed(split_seed))
 
     @property
     def run_id(self) -> str:
@@ -88,6 +105,21 @@ class RunConfig:
         return cls(**d)
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """Where an imported run came from. An import is kept apart from the runs trained here: its
+    id is its config's plus a key, so a training, a link or an example of the same config never
+    finds it in place of a training, and it replaces nothing stored."""
+
+    by: str        # the visitor who imported it, or EVERYONE (the command line)
+    at: float      # when (seconds since the epoch)
+    checked: str   # what was checked: its probabilities recomputed here, or why they could not be
+    key: str       # tells this import from the training of its config and from other imports
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
 class Run:
     """A finished (or stopped) training run and its results on the test split."""
@@ -102,14 +134,15 @@ class Run:
     test_proba: np.ndarray = field(repr=False)
     y_test: np.ndarray = field(repr=False)
     created: float = field(default_factory=time.time)
+    provenance: Provenance | None = None  # None: trained here
 
     @property
     def run_id(self) -> str:
-        return self.config.run_id
+        return self.config.run_id if self.provenance is None else f"{self.config.run_id}-{self.provenance.key}"
 
     @property
     def label(self) -> str:
-        return self.config.label()
+        return self.config.label() + (" (imported)" if self.provenance is not None else "")
 
     def __repr__(self) -> str:
         return (f"Run({self.run_id}, {self.label!r} on {self.config.dataset!r}, {self.status}, "
@@ -163,16 +196,23 @@ class RunStore:
     """Runs in SQLite (one row each) with arrays and weights in safetensors files beside it.
 
     Every call opens its own connection, so threads and processes (two browser tabs, the
-    command line) can write at once; files are written before the row that names them, each
-    through a temporary file and an atomic rename.
+    command line) can write at once. A run's row and files appear together or not at all: the
+    files are written to temporary names, and renamed into place inside the transaction that
+    inserts the row (see put); a crash between the renames and the commit leaves files without a
+    row, which the check on opening the store removes (see remove_orphans).
     """
 
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root is not None else home_dir()
         self.files = self.root / "runs"
         self.files.mkdir(parents=True, exist_ok=True)
+        # Files being written, per process (a folder named by its pid), until they become a run's.
+        self.staging = self.root / "writing"
         self.db_path = self.root / "runs.sqlite"
         self._create()
+        removed = self.remove_orphans()
+        if removed:
+            _log.warning("run store %s: removed %d orphans: %s", self.root, len(removed), ", ".join(removed))
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
@@ -203,26 +243,50 @@ class RunStore:
         return sqlite3.connect(self.db_path, timeout=30)
 
     def _paths(self, run_id: str) -> tuple[Path, Path]:
-        return self.files / f"{run_id}.results.safetensors", self.files / f"{run_id}.weights.safetensors"
+        return self.files / f"{run_id}{_SUFFIXES[0]}", self.files / f"{run_id}{_SUFFIXES[1]}"
 
     def put(self, run: Run, weights: dict[str, torch.Tensor], owner: str = EVERYONE) -> None:
-        """Store run for owner (a visitor's id, or EVERYONE)."""
+        """Store run for owner (a visitor's id, or EVERYONE): its row and its files together, or,
+        when any part fails, nothing (the exception goes on to the caller)."""
         if run.status not in STATUSES:
             raise ValueError(f"run status must be one of {STATUSES}, got {run.status!r}")
-        results_path, weights_path = self._paths(run.run_id)
-        replace_atomically(results_path, lambda p: save_arrays(
-            {"test_proba": np.ascontiguousarray(run.test_proba, dtype=np.float32),
-             "y_test": np.ascontiguousarray(run.y_test, dtype=np.int64)}, str(p)))
-        replace_atomically(weights_path, lambda p: save_tensors(
-            {k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(p)))
+        check_split_seed(run.config.split_seed)
         extra = {"class_names": run.class_names, "input_info": run.input_info.to_dict(),
                  "preprocessor": run.preprocessor}
+        if run.provenance is not None:
+            extra["provenance"] = run.provenance.to_dict()
         row = (run.run_id, run.config.dataset, run.config.split_seed, run.config.family, run.status,
                run.created, json.dumps(run.config.to_dict()), json.dumps(run.history.to_dict()),
                json.dumps(run.metrics), json.dumps(extra))
-        with closing(self._connect()) as con, con:
-            con.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)", row)
-            con.execute("INSERT OR REPLACE INTO owners VALUES (?,?,?)", (run.run_id, owner, time.time()))
+        final = self._paths(run.run_id)
+        staging = self.staging / str(os.getpid())
+        staging.mkdir(parents=True, exist_ok=True)
+        tmp = [staging / f"{p.name}.{threading.get_ident()}.tmp" for p in final]
+        try:
+            save_arrays({"test_proba": np.ascontiguousarray(run.test_proba, dtype=np.float32),
+                         "y_test": np.ascontiguousarray(run.y_test, dtype=np.int64)}, str(tmp[0]))
+            save_tensors({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(tmp[1]))
+            with closing(self._connect()) as con:
+                # The write lock first: remove_orphans, holding it too, never sees the files
+                # renamed below without the row that names them.
+                con.execute("BEGIN IMMEDIATE")
+                placed = []  # files this call made; gone again if the row does not land
+                try:
+                    con.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+                    con.execute("INSERT OR REPLACE INTO owners VALUES (?,?,?)", (run.run_id, owner, time.time()))
+                    for src, dst in zip(tmp, final):
+                        if not dst.exists():
+                            placed.append(dst)
+                        os.replace(src, dst)
+                    con.commit()
+                except BaseException:
+                    for path in placed:  # still under the lock: nobody else put them there
+                        path.unlink(missing_ok=True)
+                    con.rollback()
+                    raise
+        finally:
+            for path in tmp:
+                path.unlink(missing_ok=True)
 
     def get(self, run_id: str) -> Run | None:
         with closing(self._connect()) as con:
@@ -324,6 +388,35 @@ class RunStore:
         return [Usage(run_id, sum(p.stat().st_size for p in self._paths(run_id) if p.exists()),
                       used, bool(shared)) for run_id, used, shared in rows]
 
+    def orphans(self) -> tuple[list[str], list[Path]]:
+        """The runs whose row names a file that is missing, and the files no row names (left by
+        a crash mid-write or mid-delete, or temporary files of a process that has ended)."""
+        with closing(self._connect()) as con:
+            ids = {r[0] for r in con.execute("SELECT run_id FROM runs")}
+        return self._orphans(ids)
+
+    def _orphans(self, ids: set[str]) -> tuple[list[str], list[Path]]:
+        named = {p.name for run_id in ids for p in self._paths(run_id)}
+        rows = sorted(i for i in ids if not all(p.exists() for p in self._paths(i)))
+        files = [p for p in self.files.iterdir() if p.name.endswith(_SUFFIXES) and p.name not in named]
+        if self.staging.exists():  # a process's half-written files: gone if the process is
+            files += [p for p in self.staging.iterdir() if not _alive(p.name)]
+        return rows, sorted(files)
+
+    def remove_orphans(self) -> list[str]:
+        """Delete the rows orphans() finds (a run without its files cannot be shown or loaded)
+        and the files; returns what went, as "run <id>" and file names."""
+        with closing(self._connect()) as con, con:
+            con.execute("BEGIN IMMEDIATE")  # no put renames files meanwhile (it holds this lock)
+            rows, files = self._orphans({r[0] for r in con.execute("SELECT run_id FROM runs")})
+            for run_id in rows:
+                con.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+                con.execute("DELETE FROM owners WHERE item = ?", (run_id,))
+            for path in files:
+                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        self._unlink(*rows)
+        return [f"run {r}" for r in rows] + [p.name for p in files]
+
     def _from_row(self, row) -> Run | None:
         run_id, _, _, _, status, created, config, history, metrics, extra = row
         results_path, _ = self._paths(run_id)
@@ -331,11 +424,24 @@ class RunStore:
             return None
         arrays = load_arrays(str(results_path))
         extra = json.loads(extra)
+        provenance = extra.get("provenance")
         return Run(config=RunConfig.from_dict(json.loads(config)), status=status,
                    history=History.from_dict(json.loads(history)), metrics=json.loads(metrics),
                    class_names=extra["class_names"], input_info=InputInfo.from_dict(extra["input_info"]),
                    preprocessor=extra["preprocessor"], test_proba=arrays["test_proba"],
-                   y_test=arrays["y_test"], created=created)
+                   y_test=arrays["y_test"], created=created,
+                   provenance=Provenance(**provenance) if provenance else None)
+
+
+def _alive(pid: str) -> bool:
+    """Whether the process with this id (a staging folder's name) still runs."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def _delete_unowned(con: sqlite3.Connection) -> list[str]:

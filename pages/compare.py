@@ -12,6 +12,7 @@ from nnapps.runs import Run
 from nnapps.ui import state
 from nnapps.ui.bundle_views import delete_widget, download_buttons, import_widget
 from nnapps.ui.charts_out import show_chart
+from nnapps.ui.escape import dataset_title, escape
 from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.nav import page_link
@@ -39,7 +40,7 @@ live_progress(spec.name, show_curves=False)
 
 runs = store.list_runs(spec.name, SPLIT_SEED, visitor=visitor())
 if not runs:
-    st.info(f"No runs on {spec.title} yet." + (" They appear here as training finishes."
+    st.info(f"No runs on {dataset_title(spec)} yet." + (" They appear here as training finishes."
                                              if session_jobs(spec.name) else ""))
     page_link("pages/train.py", "Train some models", ":material/model_training:")
     import_widget(spec.name, key="import_bundle")
@@ -55,7 +56,7 @@ def word_effects_view(sample: int, text: str, chosen_runs: list[Run], run_names:
     predictors, problems = load_predictors([r.run_id for r in chosen_runs],
                                            {r.run_id: name for r, name in zip(chosen_runs, run_names)})
     for problem in problems:
-        st.warning(problem)
+        st.warning(escape(problem))
     for name, run in zip(run_names, chosen_runs):
         if name not in predictors:
             continue
@@ -63,7 +64,7 @@ def word_effects_view(sample: int, text: str, chosen_runs: list[Run], run_names:
         # The stored test probabilities are what the loaded model gives (a tested promise).
         predicted = int(run.test_proba[sample].argmax())
         p, effects = word_effects(text, predictor, predicted)
-        st.markdown(f"{name} → **{class_names[predicted]}** ({p:.0%})")
+        st.markdown(f"{name} → **{escape(class_names[predicted])}** ({p:.0%})")
         st.html(f'<div style="line-height: 2; font-size: 1.05rem">{highlighted_html(text, effects)}</div>')
 
 
@@ -88,10 +89,10 @@ def sound_rows(shown: pd.DataFrame, X: np.ndarray, run_names: list[str], rate: i
         cols = st.columns(widths, vertical_alignment="center")
         cols[0].image(to_picture(db), width="stretch")
         cols[0].audio(X[sample], sample_rate=rate)
-        cols[1].markdown(f"#{sample}  \n**{row['true']}**")
+        cols[1].markdown(f"#{sample}  \n**{escape(row['true'])}**")
         cols[1].button("Details", key=f"sound_details_{sample}", on_click=choose_sound, args=(sample,))
         for col, n in zip(cols[2:], run_names):
-            col.markdown(("✓ " if row[f"{n} ok"] else "✗ ") + str(row[f"{n} pred"]))
+            col.markdown(("✓ " if row[f"{n} ok"] else "✗ ") + escape(row[f"{n} pred"]))
             col.progress(float(row[f"{n} p"]), text=f"{row[f'{n} p']:.0%}")
     picked = st.session_state.get(AUDIO_SAMPLE)
     return picked if picked in set(shown["index"]) else int(rows["index"].iloc[0])
@@ -199,12 +200,12 @@ st.subheader("Every test sample")
 try:
     dataset = cached_dataset(spec.name, SPLIT_SEED)
 except DatasetUnavailable as exc:
-    st.error(str(exc))
+    st.error(escape(exc))
     st.stop()
 X_test, y_test = dataset.split("test")
 mismatched = [labels[r.run_id] for r in chosen if not np.array_equal(r.y_test, y_test)]
 if mismatched:
-    st.error(f"The test split of {spec.title} has changed since {', '.join(mismatched)} were trained; "
+    st.error(f"The test split of {dataset_title(spec)} has changed since {', '.join(mismatched)} were trained; "
              "per-sample views need runs on the same split. Retrain them.")
     st.stop()
 
@@ -234,7 +235,7 @@ if spec.modality == "audio":
     sample = sound_rows(shown, X_test, names, spec.sample_rate)
 else:
     sample = probability_dataframe(shown, X_test, names)
-st.markdown(f"**Test sample #{sample}**, true class **{dataset.class_names[y_test[sample]]}**")
+st.markdown(f"**Test sample #{sample}**, true class **{escape(dataset.class_names[y_test[sample]])}**")
 if spec.modality == "image":
     pic, dist = st.columns([1, 4])
     pic.image(to_pil(X_test[sample], display_scale(X_test[sample], 160)))

@@ -11,6 +11,7 @@ from nnapps.data.uploads import ARCHIVE_SUFFIXES, MAX_ARCHIVE_BYTES, TEXT_SUFFIX
 from nnapps.features.text import split_words
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
+from nnapps.ui.escape import dataset_description, dataset_title, escape
 from nnapps.ui.images import display_scale, to_pil
 from nnapps.ui.services import cached_dataset, get_store
 from nnapps.ui.sidebar import dataset_picker
@@ -25,25 +26,25 @@ MAX_CLASSES_SHOWN = 20
 state.init_state()
 spec = dataset_picker()
 
-st.title(spec.title)
-st.markdown(spec.description)
+st.title(dataset_title(spec))
+st.markdown(dataset_description(spec))
 st.caption(f"Origin: {spec.origin} · Licence: {spec.licence}"
            + (f" · [source]({spec.source_url})" if spec.source_url else ""))
 for note in spec.notes:
-    st.info(note)
+    st.info(escape(note))
 
 
 def download_prompt() -> bool:
     """For a dataset not downloaded yet: a button that fetches it with a progress bar."""
-    st.info(f"{spec.title} is not on this machine yet. It is downloaded once and cached.")
-    if not st.button(f"Download {spec.title}", icon=":material/download:"):
+    st.info(f"{dataset_title(spec)} is not on this machine yet. It is downloaded once and cached.")
+    if not st.button(f"Download {dataset_title(spec)}", icon=":material/download:"):
         return False
     bar = st.progress(0.0, text="starting the download")
     try:
         load_dataset(spec.name, 0, progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg))
     except DatasetUnavailable as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(escape(exc))
         return False
     return True
 
@@ -54,7 +55,7 @@ def image_examples(X: np.ndarray, y: np.ndarray, class_names: list[str]) -> None
         idx = np.flatnonzero(y == i)
         picks = rng.choice(idx, size=min(IMAGES_PER_CLASS, len(idx)), replace=False) if len(idx) else []
         row = st.columns([1, 8])
-        row[0].markdown(f"**{name}**  \n{len(idx):,} images")
+        row[0].markdown(f"**{escape(name)}**  \n{len(idx):,} images")
         if len(picks):
             scale = display_scale(X[picks[0]], 64)
             row[1].image([to_pil(X[j], scale) for j in picks])
@@ -82,7 +83,7 @@ def sound_examples(X: np.ndarray, y: np.ndarray, class_names: list[str], rate: i
         idx = np.flatnonzero(y == i)
         picks = rng.choice(idx, size=min(SOUNDS_PER_CLASS, len(idx)), replace=False) if len(idx) else []
         row = st.columns([1, 3, 3, 3])
-        row[0].markdown(f"**{name}**  \n{len(idx):,} sounds")
+        row[0].markdown(f"**{escape(name)}**  \n{len(idx):,} sounds")
         for col, j, db in zip(row[1:], picks, spectrograms(X[picks], rate) if len(picks) else []):
             col.image(to_picture(db), width="stretch")
             col.audio(X[j], sample_rate=rate)
@@ -123,7 +124,7 @@ def upload_section() -> None:
         try:
             found = detect_columns(data)
         except DatasetUnavailable as exc:
-            st.error(f"{upload.name} could not be used: {exc}")
+            st.error(escape(f"{upload.name} could not be used: {exc}"))
             return
         if found.text is None or found.label is None or len(found.columns) > 2:
             st.info("Pick the columns that hold the texts and the labels.")
@@ -138,13 +139,13 @@ def upload_section() -> None:
     try:
         new_spec = store_upload(data, upload.name, **columns)
     except DatasetUnavailable as exc:
-        st.error(f"{upload.name} could not be used: {exc}")
+        st.error(escape(f"{upload.name} could not be used: {exc}"))
         return
     get_store().claim(new_spec.name, visitor())  # listed for this visitor only
-    st.success(f"Stored {new_spec.title}: {new_spec.description}")
+    st.success(escape(f"Stored {new_spec.title}: {new_spec.description}"))
     for note in new_spec.notes:
-        st.warning(note)
-    st.button(f"Open {new_spec.title}", type="primary", on_click=open_dataset, args=(new_spec.name,))
+        st.warning(escape(note))
+    st.button(f"Open {dataset_title(new_spec)}", type="primary", on_click=open_dataset, args=(new_spec.name,))
 
 
 if not spec.is_cached() and not download_prompt():
@@ -152,10 +153,10 @@ if not spec.is_cached() and not download_prompt():
     st.stop()
 
 try:
-    with st.spinner(f"Loading {spec.title}"):
+    with st.spinner(f"Loading {dataset_title(spec)}"):
         dataset = cached_dataset(spec.name, 0)
 except DatasetUnavailable as exc:
-    st.error(str(exc))
+    st.error(escape(exc))
     upload_section()
     st.stop()
 

@@ -12,6 +12,7 @@ from nnapps.models.gpt import SCHEMA as GPT_SCHEMA
 from nnapps.ui import gpt_views, state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.code_view import show_code
+from nnapps.ui.escape import code_span, escape
 from nnapps.ui.gpt_training import corpus_title, interrupted_training, live_training
 from nnapps.ui.links_view import copy_link, open_gpt_link, sync_gpt_link
 from nnapps.ui.progress import submit
@@ -47,7 +48,7 @@ st.markdown("A GPT reads a context and gives **every possible next character** a
 try:
     shipped_gpt()
 except LOAD_ERRORS as exc:  # a missing or damaged file must not take the page down
-    st.warning(f"The pretrained model could not be loaded: {exc}")
+    st.warning(f"The pretrained model could not be loaded: {escape(exc)}")
 open_gpt_link(store, RUN, PICK_NEXT)
 runs = gpt_runs(store, visitor())
 if PICK_NEXT in st.session_state:
@@ -92,9 +93,9 @@ with train_tab:
             try:
                 corpus = corpora.user_text(data, name)
             except DatasetUnavailable as exc:
-                st.error(str(exc))
+                st.error(escape(exc))
     if corpus is not None:
-        st.caption(f"{gpt_views.plain(corpus.title)}: {len(corpus.text):,} characters, {len(set(corpus.text))} distinct; "
+        st.caption(f"{escape(corpus.title)}: {len(corpus.text):,} characters, {len(set(corpus.text))} distinct; "
                    f"the last 10% is kept aside to measure the model on text it never trained on.")
         st.markdown("**Model**")
         hparams = schema_widgets(GPT_SCHEMA, "gpt_model", n_columns=5)
@@ -130,7 +131,7 @@ with explore:
     try:
         model, vocab = get_gpt(run_id, run.created)
     except LOAD_ERRORS as exc:
-        st.error(f"{run.label} could not be loaded (train it again): {str(exc).splitlines()[0]}")
+        st.error(f"{run.label} could not be loaded (train it again): {escape(str(exc).splitlines()[0])}")
         st.stop()
     m = run.metrics
     st.caption(f"{m['params']:,} parameters · {len(vocab)} characters · trained {m['steps']:,} steps "
@@ -150,7 +151,7 @@ with explore:
     missing = vocab.unknown(prompt)
     if missing:
         st.warning(f"Left out of the prompt, never seen in training: "
-                   f"{' '.join(gpt_views.visible(c) for c in missing[:20])}")
+                   f"{escape(' '.join(gpt_views.visible(c) for c in missing[:20]))}")
     kept = "".join(c for c in prompt if c not in set(missing))
     if not kept:
         st.info("Type a prompt for the model to continue.")
@@ -166,7 +167,7 @@ with explore:
         probs = reshape(logits, temperature, top_k).numpy()
         raw = reshape(logits).numpy()
         st.markdown(f"The model reads **{len(seen)}** characters: "
-                    f"`{''.join(gpt_views.visible(c) for c in seen)}` and scores all {len(vocab)}:")
+                    f"{code_span(''.join(gpt_views.visible(c) for c in seen))} and scores all {len(vocab)}:")
         st.dataframe(gpt_views.next_char_table(probs, raw, vocab.chars), hide_index=True, height=420,
                      column_config={
                          "probability": st.column_config.ProgressColumn(
@@ -193,8 +194,8 @@ with explore:
             chosen, dist = gen.ids[step], gen.probs[step].numpy()
             rank = int((dist > dist[chosen]).sum()) + 1
             so_far = kept + vocab.decode(gen.ids[:step])
-            st.markdown(f"Step {step + 1}: after `…{''.join(gpt_views.visible(c) for c in so_far[-40:])}` "
-                        f"the model drew **{gpt_views.visible(vocab.chars[chosen])}** "
+            st.markdown(f"Step {step + 1}: after {code_span('…' + ''.join(gpt_views.visible(c) for c in so_far[-40:]))} "
+                        f"the model drew **{escape(gpt_views.visible(vocab.chars[chosen]))}** "
                         f"(probability {dist[chosen]:.1%}, rank {rank} of {len(vocab)}).")
             show_chart(gpt_views.alternatives_chart(dist, vocab.chars, chosen), f"gpt-step-{step + 1}",
                        width="stretch")

@@ -17,6 +17,7 @@ from nnapps.models import get_family
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.code_view import show_code
+from nnapps.ui.escape import dataset_title, escape
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.diagrams import chain_dot, neurons_dot, unrolled_dot
 from nnapps.ui.images import display_scale, to_pil
@@ -66,7 +67,7 @@ live_progress(spec.name, show_curves=False)
 runs = [r for r in store.list_runs(spec.name, SPLIT_SEED, visitor=visitor())
         if r.status == "complete" and get_family(r.config.family).kind == "torch"]
 if not runs:
-    st.info(f"No trained neural networks on {spec.title} yet (scikit-learn baselines have no "
+    st.info(f"No trained neural networks on {dataset_title(spec)} yet (scikit-learn baselines have no "
             "layers to look inside).")
     page_link("pages/train.py", "Train some models", ":material/model_training:")
     vanishing_example()
@@ -80,7 +81,7 @@ sync_link("inside", [run.config])
 copy_link()
 loaded, problems = load_predictors([run_id], labels)
 if problems:
-    st.error(problems[0])
+    st.error(escape(problems[0]))
     st.stop()
 predictor = loaded[labels[run_id]]
 # Hooks go on this session's own copy: the cached model serves every session's predictions.
@@ -173,7 +174,7 @@ x_sample = (X_seen[sample] if sample < len(X_seen)
             else torch.as_tensor(predictor.preprocessor.transform(X_val[sample:sample + 1]))[0])
 with tabs[2]:
     item = X_val[sample]
-    st.markdown(f"Validation sample #{sample}, true class **{dataset.class_names[y_val[sample]]}**")
+    st.markdown(f"Validation sample #{sample}, true class **{escape(dataset.class_names[y_val[sample]])}**")
     if spec.modality == "image":
         st.image(to_pil(item, display_scale(item, 120)))
     elif spec.modality == "audio":
@@ -269,7 +270,7 @@ with tabs[4]:
         step = backprop_step(dense, x_sample.numpy(), int(y_val[sample]), lr)
         target = dataset.class_names[step.target]
         which = ", the one this run finds hardest" if sample == hardest else ""
-        st.markdown(f"Sample #{sample}{which} (true class **{target}**). Loss = -log p(true class) = "
+        st.markdown(f"Sample #{sample}{which} (true class **{escape(target)}**). Loss = -log p(true class) = "
                     f"-log {step.probabilities[step.target]:.4f} = **{step.loss:.4f}**. After one step of "
                     f"size {lr:g} against the gradient, the loss is **{step.loss_after:.4f}**.")
         st.latex(r"z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)},\quad a^{(l)} = f(z^{(l)}),\quad "

@@ -12,6 +12,7 @@ from nnapps.playground import (InputError, ImageTarget, best_per_family, canvas_
                                recording_samples, tokens_seen)
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
+from nnapps.ui.escape import dataset_title, escape
 from nnapps.ui.images import display_scale, to_pil
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.nav import page_link
@@ -41,7 +42,7 @@ linked = apply_link("playground", spec.name, store, SPLIT_SEED)
 live_progress(spec.name, show_curves=False)
 runs = [r for r in store.list_runs(spec.name, SPLIT_SEED, visitor=visitor()) if r.status == "complete"]
 if not runs:
-    st.info(f"No trained models on {spec.title} yet.")
+    st.info(f"No trained models on {dataset_title(spec)} yet.")
     page_link("pages/train.py", "Train some models", ":material/model_training:")
     st.stop()
 labels = unique_labels(runs)
@@ -59,7 +60,7 @@ if not chosen_ids:
     st.stop()
 predictors, problems = load_predictors(chosen_ids, labels)
 for problem in problems:
-    st.warning(problem)
+    st.warning(escape(problem))
 if not predictors:
     st.stop()
 class_names = by_id[chosen_ids[0]].class_names
@@ -173,7 +174,7 @@ last_items = st.session_state.setdefault(LAST_ITEM, {})
 try:
     item = INPUTS[spec.modality]()
 except InputError as err:
-    st.error(str(err))
+    st.error(escape(err))
     item = last_items.get(spec.name)
     if item is not None:
         st.caption("Below: the results for your last input that worked.")
@@ -184,7 +185,7 @@ last_items[spec.name] = item
 probas = predict_all(predictors, item)
 st.subheader("What each model says")
 tops = {name: int(np.argmax(p)) for name, p in probas.items()}
-summary = " · ".join(f"{name} → **{class_names[i]}** ({probas[name][i]:.0%})" for name, i in tops.items())
+summary = " · ".join(f"{name} → **{escape(class_names[i])}** ({probas[name][i]:.0%})" for name, i in tops.items())
 agree = len(set(tops.values())) == 1
 st.markdown(summary + ("  \nAll models agree." if agree or len(tops) == 1 else "  \n**The models disagree.**"))
 names = list(probas)
@@ -192,6 +193,6 @@ for start in range(0, len(names), RESULTS_PER_ROW):
     for col, name in zip(st.columns(RESULTS_PER_ROW), names[start:start + RESULTS_PER_ROW]):
         with col.container(border=True):
             st.markdown(f"**{name}**")
-            st.metric("prediction", class_names[tops[name]], f"{probas[name][tops[name]]:.0%} sure",
+            st.metric("prediction", escape(class_names[tops[name]]), f"{probas[name][tops[name]]:.0%} sure",
                       delta_color="off", delta_arrow="off")
             show_chart(charts.probability_bars(probas[name], class_names), f"playground-{name}", width="stretch")

@@ -9,6 +9,7 @@ from nnapps.runs import RunConfig
 from nnapps.training import SCHEMA as TRAIN_SCHEMA
 from nnapps.training import train_defaults
 from nnapps.ui import state
+from nnapps.ui.escape import dataset_title, escape
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import interrupted_jobs, live_progress, session_jobs, submit
 from nnapps.ui.sidebar import dataset_picker
@@ -22,7 +23,7 @@ families = families_for(spec.modality)
 family_names = [f.name for f in families]
 
 st.title("Train")
-st.markdown(f"Training on **{spec.title}**. Add the architectures you want to compare; each gets "
+st.markdown(f"Training on **{dataset_title(spec)}**. Add the architectures you want to compare; each gets "
             "its own hyperparameters. Runs are stored: training a setting again returns it at once.")
 
 
@@ -85,7 +86,7 @@ for choice in choices:
     except ValueError as exc:
         errors.append(f"{get_family(choice['family']).title}: {exc}")
 for error in errors:
-    st.error(error)
+    st.error(escape(error))
 unique = list({c.run_id: c for c in configs}.values())
 jobs = session_jobs(spec.name)
 busy = any(not j.finished for j in jobs)

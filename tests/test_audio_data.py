@@ -417,7 +417,8 @@ def test_store_path_of_a_sounds_zip(tmp_path):
     spec = uploads.store_path(path)
     assert spec.modality == "audio" and spec.name == uploads.store_upload(data, "other.zip").name
     assert spec.load(0, None).X.shape == (4, 4800)
-    assert get_spec(str(path)).name == spec.name  # the registry takes a path too
+    with pytest.raises(ValueError, match="unknown dataset"):  # a name, never a path (issue 16)
+        get_spec(str(path))
 
 
 def test_over_large_upload_is_refused(monkeypatch, tmp_path):

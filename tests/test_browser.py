@@ -350,3 +350,27 @@ def test_the_chosen_tab_stays_after_the_first_interaction(server, page):
     settled(page)
     expect(tab).to_have_attribute("aria-selected", "true")
     expect(step).to_be_visible()
+
+
+def test_markdown_in_an_uploads_labels_and_name_stays_text(server, page, tmp_path):
+    """Issue 16: a CSV whose labels and file name are Markdown and HTML shows them as written, on
+    the Data page of the upload: no link, no image, no bold text made from them."""
+    from test_hostile import FILE_NAME, HOSTILE, hostile_csv
+    page.goto(f"{server}/data")
+    expect(page.get_by_role("heading", name="Use your own data")).to_be_visible(timeout=60_000)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        files=[{"name": FILE_NAME, "mimeType": "text/csv", "buffer": hostile_csv()}])
+    page.get_by_role("button", name=f"Open {FILE_NAME} (yours)").click(timeout=60_000)
+    expect(page.get_by_role("heading", name=f"{FILE_NAME} (yours)")).to_be_visible(timeout=60_000)
+    main = page.locator('[data-testid="stMain"]')
+    description = main.get_by_text("48 texts in 6 classes").first
+    expect(description).to_be_visible()
+    # Read without the zero-width spaces that keep Markdown from linking addresses.
+    read = description.inner_text().replace("\u200b", "")
+    assert all(label in read for label in HOSTILE) and FILE_NAME in read, read
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=30_000)
+    expect(page.locator('a[href*="x.example"]')).to_have_count(0)
+    expect(page.locator('img[src*="x.example"]')).to_have_count(0)
+    expect(main.locator("strong", has_text="bold")).to_have_count(0)
+    expect(main.locator(".katex")).to_have_count(0)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)

@@ -11,6 +11,7 @@ import torch
 from nnapps.bundles import MEMBERS, BundleError, bundle_name, export_bundle, import_bundle, read_bundle
 from nnapps.pipeline import load_model, load_preprocessor, predict_proba, train_run
 from nnapps.runs import RunConfig, RunStore
+from nnapps.ui.escape import escape
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,10 @@ def test_round_trip_gives_the_same_run_and_probabilities(runs, tmp_path, index, 
         assert len(history) == 1 + len(run.history.epochs)
     other = RunStore(tmp_path / "elsewhere")
     imported = import_bundle(other, data)
-    assert imported.run_id == run.run_id and other.get(run.run_id) is not None
+    # Kept apart from a training of its config, and checked: digits is on this copy.
+    assert imported.config == run.config and imported.run_id.startswith(f"{run.run_id}-")
+    assert other.get(run.run_id) is None and other.get(imported.run_id) is not None
+    assert imported.provenance.checked.startswith("test probabilities recomputed here")
     assert np.array_equal(imported.test_proba, run.test_proba)
     assert np.array_equal(imported.y_test, run.y_test)
     # Metrics are recomputed from the probabilities on import: the same, to float precision.
@@ -70,7 +74,11 @@ def test_a_gpt_run_round_trips(tmp_path):
     store = RunStore(tmp_path / "a")
     run = train_gpt_run(config, store, corpus)
     imported = import_bundle(RunStore(tmp_path / "b"), export_bundle(store, run))
-    assert imported.run_id == run.run_id and np.array_equal(imported.test_proba, run.test_proba)
+    assert imported.config == run.config and np.array_equal(imported.test_proba, run.test_proba)
+    assert imported.provenance.checked.startswith("not checked: its text")  # not kept on this copy
+    corpora.keep(corpus)
+    again = read_bundle(export_bundle(store, run))[0]
+    assert again.provenance.checked.startswith("test probabilities recomputed")
 
 
 def broken(runs, **kwargs) -> bytes:
@@ -133,8 +141,8 @@ def test_command_line_exports_and_imports(runs, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NNAPPS_HOME", str(tmp_path / "elsewhere"))
     assert cli.main(["import", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["run_id"] == made[0].run_id and out["model"] == "mlp"
-    assert RunStore(tmp_path / "elsewhere").get(made[0].run_id) is not None
+    assert out["run_id"].startswith(made[0].run_id) and out["model"] == "mlp"
+    assert RunStore(tmp_path / "elsewhere").get(out["run_id"]) is not None
     bad = tmp_path / "bad.zip"
     bad.write_bytes(rezip(path.read_bytes(), add={"x.pkl": b"."}))
     assert cli.main(["import", str(bad)]) == 2
@@ -145,7 +153,7 @@ def test_command_line_exports_and_imports(runs, tmp_path, monkeypatch, capsys):
 
 # --- on the Compare page -------------------------------------------------------------------
 
-from test_pages import app, app_navigation, assert_ok, fresh_services, open_page  # noqa: E402,F401
+from test_pages import app, app_navigation, assert_ok, fresh_services, open_page, texts  # noqa: E402,F401
 
 
 def test_compare_imports_a_bundle_into_an_empty_store_and_lists_it(runs, app):  # noqa: F811
@@ -154,10 +162,14 @@ def test_compare_imports_a_bundle_into_an_empty_store_and_lists_it(runs, app):  
     open_page(app, "pages/compare.py")
     app.file_uploader(key="import_bundle").upload("cnn.zip", data, "application/zip").run()
     assert_ok(app)
-    assert made[1].run_id in app.multiselect(key="compare_runs").value
+    imported = RunStore().list_runs()
+    assert [r.config for r in imported] == [made[1].config]
+    assert imported[0].run_id in app.multiselect(key="compare_runs").value
     assert any(s.value.startswith("Imported CNN") for s in app.success)
     downloads = [d.proto.label for d in app.get("download_button") if d.proto.label.startswith("Download")]
-    assert downloads == [f"Download {made[1].label}"]
+    assert downloads == [f"Download {made[1].label} (imported)"]
+    note = [c for c in texts(app.caption) if "imported by you" in c]
+    assert note and "test probabilities recomputed here from its weights" in note[0]
 
 
 def test_compare_refuses_a_bad_bundle_and_keeps_going(runs, app):  # noqa: F811
@@ -166,8 +178,8 @@ def test_compare_refuses_a_bad_bundle_and_keeps_going(runs, app):  # noqa: F811
     open_page(app, "pages/compare.py")
     app.file_uploader(key="import_bundle").upload("evil.zip", data, "application/zip").run()
     assert_ok(app)
-    assert [e.value for e in app.error] == ["evil.zip was not imported: the bundle holds evil.pkl: pickled "
-                                            "objects are never loaded here"]
+    assert [e.value for e in app.error] == [escape("evil.zip was not imported: the bundle holds evil.pkl: "
+                                                   "pickled objects are never loaded here")]
     assert RunStore().list_runs() == []
 
 
@@ -220,12 +232,15 @@ def test_metrics_are_recomputed_and_the_date_is_now(runs, tmp_path):
     assert before <= run.created <= time.time()
 
 
-def test_a_bundle_never_replaces_a_run_stored_here(runs):
+def test_a_bundle_never_replaces_a_run_stored_here(runs, tmp_path):
     store, made = runs
     data = rezip(export_bundle(store, made[0]),
                  change=lambda n, c: _json_edit(c, status="stopped") if n == "run.json" else c)
-    assert import_bundle(store, data).status == "complete"
-    assert store.get(made[0].run_id).status == "complete"
+    here = RunStore(tmp_path / "here")
+    here.put(made[0], store.load_weights(made[0].run_id))
+    imported = import_bundle(here, data)
+    assert imported.status == "stopped" and imported.run_id != made[0].run_id
+    assert here.get(made[0].run_id).status == "complete"
 
 
 def test_a_zip_bomb_member_is_refused_before_it_is_unpacked(runs):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 from test_pages import (POLL_TIMEOUT, ROOT, RUN_TIMEOUT, app, app_navigation, assert_ok,  # noqa: F401
-                        button, chart_specs, fresh_services, open_page, poll)
+                        button, chart_specs, fresh_services, open_page, poll, read)
 from streamlit.testing.v1 import AppTest
 
 from nnapps.gpt.runs import SHIPPED, read_checkpoint
@@ -66,7 +66,7 @@ def test_prompt_with_unseen_characters_warns_and_goes_on(gpt):
     unseen = next(c for c in "€☃ж" if c not in run.class_names)
     prompt.set_value(f"def {unseen}main():\n    return").run()
     assert_ok(gpt)
-    assert any(unseen in w.value for w in gpt.warning)
+    assert any(unseen in read(w.value) for w in gpt.warning)
     assert len(table(gpt)) == len(run.class_names)
     prompt.set_value("").run()
     assert any("Type a prompt" in i.value for i in gpt.info)
@@ -220,7 +220,7 @@ def test_own_text_upload_that_is_not_utf8_is_refused(gpt):
     gpt.file_uploader(key="gpt_upload").upload("old.txt", "café crème ".encode("latin-1") * 50,
                                                 "text/plain").run()
     assert_ok(gpt)
-    assert any("old.txt is not UTF-8" in e.value for e in gpt.error)
+    assert any("old.txt is not UTF-8" in read(e.value) for e in gpt.error)
     assert not [b for b in gpt.button if b.label == "Train"]
 
 

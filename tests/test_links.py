@@ -6,7 +6,7 @@ import zlib
 
 import pytest
 from test_pages import (POLL_TIMEOUT, app, app_navigation, assert_ok, fresh_services, open_page,  # noqa: F401
-                        poll, train_two_digits_runs)
+                        poll, texts, train_two_digits_runs)
 
 from nnapps.links import MAX_RUNS, LinkError, decode_runs, encode_runs
 from nnapps.runs import RunConfig, RunStore
@@ -187,13 +187,13 @@ def test_a_link_leaves_out_what_the_page_cannot_show(app, monkeypatch):  # noqa:
     other_split = RunConfig.make("digits", "mlp", split_seed=2)
     baseline = RunConfig.make("digits", "logreg")
     open_with(app, "pages/inside.py", dataset="digits", runs=encode_runs([other_split, baseline]))
-    warnings = " ".join(w.value for w in app.warning)
+    warnings = " ".join(texts(app.warning))
     assert "uses split 2" in warnings and "no layers to look inside" in warnings
     assert not app.session_state[state.JOBS]  # nothing was queued for them
     monkeypatch.setenv("NNAPPS_MAX_EPOCHS", "5")
     long = RunConfig.make("digits", "mlp", {"width": 8}, {"epochs": 50})
     open_with(app, "pages/compare.py", dataset="digits", runs=encode_runs([long]))
-    assert any("will not be trained" in w.value and "NNAPPS_MAX_EPOCHS" in w.value for w in app.warning)
+    assert any("will not be trained" in w and "NNAPPS_MAX_EPOCHS" in w for w in texts(app.warning))
     assert not app.session_state[state.JOBS]
 
 

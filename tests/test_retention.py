@@ -158,10 +158,10 @@ def test_an_imported_bundle_is_the_importers_within_their_limit(store, tmp_path,
     source = RunStore(tmp_path / "elsewhere")
     trained = train_run(quick(5), source)
     data = export_bundle(source, trained)
-    assert import_bundle(store, data, owner=ANN).run_id == trained.run_id
-    assert store.owned(ANN) == {trained.run_id}
-    assert import_bundle(store, data, owner=BOB).run_id == trained.run_id  # stored: now Bob's too
-    assert store.owners(trained.run_id) == {ANN, BOB}
+    imported = import_bundle(store, data, owner=ANN).run_id
+    assert store.owned(ANN) == {imported}
+    assert import_bundle(store, data, owner=BOB).run_id == imported  # stored: now Bob's too
+    assert store.owners(imported) == {ANN, BOB}
     monkeypatch.setenv("NNAPPS_MAX_RUNS_PER_VISITOR", "1")
     put(store, 1, "c" * 32)
     with pytest.raises(limits.LimitExceeded, match="NNAPPS_MAX_RUNS_PER_VISITOR"):

@@ -233,7 +233,8 @@ def test_store_path_takes_a_csv_file(tmp_path):
     path.write_bytes(table_bytes(("label", "topic", "text")))
     spec = uploads.store_path(path, label_column="topic")
     assert load_dataset(spec.name).class_names == ["laptop", "phone"]
-    assert get_spec(str(path)).modality == "text"  # a path is stored on first use too
+    with pytest.raises(ValueError, match="unknown dataset"):  # a name, never a path (issue 16)
+        get_spec(str(path))
 
 
 @pytest.mark.parametrize("filename", ["notes.pdf", "texts", "data.json"])

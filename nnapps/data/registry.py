@@ -1,6 +1,10 @@
-"""The dataset registry: names to specs, and loading a name (or a user's data) into splits."""
+"""The dataset registry: names to specs, and loading a named dataset into splits.
 
-from pathlib import Path
+Only names are resolved here (built in, downloadable, 20newsgroups:CAT+CAT, stored uploads),
+never paths: a name can come from a visitor (a bundle, a link, a widget), and a path would let
+one make the server read its own files. A path to a person's own data is stored first, by the
+command line, with uploads.store_path, and named afterwards.
+"""
 
 from . import digits, reviews, scattered, spoken_digits
 from .dataset import Dataset, DatasetSpec, ProgressFn, RawData
@@ -23,26 +27,25 @@ def dataset_specs() -> dict[str, DatasetSpec]:
     return specs
 
 
-def get_spec(name_or_path: str) -> DatasetSpec:
-    """The spec for a registered name, or for a path to the user's own data (folder or zip)."""
+def get_spec(name: str) -> DatasetSpec:
+    """The spec for a registered name; ValueError lists the valid names. A path is not a name."""
     specs = dataset_specs()
-    if name_or_path in specs:
-        return specs[name_or_path]
-    if name_or_path.startswith("20newsgroups:"):
+    if not isinstance(name, str):
+        raise ValueError(f"a dataset is named by a string, got {name!r}")
+    if name in specs:
+        return specs[name]
+    if name.startswith("20newsgroups:"):
         from . import newsgroups
-        return newsgroups.spec_for(name_or_path)  # a chosen set of categories
-    path = Path(name_or_path)
-    if path.exists():
-        from . import uploads
-        return uploads.store_path(path)
-    raise ValueError(f"unknown dataset {name_or_path!r}; valid names: {sorted(specs)} "
-                     "(or 20newsgroups:CAT+CAT, or a path to your own data: a folder or zip of "
-                     "class folders of images or sounds, or a CSV/TSV file)")
+        return newsgroups.spec_for(name)  # a chosen set of categories
+    shown = name if len(name) <= 80 else name[:80] + "..."
+    raise ValueError(f"unknown dataset {shown!r}; valid names: {sorted(specs)} (or 20newsgroups:CAT+CAT; "
+                     "your own data is uploaded on the Data page, or given as a path to "
+                     "python -m nnapps train)")
 
 
-def load_dataset(name_or_path: str, seed: int = 0, progress: ProgressFn | None = None) -> Dataset:
-    """Load a dataset and split it deterministically for seed."""
-    spec = get_spec(name_or_path)
+def load_dataset(name: str, seed: int = 0, progress: ProgressFn | None = None) -> Dataset:
+    """Load a named dataset and split it deterministically for seed."""
+    spec = get_spec(name)
     raw: RawData = spec.load(seed, progress)
     train, val, test = split_indices(raw.y, seed, raw.split)
     return Dataset(spec=spec, seed=seed, class_names=list(raw.class_names),

@@ -10,6 +10,7 @@ the dataset's identity).
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from ..paths import home_dir, write_atomically
@@ -24,6 +25,14 @@ TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 NOUNS = {"image": "images", "text": "texts", "audio": "sounds"}
 # Sound formats people often have that libsndfile (so nnapps) does not read.
 OTHER_SOUND_SUFFIXES = (".mp3", ".m4a", ".aac", ".wma", ".opus", ".webm")
+
+
+_NAME = re.compile(r"user-[0-9a-f]{12}")
+
+
+def is_upload_name(name) -> bool:
+    """Whether name has the form of an upload's name (here or on another copy)."""
+    return isinstance(name, str) and bool(_NAME.fullmatch(name))
 
 
 def _uploads_dir() -> Path:
@@ -99,7 +108,16 @@ def store_archive(data: bytes, title: str) -> DatasetSpec:
 
 def store_path(path: Path, text_column: str | None = None, label_column: str | None = None) -> DatasetSpec:
     """Store a folder or zip of class folders (images or sounds), or a CSV/TSV file, given on the
-    command line."""
+    command line by whoever runs the machine.
+
+    Never with a path a visitor sent: nothing the registry resolves reaches here. A public copy
+    refuses it outright, so that nothing the server reads from its own disk becomes an upload.
+    """
+    from ..limits import PUBLIC_VARIABLE, is_public
+    if is_public():
+        raise DatasetUnavailable(f"this copy is public ({PUBLIC_VARIABLE}=1): it stores no data read from "
+                                 "its own disk; upload the file on the Data page, or run this command "
+                                 f"with {PUBLIC_VARIABLE}=0 to add it for everyone")
     path = Path(path)
     if path.is_dir():
         return store_upload(user_images.zip_folder(path, max_bytes=MAX_ARCHIVE_BYTES), f"{path.name}.zip")

@@ -1,13 +1,15 @@
 """Run bundles on the page: download a run as one zip, import one from elsewhere."""
 
 import hashlib
+import time
 
 import streamlit as st
 
 from .. import limits
 from ..bundles import MAX_BUNDLE_BYTES, BundleError, bundle_name, export_bundle, import_bundle
 from ..limits import LimitExceeded
-from ..runs import Run
+from ..runs import EVERYONE, Run
+from .escape import escape
 from .services import get_store
 from .visitor import visitor
 
@@ -23,6 +25,16 @@ def download_buttons(runs: list[Run], labels: dict[str, str]) -> None:
                            on_click="ignore", key=f"bundle_{run.run_id}",
                            help="A zip of its config, history, test probabilities, metrics, weights "
                                 "(safetensors) and fitted preprocessor, to import elsewhere")
+        if run.provenance is not None:
+            st.caption(escape(provenance_note(run)))
+
+
+def provenance_note(run: Run) -> str:
+    """Where an imported run came from, for the visitor looking at it (never another's id)."""
+    who = "you" if run.provenance.by == visitor() else (
+        "the command line" if run.provenance.by == EVERYONE else "another visitor")
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.provenance.at))
+    return f"{run.label}: imported by {who} on {when}; {run.provenance.checked}."
 
 
 def import_widget(dataset: str, key: str) -> None:
@@ -41,19 +53,18 @@ def import_widget(dataset: str, key: str) -> None:
         except BundleError as exc:
             done[digest] = f"{upload.name} was not imported: {exc}"  # not checked again each rerun
         except LimitExceeded as exc:  # not kept: room may be made and the same file tried again
-            st.error(f"{upload.name} was not imported: {exc}. Delete runs you no longer need first.")
+            st.error(escape(f"{upload.name} was not imported: {exc}. Delete runs you no longer need first."))
             return
         else:
-            done[digest] = (run.label, run.config.dataset)
+            done[digest] = (run.config.label(), run.config.dataset, run.provenance.checked)
             st.rerun()  # the page's lists of runs are drawn above: draw them again with this one
     if isinstance(done[digest], str):
-        st.error(done[digest])
+        st.error(escape(done[digest]))
         return
-    label, where = done[digest]
-    if where == dataset:
-        st.success(f"Imported {label}.")
-    else:
-        st.success(f"Imported {label}; it was trained on {where}, so it is listed there.")
+    label, where, checked = done[digest]
+    listed = "" if where == dataset else f"; it was trained on {where}, so it is listed there"
+    st.success(escape(f"Imported {label}{listed}. Kept apart from the runs trained here: it is shown "
+                      f"as imported, and training its settings trains them anew. Checked: {checked}."))
 
 
 def delete_widget(run_ids: list[str], labels: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ from ..jobs import Job
 from ..models.gpt import FAMILY
 from ..runs import Run
 from . import gpt_views
+from .escape import escape
 from .progress import POLL_SECONDS, interrupted_jobs, session_jobs
 from .services import get_queue
 
@@ -50,12 +51,12 @@ def _draw(pick_key: str, was_active: bool) -> None:
     job = next((j for j in reversed(jobs) if not j.finished), jobs[-1])
     with st.container(border=True):
         head, stop = st.columns([4, 1])
-        head.markdown(f"**{job.config.label()}** on {job.config.dataset.split(':', 1)[1]}")
+        head.markdown(f"**{job.config.label()}** on {escape(job.config.dataset.split(':', 1)[1])}")
         if not job.finished and stop.button("Stop", key="gpt_stop", icon=":material/stop_circle:",
                                             help="End training now; the model keeps what it learned"):
             queue.stop(job.job_id)
         if job.state == "failed":
-            st.error(job.error)
+            st.error(escape(job.error))
             return
         steps = job.config.train["steps"]
         last = job.points[-1] if job.points else None

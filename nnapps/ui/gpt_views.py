@@ -1,7 +1,6 @@
 """What the GPT page draws: characters made visible, next-character tables, attention maps,
 loss curves by step."""
 
-import re
 
 import altair as alt
 import numpy as np
@@ -9,11 +8,6 @@ import pandas as pd
 
 # Characters that would be invisible or break a table cell, shown as a sign a reader knows.
 _VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
-
-
-def plain(text: str) -> str:
-    """text shown as itself where Streamlit reads markdown (a person's file name)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
 
 
 def visible(char: str) -> str:

@@ -8,6 +8,7 @@ import streamlit as st
 from .. import limits
 from ..links import LinkError, decode_runs, encode_runs
 from ..runs import RunConfig, RunStore
+from .escape import escape
 from .progress import submit
 from .visitor import visitor
 
@@ -34,7 +35,7 @@ def apply_link(page: str, dataset: str, store: RunStore, split_seed: int = 0,
     try:
         decoded = decode_runs(token, dataset)
     except LinkError as exc:
-        st.warning(f"This link's runs cannot be shown: {exc}. Showing the runs stored here instead.")
+        st.warning(f"This link's runs cannot be shown: {escape(exc)}. Showing the runs stored here instead.")
         return None
     shown = []
     for config in decoded.configs:
@@ -60,14 +61,18 @@ def apply_link(page: str, dataset: str, store: RunStore, split_seed: int = 0,
             missing.remove(config)
             decoded.configs.remove(config)
     for problem in decoded.problems:
-        st.warning(problem)
-    if missing:
-        submit(missing)
+        st.warning(escape(problem))
+    found = len(decoded.configs) - len(missing)
+    # submit queues configs in order and stops at the first it refuses (saying why): the rest
+    # are not training, and not shown.
+    training = missing[:len(submit(missing))] if missing else []
+    decoded.configs = [c for c in decoded.configs if c not in missing or c in training]
     if decoded.configs:
-        found = len(decoded.configs) - len(missing)
+        refused = len(missing) - len(training)
         st.info(f"This link shows {len(decoded.configs)} run{'s' if len(decoded.configs) != 1 else ''}: "
-                f"{found} stored here" + (f", {len(missing)} training now (seeded as the link says, so "
-                                          "the numbers will match)" if missing else "") + ".")
+                f"{found} stored here" + (f", {len(training)} training now (seeded as the link says, so "
+                                          "the numbers will match)" if training else "")
+                + (f"; {refused} not trained (see above)" if refused else "") + ".")
     return decoded.configs
 
 
@@ -138,7 +143,7 @@ def open_gpt_link(store: RunStore, run_key: str, pick_key: str) -> None:
     try:
         config = decode_gpt(token)
     except LinkError as exc:
-        st.warning(f"This link's model cannot be shown: {exc}. Showing the models here instead.")
+        st.warning(f"This link's model cannot be shown: {escape(exc)}. Showing the models here instead.")
         return
     stored = store.get(config.run_id)
     if stored is not None and stored.status == "complete":
@@ -149,14 +154,14 @@ def open_gpt_link(store: RunStore, run_key: str, pick_key: str) -> None:
     here = (name == "builtin" or (name == "shakespeare" and corpora.shakespeare_path().exists())
             or corpora.user_path(name).exists())
     if not here:
-        st.warning(f"This link's model learned from a text that is not on this copy ({name}): "
+        st.warning(f"This link's model learned from a text that is not on this copy ({escape(name)}): "
                    "download Tiny Shakespeare, or paste the text, under *Train your own*, then open "
                    "the link again.")
         return
     try:
         limits.check(limits.GPT_STEPS, config.train["steps"])
     except limits.LimitExceeded as exc:
-        st.warning(f"This link's model is not stored here, and this copy will not train it: {exc}")
+        st.warning(f"This link's model is not stored here, and this copy will not train it: {escape(exc)}")
         return
     submit([config])
     st.session_state[f"link_training_{GPT_PARAM}"] = config

@@ -10,6 +10,7 @@ from ..jobs import Job
 from ..limits import LimitExceeded
 from ..runs import EVERYONE, RunConfig
 from . import state
+from .escape import escape
 from .services import get_queue
 from .visitor import visitor
 
@@ -32,7 +33,7 @@ def submit(configs, example: bool = False) -> list[int]:
         for config in configs:
             ids.append(queue.submit(config, owner=EVERYONE if example else visitor()))
     except LimitExceeded as exc:
-        st.error(f"{len(configs) - len(ids)} of {len(configs)} not queued: {exc}. Delete runs you no "
+        st.error(f"{len(configs) - len(ids)} of {len(configs)} not queued: {escape(exc)}. Delete runs you no "
                  "longer need under *Download, import and delete runs* on the Compare page (download "
                  "one first to keep it).", icon=":material/block:")
     st.session_state[state.JOBS] = [j for j in st.session_state[state.JOBS] if j not in ids] + ids
@@ -104,7 +105,7 @@ def _draw(dataset: str, show_curves: bool, was_active: bool) -> None:
 def _job_row(job: Job, position: int) -> None:
     done = len(job.epochs)
     if job.state == "failed":
-        st.error(f"{job.config.label()}: {job.error}")
+        st.error(f"{job.config.label()}: {escape(job.error)}")
         return
     if job.state == "interrupted":
         st.warning(f"{job.config.label()}: {job.message}")

@@ -3,8 +3,10 @@
 import streamlit as st
 
 from ..data import DatasetSpec, dataset_specs
+from ..limits import is_public
 from ..runs import EVERYONE
 from . import state
+from .escape import escape
 from .services import get_store
 from .visitor import visitor
 
@@ -14,12 +16,16 @@ ORIGIN_NOTES = {"bundled": "ships with a package", "made": "made by nnapps",
 
 
 def visible_specs() -> dict[str, DatasetSpec]:
-    """The datasets this visitor may see: every built-in one, their own uploads, and uploads
-    nobody claimed (stored from the command line)."""
+    """The datasets this visitor may see: every built-in one, their own uploads and everyone's.
+
+    An upload nobody owns was stored from the command line: on a local copy it is its one
+    user's, and listed; on a public copy it is nobody's, and listed to nobody.
+    """
     specs = dataset_specs()
     owners = get_store().owners_of([name for name, spec in specs.items() if spec.origin == "upload"])
+    local = not is_public()
     return {name: spec for name, spec in specs.items()
-            if not owners.get(name) or owners[name] & {EVERYONE, visitor()}}
+            if name not in owners or owners[name] & {EVERYONE, visitor()} or (local and not owners[name])}
 
 
 def dataset_picker(modality: str | None = None) -> DatasetSpec:
@@ -32,8 +38,9 @@ def dataset_picker(modality: str | None = None) -> DatasetSpec:
     requested = st.query_params.get(state.DATASET)
     if requested is not None and st.session_state.get(state.DATASET_FROM_URL) != requested:
         linked = dataset_specs().get(requested)
-        if linked is not None and linked.origin == "upload":
-            get_store().claim(requested, visitor())  # whoever holds a link to an upload may see it
+        # Whoever holds a link to an upload may see it; a link cannot name one nobody owns.
+        if linked is not None and linked.origin == "upload" and get_store().owners(requested):
+            get_store().claim(requested, visitor())
     specs = {n: s for n, s in visible_specs().items() if modality is None or s.modality == modality}
     names = list(specs)
     # Apply a URL value once: afterwards the widget leads and the URL follows it.
@@ -42,8 +49,8 @@ def dataset_picker(modality: str | None = None) -> DatasetSpec:
         if requested in specs:
             st.session_state[state.DATASET] = requested
         else:
-            st.sidebar.warning(f"The link names dataset {requested!r}, which is not known here; "
-                               f"showing {specs.get(DEFAULT_DATASET, specs[names[0]]).title} instead.")
+            st.sidebar.warning(escape(f"The link names dataset {requested[:100]!r}, which is not known here; "
+                                      f"showing {specs.get(DEFAULT_DATASET, specs[names[0]]).title} instead."))
     if st.session_state.get(state.DATASET) not in specs:
         st.session_state[state.DATASET] = DEFAULT_DATASET if DEFAULT_DATASET in specs else names[0]
     name = st.sidebar.selectbox(
