@@ -6,6 +6,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .escape import escape
+
 # Characters that would be invisible or break a table cell, shown as a sign a reader knows.
 _VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
 
@@ -28,7 +30,7 @@ def step_labels(chars: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     labels = []
     for char in chars:
-        label = plain(visible(char))
+        label = escape(visible(char))
         labels.append(label + "\u2060" * seen.get(label, 0))
         seen[label] = seen.get(label, 0) + 1
     return labels
