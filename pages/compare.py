@@ -6,7 +6,7 @@ import streamlit as st
 
 from nnapps import charts
 from nnapps.data import DatasetUnavailable
-from nnapps.evaluation import FILTERS, filter_rows, probability_table
+from nnapps.evaluation import FILTERS, filter_rows, probability_table, shown_rows
 from nnapps.explain import word_effects
 from nnapps.runs import Run
 from nnapps.ui import state
@@ -77,41 +77,39 @@ def sound_rows(shown: pd.DataFrame, X: np.ndarray, run_names: list[str], rate: i
     n_pages = max(1, -(-len(shown) // SOUNDS_PER_PAGE))
     page = (st.columns([1, 4])[0].number_input(f"Page (of {n_pages})", 1, n_pages, 1, key="sound_page")
             if n_pages > 1 else 1)
-    rows = shown.iloc[(page - 1) * SOUNDS_PER_PAGE:page * SOUNDS_PER_PAGE]
+    rows = shown_rows(shown.iloc[(page - 1) * SOUNDS_PER_PAGE:page * SOUNDS_PER_PAGE], run_names)
     widths = [3, 1] + [1.5] * len(run_names)
     header = st.columns(widths)
     for col, title in zip(header, ["sound", "true"] + run_names):
         col.markdown(f"**{title}**")
-    pictures = spectrograms(X[rows["index"].to_numpy()], rate)
+    pictures = spectrograms(X[rows["#"].to_numpy()], rate)
     for (_, row), db in zip(rows.iterrows(), pictures):
-        sample = int(row["index"])
+        sample = int(row["#"])
         cols = st.columns(widths, vertical_alignment="center")
         cols[0].image(to_picture(db), width="stretch")
         cols[0].audio(X[sample], sample_rate=rate)
         cols[1].markdown(f"#{sample}  \n**{row['true']}**")
         cols[1].button("Details", key=f"sound_details_{sample}", on_click=choose_sound, args=(sample,))
         for col, n in zip(cols[2:], run_names):
-            col.markdown(("✓ " if row[f"{n} ok"] else "✗ ") + str(row[f"{n} pred"]))
+            col.markdown(row[n])
             col.progress(float(row[f"{n} p"]), text=f"{row[f'{n} p']:.0%}")
     picked = st.session_state.get(AUDIO_SAMPLE)
-    return picked if picked in set(shown["index"]) else int(rows["index"].iloc[0])
+    return picked if picked in set(shown["index"]) else int(rows["#"].iloc[0])
 
 
 def probability_dataframe(shown: pd.DataFrame, X: np.ndarray, run_names: list[str]) -> int:
     """The table of test images or texts with every model's prediction; returns the clicked one."""
+    rows = shown_rows(shown, run_names)
     # The sample itself leads each row: a thumbnail for images, the words for texts.
     if spec.modality == "image":
-        view = pd.DataFrame({"image": [data_uri(X[i]) for i in shown["index"]]})
+        view = pd.DataFrame({"image": [data_uri(X[i]) for i in rows["#"]]})
         column_config = {"image": st.column_config.ImageColumn("image", width="small")}
     else:
-        view = pd.DataFrame({"text": [X[i] for i in shown["index"]]})
+        view = pd.DataFrame({"text": [X[i] for i in rows["#"]]})
         column_config = {"text": st.column_config.TextColumn("text", width="large")}
-    view["#"] = shown["index"].to_numpy()
-    view["true"] = shown["true"].to_numpy()
+    view = pd.concat([view, rows[["#", "true"] + [c for n in run_names for c in (n, f"{n} p")]]], axis=1)
     column_config["#"] = st.column_config.NumberColumn("#", help="index in the test split")
     for n in run_names:
-        view[f"{n}"] = np.where(shown[f"{n} ok"], "✓ ", "✗ ") + shown[f"{n} pred"].astype(str)
-        view[f"{n} p"] = shown[f"{n} p"].to_numpy()
         column_config[n] = st.column_config.TextColumn(n, help=f"{n}: its prediction (✓ right, ✗ wrong)")
         column_config[f"{n} p"] = st.column_config.ProgressColumn(
             "p", format="percent", min_value=0, max_value=1, help=f"{n}: probability of its prediction")
@@ -120,7 +118,7 @@ def probability_dataframe(shown: pd.DataFrame, X: np.ndarray, run_names: list[st
 
     selected_rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
     row = int(selected_rows[0]) if selected_rows else 0
-    return int(shown["index"].iloc[row])
+    return int(rows["#"].iloc[row])
 
 
 labels = unique_labels(runs)
