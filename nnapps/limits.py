@@ -66,7 +66,9 @@ RUN_AGE_DAYS = Limit("NNAPPS_MAX_RUN_AGE_DAYS", 30, "days a visitor's run is kep
                      "runs nobody comes back to would fill the disk")
 STORE_MB = Limit("NNAPPS_MAX_STORE_MB", 2048, "MB of stored runs in all",
                  "the disk is shared by every visitor")
-LIMITS = (PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB)
+SEEDS = Limit("NNAPPS_MAX_SEEDS", 20, "seeds of one config trained at once",
+              "each seed is a whole training that holds a training slot", public=5)
+LIMITS = (PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB, SEEDS)
 
 
 def check(limit: Limit, value: float) -> None:
