@@ -51,18 +51,20 @@ def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: in
 
 
 def confusion_chart(confusion: list[list[int]], class_names: list[str], title: str,
-                    normalize: bool = False, size: int = 300) -> alt.Chart:
+                    normalize: bool = False, size: int = 300, select: str | None = None) -> alt.Chart:
     """Heatmap of a confusion matrix (rows: true class, columns: predicted), numbers on cells.
 
     normalize divides each row by its count, so a cell reads "share of this class predicted as".
+    select names a point selection on a cell's (true, predicted), for a page to read clicks.
     """
     cm = np.asarray(confusion, dtype=float)
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
     df = pd.DataFrame([{"true": class_names[i], "predicted": class_names[j], "value": values[i, j],
-                        "count": int(cm[i, j])}
+                        "count": int(cm[i, j]) if cm[i, j].is_integer() else round(float(cm[i, j]), 2)}
                        for i in range(len(class_names)) for j in range(len(class_names))])
     order = list(class_names)
-    fmt = ".0%" if normalize else "d"
+    # A mean over seeds may be fractional.
+    fmt = ".0%" if normalize else ("d" if np.allclose(cm, np.round(cm)) else ".1f")
     base = alt.Chart(df).encode(
         x=alt.X("predicted:N", sort=order, title="Predicted"),
         y=alt.Y("true:N", sort=order, title="True"),
@@ -73,7 +75,7 @@ def confusion_chart(confusion: list[list[int]], class_names: list[str], title: s
         color=alt.condition(alt.datum.count == 0, alt.value("white"),
                             alt.Color("value:Q", scale=alt.Scale(scheme="blues", domain=[0, vmax]),
                                       legend=None)),
-        tooltip=["true", "predicted", "count", alt.Tooltip("value:Q", format=".2%" if normalize else "d",
+        tooltip=["true", "predicted", "count", alt.Tooltip("value:Q", format=".2%" if normalize else fmt,
                                                             title="share" if normalize else "count")],
     )
     # Empty cells stay blank; text flips to white on dark cells.
@@ -81,6 +83,8 @@ def confusion_chart(confusion: list[list[int]], class_names: list[str], title: s
         text=alt.Text("value:Q", format=fmt),
         color=alt.condition(alt.datum.value > vmax * 0.5, alt.value("white"), alt.value("black")),
     )
+    if select is not None:
+        cells = cells.add_params(alt.selection_point(name=select, fields=["true", "predicted"]))
     if len(order) > 15:  # numbers would overlap
         return cells.properties(width=size, height=size, title=title)
     return (cells + text).properties(width=size, height=size, title=title)

@@ -206,3 +206,14 @@ def verdict_sentence(v: Verdict) -> str:
     return (f"{counts}: better by {100 * abs(v.difference):.1f} points, {100 * v.confidence:.0f}% CI "
             f"{100 * lo:.1f} to {100 * hi:.1f}, {p_part}" + (f", in {wins} of {n} seeds" if n > 1 else "")
             + f"{luck}.")
+
+
+def cell_samples(y_true: np.ndarray, probas: list[np.ndarray], true_class: int, predicted: int) -> np.ndarray:
+    """Indices of the test samples of true_class that any of probas' models predicts as predicted
+    (one model: its confusion cell; several: the samples of that cell for any of them)."""
+    if not probas:
+        raise ValueError("cell_samples needs at least one model's probabilities")
+    hit = np.zeros(len(y_true), dtype=bool)
+    for proba in probas:
+        hit |= proba.argmax(axis=1) == predicted
+    return np.flatnonzero((y_true == true_class) & hit)

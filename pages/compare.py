@@ -4,12 +4,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnapps import charts
+from nnapps import charts, compare_charts
+from nnapps.calibration import reliability_bins
+from nnapps.comparison import cell_samples, group_runs
 from nnapps.data import DatasetUnavailable
 from nnapps.evaluation import FILTERS, filter_rows, probability_table, shown_rows
 from nnapps.explain import word_effects
 from nnapps.runs import Run
-from nnapps.ui import state
+from nnapps.ui import compare_view, state
+from nnapps.ui.compare_sections import group_label, matrices, metrics_table, verdict_view
 from nnapps.ui.bundle_views import delete_widget, download_buttons, import_widget
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import data_uri, display_scale, to_pil
@@ -144,43 +147,57 @@ if not chosen:
     st.info("Pick at least one run.")
     st.stop()
 names = [labels[r.run_id] for r in chosen]
+groups = group_runs(chosen)
+group_names = [group_label(g, labels) for g in groups]
+class_names = chosen[0].class_names
 
 # --- metrics -----------------------------------------------------------------------------
 st.subheader("Metrics on the test split")
-metrics = pd.DataFrame([{
-    "run": labels[r.run_id], "accuracy": r.metrics["accuracy"], "macro F1": r.metrics["macro_f1"],
-    "log loss": r.metrics["log_loss"], "parameters": r.metrics["params"],
-    "train s": r.metrics["train_seconds"], "ms / sample": r.metrics["infer_ms_per_sample"],
-    "epochs": r.metrics["epochs_run"], "status": r.status, "id": r.run_id,
-} for r in chosen])
-st.dataframe(metrics, hide_index=True, width="stretch", column_config={
-    "accuracy": st.column_config.ProgressColumn("accuracy", format="percent", min_value=0, max_value=1),
-    "macro F1": st.column_config.NumberColumn(format="%.3f"),
-    "log loss": st.column_config.NumberColumn(format="%.3f"),
-    "parameters": st.column_config.NumberColumn(format="localized"),
-    "train s": st.column_config.NumberColumn(format="%.2f"),
-    "ms / sample": st.column_config.NumberColumn(format="%.4f", help="inference time per test sample"),
-})
+seeded = any(len(g.runs) > 1 for g in groups)
+each_seed = seeded and st.toggle("Each seed", key="each_seed",
+                                 help="One row (and one curve) per run instead of the mean over seeds")
+metrics_table(groups, labels, each_seed)
 
 # --- curves ------------------------------------------------------------------------------
 st.subheader("Training curves")
-st.caption("Solid: validation. Dashed: training. A gap that grows means the model memorises.")
-histories = {labels[r.run_id]: r.history.epochs for r in chosen}
 left, right = st.columns(2)
-show_chart(charts.curves_chart(histories, "loss"), f"{spec.name}-loss-curves", left, width="stretch")
-show_chart(charts.curves_chart(histories, "accuracy"), f"{spec.name}-accuracy-curves", right, width="stretch")
+if seeded and not each_seed:
+    st.caption("Solid: validation (mean over seeds, the band ±1 standard deviation). Dashed: training. "
+               "A gap that grows means the model memorises.")
+    seed_histories = {name: [r.history.epochs for r in g.runs] for name, g in zip(group_names, groups)}
+    for col, metric in ((left, "loss"), (right, "accuracy")):
+        show_chart(compare_charts.seed_curves_chart(seed_histories, metric), f"{spec.name}-{metric}-curves",
+                   col, width="stretch")
+else:
+    st.caption("Solid: validation. Dashed: training. A gap that grows means the model memorises.")
+    histories = {labels[r.run_id]: r.history.epochs for r in chosen}
+    for col, metric in ((left, "loss"), (right, "accuracy")):
+        show_chart(charts.curves_chart(histories, metric), f"{spec.name}-{metric}-curves", col, width="stretch")
 
-# --- confusion matrices ------------------------------------------------------------------
+# --- confusion matrices, A against B -----------------------------------------------------
 st.subheader("Confusion matrices")
+vs = None
+if len(groups) >= 2:
+    compare_view.apply_vs(len(groups))
+    for key, default in ((compare_view.VS_A, 0), (compare_view.VS_B, 1)):
+        if st.session_state.get(key) not in range(len(groups)):
+            st.session_state[key] = default
+    pick = st.columns(2)
+    a = pick[0].selectbox("A", range(len(groups)), format_func=group_names.__getitem__, key=compare_view.VS_A)
+    b = pick[1].selectbox("B", range(len(groups)), format_func=group_names.__getitem__, key=compare_view.VS_B)
+    if a == b:
+        st.warning("Pick two different runs (or configs) for A and B to see which is better.")
+    else:
+        vs = (a, b)
+        verdict_view(groups[a], groups[b], group_names[a], group_names[b])
+compare_view.apply_cell(len(class_names), len(chosen))
+cell = st.session_state.get(compare_view.CELL)
+if cell and cell["by"] in ("a", "b", "either") and vs is None:
+    compare_view.clear_cell()  # its A and B are gone
+compare_view.sync(vs)
 mode = st.segmented_control("Cells show", ["Counts", "Normalised"], default="Counts", key="cm_mode",
                             required=True, help="Normalised: share of each true class (rows sum to 100%)")
-per_row = 3
-for start in range(0, len(chosen), per_row):
-    cols = st.columns(per_row)
-    for col, run in zip(cols, chosen[start:start + per_row]):
-        show_chart(charts.confusion_chart(run.metrics["confusion"], run.class_names, labels[run.run_id],
-                                          normalize=mode == "Normalised", size=320),
-                   f"{spec.name}-confusion-{run.run_id}", col, width="content")
+matrices(groups, labels, chosen, vs, mode == "Normalised", spec.name)
 
 with st.expander("Precision and recall per class"):
     rows = []
@@ -191,6 +208,16 @@ with st.expander("Precision and recall per class"):
     st.dataframe(pd.DataFrame(rows).pivot_table(index="class", columns="run",
                                                 values=["precision", "recall"], sort=False)
                  .map(lambda v: f"{v:.1%}"), width="stretch")
+
+# --- calibration -------------------------------------------------------------------------
+st.subheader("Calibration")
+st.caption("Can its probabilities be trusted? Test samples binned by the model's confidence: a "
+           "calibrated model is right 80% of the time when it says 80%, on the dashed diagonal. Below "
+           "it, the model is overconfident. Point size: samples in the bin.")
+pooled = {name: reliability_bins(np.concatenate([r.y_test for r in g.runs]),
+                                 np.concatenate([r.test_proba for r in g.runs]))
+          for name, g in zip(group_names, groups)}
+show_chart(compare_charts.reliability_chart(pooled), f"{spec.name}-reliability", width="stretch")
 
 # --- per-sample probabilities ------------------------------------------------------------
 st.subheader("Every test sample")
@@ -217,6 +244,25 @@ if how == "A right, B wrong":
     run_a = filter_cols[1].selectbox("A (right)", names, index=0, key="filter_a")
     run_b = filter_cols[2].selectbox("B (wrong)", names, index=1, key="filter_b")
 shown = filter_rows(table, how, run_a, run_b)
+cell = st.session_state.get(compare_view.CELL)
+if cell:
+    by = cell["by"]
+    members = {"a": groups[vs[0]].runs if vs else [], "b": groups[vs[1]].runs if vs else []}
+    members["either"] = members["a"] + members["b"]
+    cell_runs = members[by] if by in members else [chosen[int(by[1:])]]
+    ids = cell_samples(y_test, [r.test_proba for r in cell_runs], cell["true"], cell["pred"])
+    shown = shown[shown["index"].isin(ids)]
+    cell_cols = st.columns([4, 3, 1.5], vertical_alignment="center")
+    whose = {"a": "A", "b": "B", "either": "A or B"}.get(by, labels[cell_runs[0].run_id])
+    cell_cols[0].markdown(f"Confusion cell: true **{class_names[cell['true']]}**, predicted "
+                          f"**{class_names[cell['pred']]}** by {whose}: {len(ids):,} samples")
+    if by in ("a", "b", "either"):
+        by_labels = {"a": "A", "b": "B", "either": "either"}
+        st.session_state["cell_by"] = by_labels[by]
+        cell_cols[1].segmented_control("Predicted by", list(by_labels.values()), key="cell_by", required=True,
+                                       on_change=compare_view.set_cell_by, args=("cell_by", by_labels),
+                                       label_visibility="collapsed")
+    cell_cols[2].button("Every sample", on_click=compare_view.clear_cell, icon=":material/close:")
 st.caption(f"{len(shown):,} of {len(table):,} test samples"
            # Sounds come a page at a time; a table of all the rest would be slow to send.
            + (f"; the first {MAX_TABLE_ROWS} are listed" if len(shown) > MAX_TABLE_ROWS and spec.modality != "audio" else "")

@@ -1,0 +1,138 @@
+"""Sections of the Compare page that answer "which is better, where, and is it real": metrics over
+seeds, the paired verdict, and confusion matrices whose cells filter the sample table."""
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from .. import charts, compare_charts
+from ..calibration import expected_calibration_error
+from ..comparison import SeedGroup, paired_verdict
+from ..runs import Run
+from . import compare_view as view
+from .charts_out import show_chart
+from .services import get_store
+
+MATRICES_PER_ROW = 3
+
+
+def group_label(group: SeedGroup, labels: dict[str, str]) -> str:
+    """A group's name: its run's unique label for one seed, the config and seed count for several."""
+    return labels[group.runs[0].run_id] if len(group.runs) == 1 else group.label()
+
+
+def metrics_table(groups: list[SeedGroup], labels: dict[str, str], each_seed: bool) -> None:
+    """One row per config (mean over its seeds, with the accuracy's spread), or per run."""
+    rows = []
+    for group in groups:
+        members = [SeedGroup(group.config_id, [r]) for r in group.runs] if each_seed else [group]
+        for g in members:
+            ece = [expected_calibration_error(r.y_test, r.test_proba) for r in g.runs]
+            rows.append({
+                "run": group_label(g, labels), "seeds": len(g.runs),
+                "accuracy": g.spread("accuracy")[0],
+                "± std": f"{g.spread('accuracy')[1]:.2%}" if len(g.runs) > 1 else "",
+                "macro F1": g.spread("macro_f1")[0], "log loss": g.spread("log_loss")[0],
+                "ECE": float(np.mean(ece)), "parameters": g.runs[0].metrics["params"],
+                "train s": g.spread("train_seconds")[0], "ms / sample": g.spread("infer_ms_per_sample")[0],
+                "epochs": g.spread("epochs_run")[0],
+                "status": "complete" if all(r.status == "complete" for r in g.runs) else "stopped",
+                "id": g.runs[0].run_id if len(g.runs) == 1 else g.config_id,
+            })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+        "seeds": st.column_config.NumberColumn(help="runs of this config that differ only in the seed; "
+                                               "the numbers are their mean"),
+        "accuracy": st.column_config.ProgressColumn("accuracy", format="percent", min_value=0, max_value=1),
+        "± std": st.column_config.TextColumn(help="standard deviation of the accuracy over seeds"),
+        "macro F1": st.column_config.NumberColumn(format="%.3f"),
+        "log loss": st.column_config.NumberColumn(format="%.3f", help="mean -log p(true class); lower is better"),
+        "ECE": st.column_config.NumberColumn(format="%.3f", help="expected calibration error: how far its "
+                                             "confidence is from its accuracy, on average (0 is perfect)"),
+        "parameters": st.column_config.NumberColumn(format="localized"),
+        "train s": st.column_config.NumberColumn(format="%.2f"),
+        "ms / sample": st.column_config.NumberColumn(format="%.4f", help="inference time per test sample"),
+        "epochs": st.column_config.NumberColumn(format="%g"),
+    })
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _verdict(ids_a: tuple, ids_b: tuple, label_a: str, label_b: str):
+    """The verdict of two stored groups, by (run id, created) (a bootstrap is worth keeping
+    across reruns; a run trained again has another date)."""
+    store = get_store()
+    runs_a, runs_b = [store.get(i) for i, _ in ids_a], [store.get(i) for i, _ in ids_b]
+    verdict = paired_verdict(SeedGroup("a", runs_a), SeedGroup("b", runs_b))
+    verdict.label_a, verdict.label_b = label_a, label_b
+    return verdict
+
+
+def verdict_view(a: SeedGroup, b: SeedGroup, label_a: str, label_b: str) -> None:
+    """The paired verdict in one sentence, the seed pairs on demand."""
+    try:
+        verdict = _verdict(tuple((r.run_id, r.created) for r in a.runs),
+                           tuple((r.run_id, r.created) for r in b.runs), label_a, label_b)
+    except ValueError as exc:
+        st.warning(f"No verdict: {exc}.")
+        return
+    st.markdown(f"**Is it real?** {verdict.sentence()}")
+    with st.expander("How this is worked out, seed by seed"):
+        st.markdown("On the same test samples, only the samples where exactly one model is right can "
+                    "tell them apart. If both were equally good, each such sample would be a coin toss; "
+                    "McNemar's exact test says how unlikely the split seen is under that coin. The "
+                    "interval comes from drawing the test samples (and the seeds) again with replacement, "
+                    "2,000 times.")
+        st.dataframe(pd.DataFrame([{
+            "seed A": p.seed_a, "seed B": p.seed_b, "only A right": p.only_a_right, "only B right": p.only_b_right,
+            "accuracy A": p.accuracy_a, "accuracy B": p.accuracy_b, "McNemar p": p.p_value}
+            for p in verdict.pairs]), hide_index=True, width="stretch", column_config={
+            "accuracy A": st.column_config.NumberColumn(format="percent"),
+            "accuracy B": st.column_config.NumberColumn(format="percent"),
+            "McNemar p": st.column_config.NumberColumn(format="%.4f")})
+
+
+def mean_confusion(runs: list[Run], normalize: bool) -> np.ndarray:
+    """The mean confusion matrix over runs (seeds), rows divided by their sums when normalize."""
+    cm = np.mean([np.asarray(r.metrics["confusion"], dtype=float) for r in runs], axis=0)
+    return cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+
+
+def clickable(chart, name: str, by: str, class_names: list[str], container) -> None:
+    """Show a matrix whose cell click sets the page's cell filter (by: whose predictions)."""
+    key = f"matrix_{by}"
+    show_chart(chart, name, container, width="content", key=key,
+               on_select=partial(view.on_click, key, by, class_names), selection_mode=view.SELECTION)
+
+
+def matrices(groups: list[SeedGroup], labels: dict[str, str], chosen: list[Run], vs: tuple[int, int] | None,
+             normalize: bool, dataset: str) -> None:
+    """A's and B's confusion matrices and A minus B (or every run's, without A and B); any cell
+    clicked filters the sample table."""
+    class_names = chosen[0].class_names
+    shown_runs = chosen
+    if vs is not None:
+        a, b = groups[vs[0]], groups[vs[1]]
+        la, lb = group_label(a, labels), group_label(b, labels)
+        cols = st.columns(3)
+        for col, group, label, by in ((cols[0], a, la, "a"), (cols[1], b, lb, "b")):
+            clickable(charts.confusion_chart(mean_confusion(group.runs, False), class_names, label,
+                                             normalize=normalize, size=280, select=view.SELECTION),
+                      f"{dataset}-confusion-{label}", by, class_names, col)
+        difference = mean_confusion(a.runs, normalize) - mean_confusion(b.runs, normalize)
+        clickable(compare_charts.difference_chart(difference, class_names, "A minus B", normalize=normalize,
+                                                  size=280, select=view.SELECTION),
+                  f"{dataset}-confusion-difference", "either", class_names, cols[2])
+        st.caption("A minus B: blue where A does better (more right on the diagonal, fewer of a "
+                   "mistake off it), red where B does. Click a cell of any matrix to list its samples below.")
+        in_pair = {r.run_id for r in a.runs + b.runs}
+        shown_runs = [r for r in chosen if r.run_id not in in_pair]
+        if not shown_runs:
+            return
+        st.markdown("**The other runs**")
+    for start in range(0, len(shown_runs), MATRICES_PER_ROW):
+        cols = st.columns(MATRICES_PER_ROW)
+        for col, run in zip(cols, shown_runs[start:start + MATRICES_PER_ROW]):
+            clickable(charts.confusion_chart(run.metrics["confusion"], run.class_names, labels[run.run_id],
+                                             normalize=normalize, size=320, select=view.SELECTION),
+                      f"{dataset}-confusion-{run.run_id}", f"r{chosen.index(run)}", class_names, col)
