@@ -23,15 +23,17 @@ def curves_frame(histories: dict[str, list[EpochStats]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "epoch", "split", "loss", "accuracy"])
 
 
-def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: int = 340) -> alt.Chart:
-    """Overlaid training curves: one colour per run, solid validation and dashed train lines."""
+def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: int = 340,
+                 epoch: int | None = None) -> alt.Chart:
+    """Overlaid training curves: one colour per run, solid validation and dashed train lines;
+    epoch draws a rule there (the epoch replayed)."""
     if metric not in CURVE_METRICS:
         raise ValueError(f"metric must be one of {list(CURVE_METRICS)}, got {metric!r}")
     df = curves_frame(histories)
     y_axis = alt.Y(f"{metric}:Q", title=metric.capitalize(),
                    scale=alt.Scale(zero=False),
                    axis=alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis())
-    return (
+    chart = (
         alt.Chart(df)
         .mark_line(point=alt.OverlayMarkDef(size=20))
         .encode(
@@ -46,8 +48,11 @@ def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: in
             tooltip=["run", "split", "epoch",
                      alt.Tooltip(f"{metric}:Q", format=".2%" if metric == "accuracy" else ".4f")],
         )
-        .properties(height=height, title=f"{metric.capitalize()} per epoch")
     )
+    if epoch is not None:
+        rule = alt.Chart(pd.DataFrame({"epoch": [epoch]})).mark_rule(color="#e4572e").encode(x="epoch:Q")
+        return alt.layer(chart, rule).properties(height=height, title=f"{metric.capitalize()} per epoch")
+    return chart.properties(height=height, title=f"{metric.capitalize()} per epoch")
 
 
 def confusion_chart(confusion: list[list[int]], class_names: list[str], title: str,

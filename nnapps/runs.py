@@ -102,6 +102,9 @@ class Run:
     test_proba: np.ndarray = field(repr=False)
     y_test: np.ndarray = field(repr=False)
     created: float = field(default_factory=time.time)
+    # Test probabilities at some epochs (epochs.SnapshotRecorder), written beside the run and
+    # read on demand (RunStore.snapshots); None on a run read from the store.
+    snapshots: dict | None = field(default=None, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -215,6 +218,9 @@ class RunStore:
              "y_test": np.ascontiguousarray(run.y_test, dtype=np.int64)}, str(p)))
         replace_atomically(weights_path, lambda p: save_tensors(
             {k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(p)))
+        if run.snapshots is not None:
+            replace_atomically(self._snapshots_path(run.run_id), lambda p: save_arrays(
+                {k: np.ascontiguousarray(v) for k, v in run.snapshots.items()}, str(p)))
         extra = {"class_names": run.class_names, "input_info": run.input_info.to_dict(),
                  "preprocessor": run.preprocessor}
         row = (run.run_id, run.config.dataset, run.config.split_seed, run.config.family, run.status,
@@ -248,6 +254,14 @@ class RunStore:
         with closing(self._connect()) as con:
             return [r[0] for r in con.execute("SELECT DISTINCT dataset FROM runs ORDER BY dataset")]
 
+    def snapshots(self, run_id: str) -> dict[str, np.ndarray] | None:
+        """A run's test probabilities at some epochs ({"epochs", "proba"}), or None if it kept none."""
+        path = self._snapshots_path(run_id)
+        try:
+            return load_arrays(str(path))
+        except FileNotFoundError:
+            return None
+
     def load_weights(self, run_id: str) -> dict[str, torch.Tensor]:
         return load_tensors(str(self._paths(run_id)[1]))
 
@@ -259,9 +273,12 @@ class RunStore:
         self._unlink(run_id)
         return deleted
 
+    def _snapshots_path(self, run_id: str) -> Path:
+        return self.files / f"{run_id}.epochs.safetensors"
+
     def _unlink(self, *run_ids: str) -> None:
         for run_id in run_ids:
-            for path in self._paths(run_id):
+            for path in (*self._paths(run_id), self._snapshots_path(run_id)):
                 path.unlink(missing_ok=True)
 
     # Owners. An item is a run id or an uploaded dataset's name.
@@ -321,7 +338,8 @@ class RunStore:
         with closing(self._connect()) as con:
             rows = con.execute(f"SELECT item, MAX(used), MAX(visitor = '{EVERYONE}') FROM owners "
                                "JOIN runs ON item = run_id GROUP BY item").fetchall()
-        return [Usage(run_id, sum(p.stat().st_size for p in self._paths(run_id) if p.exists()),
+        return [Usage(run_id, sum(p.stat().st_size for p in (*self._paths(run_id), self._snapshots_path(run_id))
+                                  if p.exists()),
                       used, bool(shared)) for run_id, used, shared in rows]
 
     def _from_row(self, row) -> Run | None:

@@ -12,7 +12,9 @@ from nnapps.evaluation import FILTERS, filter_rows, probability_table, shown_row
 from nnapps.explain import word_effects
 from nnapps.runs import Run
 from nnapps.ui import compare_view, state
-from nnapps.ui.compare_sections import group_label, matrices, metrics_table, verdict_view
+from nnapps.epochs import run_at
+from nnapps.ui.compare_sections import (forgetting_view, group_label, matrices, metrics_table, run_snapshots,
+                                        verdict_view)
 from nnapps.ui.bundle_views import delete_widget, download_buttons, import_widget
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import data_uri, display_scale, to_pil
@@ -160,19 +162,36 @@ metrics_table(groups, labels, each_seed)
 
 # --- curves ------------------------------------------------------------------------------
 st.subheader("Training curves")
+snapshots = {r.run_id: run_snapshots(r) for r in chosen}
+kept = sorted({int(e) for snap in snapshots.values() if snap is not None for e in snap["epochs"]})
+epoch = None
+if kept:
+    picked = st.select_slider("Replay epoch", kept + ["end"], value="end", key="replay_epoch",
+                              help="Show every run as it was at this epoch: the rule on the curves, the "
+                                   "confusion matrices, A minus B and the sample table. The metrics, the "
+                                   "verdict and calibration stay the final ones.")
+    epoch = None if picked == "end" else int(picked)
+if epoch is not None:
+    st.caption(f"Replaying epoch {epoch}: each run as it was then (one that stopped earlier, at its last "
+               "epoch; a scikit-learn baseline, which has no epochs, as it ended).")
+# The runs as the scrubber shows them (the stored runs themselves at the end).
+chosen_now = [run_at(r, snapshots[r.run_id], epoch) for r in chosen]
+groups_now = group_runs(chosen_now)
 left, right = st.columns(2)
 if seeded and not each_seed:
     st.caption("Solid: validation (mean over seeds, the band ±1 standard deviation). Dashed: training. "
                "A gap that grows means the model memorises.")
     seed_histories = {name: [r.history.epochs for r in g.runs] for name, g in zip(group_names, groups)}
     for col, metric in ((left, "loss"), (right, "accuracy")):
-        show_chart(compare_charts.seed_curves_chart(seed_histories, metric), f"{spec.name}-{metric}-curves",
-                   col, width="stretch")
+        show_chart(compare_charts.seed_curves_chart(seed_histories, metric, epoch=epoch),
+                   f"{spec.name}-{metric}-curves", col, width="stretch")
 else:
     st.caption("Solid: validation. Dashed: training. A gap that grows means the model memorises.")
     histories = {labels[r.run_id]: r.history.epochs for r in chosen}
     for col, metric in ((left, "loss"), (right, "accuracy")):
-        show_chart(charts.curves_chart(histories, metric), f"{spec.name}-{metric}-curves", col, width="stretch")
+        show_chart(charts.curves_chart(histories, metric, epoch=epoch), f"{spec.name}-{metric}-curves", col,
+                   width="stretch")
+forgetting_view(chosen, snapshots, labels)
 
 # --- confusion matrices, A against B -----------------------------------------------------
 st.subheader("Confusion matrices")
@@ -197,7 +216,7 @@ if cell and cell["by"] in ("a", "b", "either") and vs is None:
 compare_view.sync(vs)
 mode = st.segmented_control("Cells show", ["Counts", "Normalised"], default="Counts", key="cm_mode",
                             required=True, help="Normalised: share of each true class (rows sum to 100%)")
-matrices(groups, labels, chosen, vs, mode == "Normalised", spec.name)
+matrices(groups_now, labels, chosen_now, vs, mode == "Normalised", spec.name)
 
 with st.expander("Precision and recall per class"):
     rows = []
@@ -233,7 +252,7 @@ if mismatched:
              "per-sample views need runs on the same split. Retrain them.")
     st.stop()
 
-table = probability_table(y_test, {n: r.test_proba for n, r in zip(names, chosen)}, dataset.class_names)
+table = probability_table(y_test, {n: r.test_proba for n, r in zip(names, chosen_now)}, dataset.class_names)
 filter_cols = st.columns([3, 2, 2])
 how = filter_cols[0].segmented_control("Show", FILTERS, default="all", key="prob_filter", required=True)
 run_a = run_b = None
@@ -247,9 +266,9 @@ shown = filter_rows(table, how, run_a, run_b)
 cell = st.session_state.get(compare_view.CELL)
 if cell:
     by = cell["by"]
-    members = {"a": groups[vs[0]].runs if vs else [], "b": groups[vs[1]].runs if vs else []}
+    members = {"a": groups_now[vs[0]].runs if vs else [], "b": groups_now[vs[1]].runs if vs else []}
     members["either"] = members["a"] + members["b"]
-    cell_runs = members[by] if by in members else [chosen[int(by[1:])]]
+    cell_runs = members[by] if by in members else [chosen_now[int(by[1:])]]
     ids = cell_samples(y_test, [r.test_proba for r in cell_runs], cell["true"], cell["pred"])
     shown = shown[shown["index"].isin(ids)]
     cell_cols = st.columns([4, 3, 1.5], vertical_alignment="center")
@@ -288,7 +307,7 @@ elif spec.modality == "audio":
     pic.audio(X_test[sample], sample_rate=spec.sample_rate)
 else:
     dist = st.container()
-show_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen)},
+show_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen_now)},
                                      dataset.class_names, dataset.class_names[y_test[sample]]),
            f"{spec.name}-test-item-{sample}", dist, width="stretch")
 

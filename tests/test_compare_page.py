@@ -154,3 +154,43 @@ def test_train_page_trains_three_seeds_in_one_click(app):  # noqa: F811
     jobs = job_snapshots(app)
     assert sorted((j.config.family, j.config.train["seed"]) for j in jobs) == \
         sorted((f, s) for f in ("mlp", "cnn") for s in (0, 1, 2))
+
+
+def confusion_cells(at, title: str) -> np.ndarray:
+    rows = chart_rows(at, title)
+    names = sorted({r["true"] for r in rows}, key=lambda n: int(n))
+    cm = np.zeros((len(names), len(names)))
+    for r in rows:
+        cm[names.index(r["true"]), names.index(r["predicted"])] = r["count"]
+    return cm
+
+
+def test_the_scrubber_replays_every_run_at_epoch_k(app):  # noqa: F811
+    store = RunStore()
+    mlp = train_run(RunConfig.make("digits", "mlp", train={"epochs": 4, "patience": 0}), store)
+    logreg = train_run(RunConfig.make("digits", "logreg"), store)
+    open_page(app, "pages/compare.py")
+    slider = app.select_slider(key="replay_epoch")
+    assert list(slider.options) == ["1", "2", "3", "4", "end"] and slider.value == "end"
+    final = confusion_cells(app, mlp.label)
+    np.testing.assert_array_equal(final, mlp.metrics["confusion"])
+
+    app.select_slider(key="replay_epoch").set_value(4).run()
+    assert_ok(app)
+    np.testing.assert_array_equal(confusion_cells(app, mlp.label), final)  # the last epoch is the end
+
+    app.select_slider(key="replay_epoch").set_value(1).run()
+    assert_ok(app)
+    at_one = store.snapshots(mlp.run_id)["proba"][0].astype(np.float32)
+    expected = skm.confusion_matrix(mlp.y_test, at_one.argmax(1), labels=np.arange(10))
+    np.testing.assert_array_equal(confusion_cells(app, mlp.label), expected)
+    assert not np.array_equal(expected, final)
+    # The baseline has no epochs: it stays as it ended. A minus B follows A's epoch.
+    np.testing.assert_array_equal(confusion_cells(app, logreg.label), logreg.metrics["confusion"])
+    diff = {(r["true"], r["predicted"]): r["difference"] for r in chart_rows(app, "A minus B")}
+    assert all(diff[(str(i), str(j))] == expected[i, j] - logreg.metrics["confusion"][i][j]
+               for i in range(10) for j in range(10))
+    # The sample table too, and a rule on the curves.
+    rows = app.dataframe(key="prob_table").value
+    np.testing.assert_allclose(rows[f"{mlp.label} p"], at_one.max(1), rtol=1e-6)
+    assert any(layer.get("mark", {}).get("type") == "rule" for layer in chart_titled(app, "Loss per epoch")["layer"])

@@ -10,6 +10,7 @@ import streamlit as st
 from .. import charts, compare_charts
 from ..calibration import expected_calibration_error
 from ..comparison import SeedGroup, paired_verdict
+from ..epochs import forgetting
 from ..runs import Run
 from . import compare_view as view
 from .charts_out import show_chart
@@ -136,3 +137,37 @@ def matrices(groups: list[SeedGroup], labels: dict[str, str], chosen: list[Run],
             clickable(charts.confusion_chart(run.metrics["confusion"], run.class_names, labels[run.run_id],
                                              normalize=normalize, size=320, select=view.SELECTION),
                       f"{dataset}-confusion-{run.run_id}", f"r{chosen.index(run)}", class_names, col)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _snapshots(run_id: str, created: float) -> dict | None:
+    return get_store().snapshots(run_id)
+
+
+def run_snapshots(run: Run) -> dict | None:
+    """A run's kept per-epoch test probabilities (None for a baseline or an older run)."""
+    return _snapshots(run.run_id, run.created)
+
+
+MOST_FORGOTTEN = 8
+
+
+def forgetting_view(runs: list[Run], snapshots: dict[str, dict | None], labels: dict[str, str]) -> None:
+    """Per run, the test samples it got right at one kept epoch and wrong at a later one."""
+    rows = []
+    for run in runs:
+        snap = snapshots.get(run.run_id)
+        if snap is None or len(snap["epochs"]) < 2:
+            continue
+        flips = forgetting(run.y_test, snap)
+        order = np.argsort(-flips, kind="stable")[:MOST_FORGOTTEN]
+        rows.append({"run": labels[run.run_id], "forgotten samples": int((flips > 0).sum()),
+                     "times forgotten": int(flips.sum()),
+                     "most forgotten": ", ".join(f"#{i} ({flips[i]}×)" for i in order if flips[i] > 0)})
+    if not rows:
+        return
+    with st.expander("Forgetting: test samples learned, then lost"):
+        st.caption("A sample is forgotten when a run gets it right at one kept epoch and wrong at the next "
+                   "(epochs are kept log-spaced past 30, so a few flips between them go unseen). Often "
+                   "forgotten samples are the hard or mislabelled ones; find them by number in the table below.")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
