@@ -24,9 +24,9 @@ def difference_chart(difference: np.ndarray, class_names: list[str], title: str,
                                 y=alt.Y("true:N", sort=order, title="True"))
     cells = base.mark_rect(stroke="#eeeeee", strokeWidth=0.5).encode(
         color=alt.Color("A better by:Q", scale=alt.Scale(scheme="redblue", domain=[-reach, reach]),
-                        legend=alt.Legend(title="A better (blue) or B better (red) by", orient="bottom",
+                        legend=alt.Legend(title="blue: A better, red: B better", orient="bottom",
                                           direction="horizontal", format=".0%" if normalize else "d",
-                                          gradientLength=size * 0.8)),
+                                          gradientLength=size * 0.6)),
         tooltip=["true", "predicted", alt.Tooltip("difference:Q", format=fmt, title="A minus B")],
     )
     if select is not None:

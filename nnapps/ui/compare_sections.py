@@ -17,6 +17,7 @@ from .charts_out import show_chart
 from .services import get_store
 
 MATRICES_PER_ROW = 3
+MATRIX_SIZE = 250  # pixels: three matrices side by side in the page's width
 
 
 def group_label(group: SeedGroup, labels: dict[str, str]) -> str:
@@ -99,11 +100,11 @@ def mean_confusion(runs: list[Run], normalize: bool) -> np.ndarray:
     return cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
 
 
-def clickable(chart, name: str, by: str, class_names: list[str], container) -> None:
+def clickable(chart, name: str, by: str, class_names: list[str], container, **kwargs) -> None:
     """Show a matrix whose cell click sets the page's cell filter (by: whose predictions)."""
     key = f"matrix_{by}"
     show_chart(chart, name, container, width="content", key=key,
-               on_select=partial(view.on_click, key, by, class_names), selection_mode=view.SELECTION)
+               on_select=partial(view.on_click, key, by, class_names), selection_mode=view.SELECTION, **kwargs)
 
 
 def matrices(groups: list[SeedGroup], labels: dict[str, str], chosen: list[Run], vs: tuple[int, int] | None,
@@ -115,15 +116,18 @@ def matrices(groups: list[SeedGroup], labels: dict[str, str], chosen: list[Run],
     if vs is not None:
         a, b = groups[vs[0]], groups[vs[1]]
         la, lb = group_label(a, labels), group_label(b, labels)
-        cols = st.columns(3)
+        cols = st.columns([1, 1, 1.1])
         for col, group, label, by in ((cols[0], a, la, "a"), (cols[1], b, lb, "b")):
             clickable(charts.confusion_chart(mean_confusion(group.runs, False), class_names, label,
-                                             normalize=normalize, size=280, select=view.SELECTION),
+                                             normalize=normalize, size=MATRIX_SIZE, select=view.SELECTION),
                       f"{dataset}-confusion-{label}", by, class_names, col)
         difference = mean_confusion(a.runs, normalize) - mean_confusion(b.runs, normalize)
         clickable(compare_charts.difference_chart(difference, class_names, "A minus B", normalize=normalize,
-                                                  size=280, select=view.SELECTION),
-                  f"{dataset}-confusion-difference", "either", class_names, cols[2])
+                                                  size=MATRIX_SIZE, select=view.SELECTION),
+                  f"{dataset}-confusion-difference", "either", class_names, cols[2],
+                  # Streamlit's theme measures a chart with a legend below it too short: room for
+                  # the title, the axis and the legend.
+                  height=MATRIX_SIZE + 200)
         st.caption("A minus B: blue where A does better (more right on the diagonal, fewer of a "
                    "mistake off it), red where B does. Click a cell of any matrix to list its samples below.")
         in_pair = {r.run_id for r in a.runs + b.runs}
