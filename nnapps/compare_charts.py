@@ -93,3 +93,28 @@ def seed_curves_chart(histories: dict[str, list[list[EpochStats]]], metric: str,
     if epoch is not None:
         layers.append(alt.Chart(pd.DataFrame({"epoch": [epoch]})).mark_rule(color="#e4572e").encode(x="epoch:Q"))
     return alt.layer(*layers).properties(height=height, title=f"{metric.capitalize()} per epoch")
+
+
+OUTCOME_COLOURS = {"both right": "#c7c7c7", "only A right": "#1f77b4", "only B right": "#d62728",
+                   "both wrong": "#222222"}
+
+
+def agreement_chart(points: pd.DataFrame, select: str | None = None, height: int = 420) -> alt.Chart:
+    """The test samples in 2-D, coloured by who gets each right. points has columns x, y,
+    sample, outcome, true, "A", "B" (each model's top class and probability, as text) and
+    optionally image (a data URI, which the tooltip shows) or text."""
+    colours = alt.Color("outcome:N", title=None, scale=alt.Scale(domain=list(OUTCOME_COLOURS),
+                                                                 range=list(OUTCOME_COLOURS.values())),
+                        legend=alt.Legend(orient="bottom"))
+    tooltip = ["sample", "true", "A", "B"] + [c for c in ("image", "text") if c in points.columns]
+    chart = alt.Chart(points).mark_circle(size=36, opacity=0.75).encode(
+        x=alt.X("x:Q", title="First principal component", axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("y:Q", title="Second principal component", axis=alt.Axis(labels=False, ticks=False)),
+        color=colours,
+        # Disagreements on top, where they can be seen and clicked.
+        order=alt.Order("rank:Q"),
+        tooltip=tooltip,
+    )
+    if select is not None:
+        chart = chart.add_params(alt.selection_point(name=select, fields=["sample"]))
+    return chart.properties(height=height, title="Agreement map: which samples each model gets right")

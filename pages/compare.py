@@ -13,8 +13,8 @@ from nnapps.explain import word_effects
 from nnapps.runs import Run
 from nnapps.ui import compare_view, state
 from nnapps.epochs import run_at
-from nnapps.ui.compare_sections import (forgetting_view, group_label, matrices, metrics_table, run_snapshots,
-                                        verdict_view)
+from nnapps.ui.compare_sections import (agreement_view, forgetting_view, group_label, matrices, metrics_table,
+                                        run_snapshots, verdict_view)
 from nnapps.ui.bundle_views import delete_widget, download_buttons, import_widget
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import data_uri, display_scale, to_pil
@@ -238,8 +238,7 @@ pooled = {name: reliability_bins(np.concatenate([r.y_test for r in g.runs]),
           for name, g in zip(group_names, groups)}
 show_chart(compare_charts.reliability_chart(pooled), f"{spec.name}-reliability", width="stretch")
 
-# --- per-sample probabilities ------------------------------------------------------------
-st.subheader("Every test sample")
+# --- per-sample views: the agreement map, every test sample ------------------------------
 try:
     dataset = cached_dataset(spec.name, SPLIT_SEED)
 except DatasetUnavailable as exc:
@@ -251,6 +250,11 @@ if mismatched:
     st.error(f"The test split of {spec.title} has changed since {', '.join(mismatched)} were trained; "
              "per-sample views need runs on the same split. Retrain them.")
     st.stop()
+if vs is not None:
+    st.subheader("Agreement map")
+    agreement_view(spec, SPLIT_SEED, X_test, groups_now[vs[0]], groups_now[vs[1]], class_names)
+
+st.subheader("Every test sample")
 
 table = probability_table(y_test, {n: r.test_proba for n, r in zip(names, chosen_now)}, dataset.class_names)
 filter_cols = st.columns([3, 2, 2])
@@ -282,6 +286,13 @@ if cell:
                                        on_change=compare_view.set_cell_by, args=("cell_by", by_labels),
                                        label_visibility="collapsed")
     cell_cols[2].button("Every sample", on_click=compare_view.clear_cell, icon=":material/close:")
+point = st.session_state.get(compare_view.POINT)
+if point is not None:
+    shown = shown[shown["index"] == point]
+    point_cols = st.columns([7, 1.5], vertical_alignment="center")
+    point_cols[0].markdown(f"Test sample #{point}, picked on the agreement map")
+    point_cols[1].button("Every sample", on_click=compare_view.clear_cell, icon=":material/close:",
+                         key="every_sample_point")
 st.caption(f"{len(shown):,} of {len(table):,} test samples"
            # Sounds come a page at a time; a table of all the rest would be slow to send.
            + (f"; the first {MAX_TABLE_ROWS} are listed" if len(shown) > MAX_TABLE_ROWS and spec.modality != "audio" else "")

@@ -8,13 +8,15 @@ import pandas as pd
 import streamlit as st
 
 from .. import charts, compare_charts
+from ..agreement import OUTCOMES, embed_2d, outcomes, sample_ids
 from ..calibration import expected_calibration_error
 from ..comparison import SeedGroup, paired_verdict
 from ..epochs import forgetting
 from ..runs import Run
 from . import compare_view as view
 from .charts_out import show_chart
-from .services import get_store
+from .images import data_uri
+from .services import cached_dataset, get_store
 
 MATRICES_PER_ROW = 3
 MATRIX_SIZE = 250  # pixels: three matrices side by side in the page's width
@@ -175,3 +177,39 @@ def forgetting_view(runs: list[Run], snapshots: dict[str, dict | None], labels: 
                    "(epochs are kept log-spaced past 30, so a few flips between them go unseen). Often "
                    "forgotten samples are the hard or mislabelled ones; find them by number in the table below.")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+@st.cache_data(max_entries=8, show_spinner="Placing the test samples on a map...")
+def _map_coordinates(dataset: str, split_seed: int, modality: str, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    X_test, _ = cached_dataset(dataset, split_seed).split("test")
+    ids = sample_ids(len(X_test))
+    return ids, embed_2d(modality, X_test[ids], sample_rate)
+
+
+def agreement_view(spec, split_seed: int, X_test: np.ndarray, a: SeedGroup, b: SeedGroup, class_names: list[str]) -> None:
+    """The test samples in 2-D by their inputs, coloured by who of A and B gets them right;
+    clicking one lists it alone in the sample table."""
+    ids, xy = _map_coordinates(spec.name, split_seed, spec.modality, spec.sample_rate)
+    y = a.runs[0].y_test[ids]
+    who = outcomes(y, [r.test_proba[ids] for r in a.runs], [r.test_proba[ids] for r in b.runs])
+
+    def top(group: SeedGroup) -> list[str]:
+        proba = np.mean([r.test_proba[ids] for r in group.runs], axis=0)
+        return [f"{class_names[k]} ({p:.0%})" for k, p in zip(proba.argmax(1), proba.max(1))]
+
+    points = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "sample": ids, "outcome": who,
+                           "rank": [OUTCOMES.index(o) == 0 for o in who],  # agreements drawn first
+                           "true": [class_names[k] for k in y], "A": top(a), "B": top(b)})
+    points["rank"] = (~points["rank"]).astype(int)
+    if spec.modality == "image":
+        points["image"] = [data_uri(X_test[i], 64) for i in ids]
+    elif spec.modality == "text":
+        points["text"] = [str(X_test[i])[:120] for i in ids]
+    counts = points["outcome"].value_counts()
+    st.caption(f"Each dot is a test sample{'' if len(ids) == len(X_test) else f' ({len(ids):,} of {len(X_test):,}, drawn at random)'}, "
+               "placed by its input (principal components: similar inputs sit close). "
+               + ", ".join(f"{o}: {counts.get(o, 0):,}" for o in OUTCOMES)
+               + ". Hover for both models' answers; click a dot to list it below.")
+    show_chart(compare_charts.agreement_chart(points, select=view.POINT_SELECTION), f"{spec.name}-agreement",
+               width="stretch", key="agreement_map", on_select=partial(view.on_point, "agreement_map"),
+               selection_mode=view.POINT_SELECTION)

@@ -9,6 +9,8 @@ CELL = "compare_cell"  # session state: {"true": i, "pred": j, "by": ...} or abs
 VS_A, VS_B = "compare_vs_a", "compare_vs_b"  # widget keys of the A and B pickers
 SELECTION = "cell"  # the name of the point selection in every clickable matrix
 FILTER = "prob_filter"  # the sample table's filter widget (reset to "all" when a cell is clicked)
+POINT = "compare_point"  # session state: the test sample clicked on the agreement map
+POINT_SELECTION = "sample"  # the name of the agreement map's point selection
 
 
 def _applied_key(param: str) -> str:
@@ -88,8 +90,22 @@ def on_click(chart_key: str, by: str, class_names: list[str]) -> None:
         st.session_state.pop(CELL, None)
 
 
+def on_point(chart_key: str) -> None:
+    """The agreement map's on_select callback: the clicked sample alone in the table (a click
+    elsewhere, which empties the selection, lets every sample back)."""
+    event = st.session_state.get(chart_key) or {}
+    points = (event.get("selection") or {}).get(POINT_SELECTION) or []
+    if points and isinstance(points[0].get("sample"), int):
+        st.session_state[POINT] = points[0]["sample"]
+        st.session_state[FILTER] = "all"
+    else:
+        st.session_state.pop(POINT, None)
+
+
 def clear_cell() -> None:
+    """Every sample back in the table: no confusion cell, no sample from the map."""
     st.session_state.pop(CELL, None)
+    st.session_state.pop(POINT, None)
 
 
 def set_cell_by(key: str, labels: dict[str, str]) -> None:
