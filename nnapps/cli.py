@@ -314,7 +314,7 @@ def cmd_runs(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .comparison import resolve_group, paired_verdict
+    from .comparison import paired_verdict, resolve_group
     from .runs import RunStore
     store = RunStore()
     try:

@@ -6,17 +6,17 @@ import streamlit as st
 
 from nnapps import charts, compare_charts
 from nnapps.calibration import reliability_bins
-from nnapps.comparison import cell_samples, group_runs
+from nnapps.comparison import group_runs
 from nnapps.data import DatasetUnavailable
+from nnapps.epochs import run_at
 from nnapps.evaluation import FILTERS, filter_rows, probability_table, shown_rows
 from nnapps.explain import word_effects
 from nnapps.runs import Run
 from nnapps.ui import compare_view, state
-from nnapps.epochs import run_at
-from nnapps.ui.compare_sections import (agreement_view, forgetting_view, group_label, matrices, metrics_table,
-                                        run_snapshots, verdict_view)
 from nnapps.ui.bundle_views import delete_widget, download_buttons, import_widget
 from nnapps.ui.charts_out import show_chart
+from nnapps.ui.compare_sections import (agreement_view, clicked_samples, forgetting_view, group_label, matrices,
+                                        metrics_table, run_snapshots, verdict_view)
 from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.nav import page_link
@@ -210,9 +210,7 @@ if len(groups) >= 2:
         vs = (a, b)
         verdict_view(groups[a], groups[b], group_names[a], group_names[b])
 compare_view.apply_cell(len(class_names), len(chosen))
-cell = st.session_state.get(compare_view.CELL)
-if cell and cell["by"] in ("a", "b", "either") and vs is None:
-    compare_view.clear_cell()  # its A and B are gone
+compare_view.drop_stale_cell(len(class_names), len(chosen), vs is not None)
 compare_view.sync(vs)
 mode = st.segmented_control("Cells show", ["Counts", "Normalised"], default="Counts", key="cm_mode",
                             required=True, help="Normalised: share of each true class (rows sum to 100%)")
@@ -267,32 +265,7 @@ if how == "A right, B wrong":
     run_a = filter_cols[1].selectbox("A (right)", names, index=0, key="filter_a")
     run_b = filter_cols[2].selectbox("B (wrong)", names, index=1, key="filter_b")
 shown = filter_rows(table, how, run_a, run_b)
-cell = st.session_state.get(compare_view.CELL)
-if cell:
-    by = cell["by"]
-    members = {"a": groups_now[vs[0]].runs if vs else [], "b": groups_now[vs[1]].runs if vs else []}
-    members["either"] = members["a"] + members["b"]
-    cell_runs = members[by] if by in members else [chosen_now[int(by[1:])]]
-    ids = cell_samples(y_test, [r.test_proba for r in cell_runs], cell["true"], cell["pred"])
-    shown = shown[shown["index"].isin(ids)]
-    cell_cols = st.columns([4, 3, 1.5], vertical_alignment="center")
-    whose = {"a": "A", "b": "B", "either": "A or B"}.get(by, labels[cell_runs[0].run_id])
-    cell_cols[0].markdown(f"Confusion cell: true **{class_names[cell['true']]}**, predicted "
-                          f"**{class_names[cell['pred']]}** by {whose}: {len(ids):,} samples")
-    if by in ("a", "b", "either"):
-        by_labels = {"a": "A", "b": "B", "either": "either"}
-        st.session_state["cell_by"] = by_labels[by]
-        cell_cols[1].segmented_control("Predicted by", list(by_labels.values()), key="cell_by", required=True,
-                                       on_change=compare_view.set_cell_by, args=("cell_by", by_labels),
-                                       label_visibility="collapsed")
-    cell_cols[2].button("Every sample", on_click=compare_view.clear_cell, icon=":material/close:")
-point = st.session_state.get(compare_view.POINT)
-if point is not None:
-    shown = shown[shown["index"] == point]
-    point_cols = st.columns([7, 1.5], vertical_alignment="center")
-    point_cols[0].markdown(f"Test sample #{point}, picked on the agreement map")
-    point_cols[1].button("Every sample", on_click=compare_view.clear_cell, icon=":material/close:",
-                         key="every_sample_point")
+shown = clicked_samples(shown, y_test, groups_now, chosen_now, vs, labels, class_names)
 st.caption(f"{len(shown):,} of {len(table):,} test samples"
            # Sounds come a page at a time; a table of all the rest would be slow to send.
            + (f"; the first {MAX_TABLE_ROWS} are listed" if len(shown) > MAX_TABLE_ROWS and spec.modality != "audio" else "")

@@ -2,8 +2,6 @@
 
 import numpy as np
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from nnapps.evaluation import FILTERS, filter_rows, probability_table, shown_rows
 from nnapps.pipeline import train_run

@@ -10,7 +10,7 @@ import streamlit as st
 from .. import charts, compare_charts
 from ..agreement import OUTCOMES, embed_2d, outcomes, sample_ids
 from ..calibration import expected_calibration_error
-from ..comparison import SeedGroup, paired_verdict
+from ..comparison import SeedGroup, cell_samples, paired_verdict
 from ..epochs import forgetting
 from ..runs import Run
 from . import compare_view as view
@@ -213,3 +213,35 @@ def agreement_view(spec, split_seed: int, X_test: np.ndarray, a: SeedGroup, b: S
     show_chart(compare_charts.agreement_chart(points, select=view.POINT_SELECTION), f"{spec.name}-agreement",
                width="stretch", key="agreement_map", on_select=partial(view.on_point, "agreement_map"),
                selection_mode=view.POINT_SELECTION)
+
+
+def clicked_samples(shown: pd.DataFrame, y_test: np.ndarray, groups: list[SeedGroup], runs: list[Run],
+                    vs: tuple[int, int] | None, labels: dict[str, str], class_names: list[str]) -> pd.DataFrame:
+    """The rows of shown (a probability_table) in the confusion cell or the map's sample clicked,
+    with what was clicked and a way back to every sample."""
+    cell = st.session_state.get(view.CELL)
+    if cell:
+        by = cell["by"]
+        members = {"a": groups[vs[0]].runs if vs else [], "b": groups[vs[1]].runs if vs else []}
+        members["either"] = members["a"] + members["b"]
+        cell_runs = members[by] if by in members else [runs[int(by[1:])]]
+        ids = cell_samples(y_test, [r.test_proba for r in cell_runs], cell["true"], cell["pred"])
+        shown = shown[shown["index"].isin(ids)]
+        cols = st.columns([4, 3, 1.5], vertical_alignment="center")
+        whose = {"a": "A", "b": "B", "either": "A or B"}.get(by, labels[cell_runs[0].run_id])
+        cols[0].markdown(f"Confusion cell: true **{class_names[cell['true']]}**, predicted "
+                         f"**{class_names[cell['pred']]}** by {whose}: {len(ids):,} samples")
+        if by in ("a", "b", "either"):
+            by_labels = {"a": "A", "b": "B", "either": "either"}
+            st.session_state["cell_by"] = by_labels[by]
+            cols[1].segmented_control("Predicted by", list(by_labels.values()), key="cell_by", required=True,
+                                      on_change=view.set_cell_by, args=("cell_by", by_labels),
+                                      label_visibility="collapsed")
+        cols[2].button("Every sample", on_click=view.clear_cell, icon=":material/close:")
+    point = st.session_state.get(view.POINT)
+    if point is not None:
+        shown = shown[shown["index"] == point]
+        cols = st.columns([7, 1.5], vertical_alignment="center")
+        cols[0].markdown(f"Test sample #{point}, picked on the agreement map")
+        cols[1].button("Every sample", on_click=view.clear_cell, icon=":material/close:", key="every_sample_point")
+    return shown

@@ -64,6 +64,16 @@ def parse_cell(value: str, n_classes: int, n_runs: int) -> dict | None:
     return {"true": i, "pred": j, "by": by}
 
 
+def drop_stale_cell(n_classes: int, n_runs: int, has_vs: bool) -> None:
+    """Forget a clicked cell the page can no longer show (another dataset, fewer runs, no A and B)."""
+    cell = st.session_state.get(CELL)
+    if not cell:
+        return
+    fits = parse_cell(f"{cell['true']}.{cell['pred']}.{cell['by']}", n_classes, n_runs) is not None
+    if not fits or (cell["by"] in ("a", "b", "either") and not has_vs):
+        st.session_state.pop(CELL, None)
+
+
 def sync(vs: tuple[int, int] | None) -> None:
     """Put A and B and the clicked cell into the address bar."""
     values = {VS_PARAM: f"{vs[0]}.{vs[1]}" if vs else None}
