@@ -128,6 +128,16 @@ def test_a_cell_of_one_run_and_bad_cells(app):  # noqa: F811
         app.run()
         assert_ok(app)
         assert any(f"({bad!r}) does not fit these runs" in w for w in texts(app.warning))
+    # Taking the run out forgets its cell rather than failing.
+    app.query_params[compare_view.CELL_PARAM] = f"{i}.{j}.r2"
+    app.run()
+    assert table_ids(app) == cell_samples(cnn.y_test, [cnn.test_proba], i, j).tolist()
+    app.multiselect(key=state.COMPARE_RUNS).set_value(shown[:2]).run()
+    assert_ok(app)
+    assert len(table_ids(app)) == len(cnn.y_test) and compare_view.CELL_PARAM not in app.query_params
+    app.query_params[compare_view.VS_PARAM] = "0.5"
+    app.run()
+    assert any("choice of A and B ('0.5') does not match its runs" in w for w in texts(app.warning))
 
 
 def test_cell_samples_are_exactly_that_cell():
