@@ -118,13 +118,17 @@ def mcnemar_exact(only_a_right: int, only_b_right: int) -> float:
     return 1.0 if n == 0 else float(binomtest(only_a_right, n, 0.5).pvalue)
 
 
-def confusion_difference(y_true: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray) -> np.ndarray:
-    """(K, K) confusion(A) - confusion(B), rows the true class, columns the predicted one."""
-    k = proba_a.shape[1]
+def confusion_counts(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """(K, K) confusion matrix of proba's predictions: rows the true class, columns the predicted."""
+    k = proba.shape[1]
     cells = np.zeros((k, k), dtype=np.int64)
-    np.add.at(cells, (y_true, proba_a.argmax(axis=1)), 1)
-    np.add.at(cells, (y_true, proba_b.argmax(axis=1)), -1)
+    np.add.at(cells, (y_true, proba.argmax(axis=1)), 1)
     return cells
+
+
+def confusion_difference(y_true: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray) -> np.ndarray:
+    """(K, K) confusion(A) - confusion(B)."""
+    return confusion_counts(y_true, proba_a) - confusion_counts(y_true, proba_b)
 
 
 def paired_verdict(a: SeedGroup, b: SeedGroup, n_bootstrap: int = N_BOOTSTRAP, seed: int = 0,

@@ -6,6 +6,7 @@ from typing import Callable
 
 import numpy as np
 
+from .comparison import confusion_counts
 from .runs import Run
 
 MAX_SNAPSHOTS = 30
@@ -67,9 +68,7 @@ def run_at(run: Run, snapshots: dict[str, np.ndarray] | None, epoch: int | None)
     if epoch is None or snapshots is None or epoch < int(snapshots["epochs"][0]):
         return run
     proba = proba_at(snapshots, epoch)
-    k = proba.shape[1]
-    confusion = np.zeros((k, k), dtype=np.int64)
-    np.add.at(confusion, (run.y_test, proba.argmax(axis=1)), 1)
+    confusion = confusion_counts(run.y_test, proba)
     return replace(run, test_proba=proba, metrics={**run.metrics, "confusion": confusion.tolist(),
                                                    "accuracy": float((proba.argmax(1) == run.y_test).mean())})
 

@@ -1,5 +1,6 @@
 """Sections of the Compare page that answer "which is better, where, and is it real": metrics over
-seeds, the paired verdict, and confusion matrices whose cells filter the sample table."""
+seeds, the paired verdict, confusion matrices and an agreement map whose clicks filter the
+sample table, and the samples each run forgot."""
 
 from functools import partial
 
