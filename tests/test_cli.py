@@ -31,7 +31,7 @@ MLP_PARAMS = 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
 RESULT_KEYS = {"run_id", "dataset", "model", "label", "status", "cached", "accuracy", "macro_f1",
                "log_loss", "params", "train_seconds", "epochs_run", "infer_ms_per_sample", "hparams",
                "train", "features"}
-RESULT_KEYS |= {"config_id"}  # the run's config without its seed (python -m nnapps compare takes it)
+RESULT_KEYS |= {"config_id", "notes"}  # config_id: the config without its seed (for python -m nnapps compare)
 TEXT_DEFAULTS = {"tokenizer": "word", "vocab_size": 5000, "min_freq": 1, "max_len": 64}
 
 
