@@ -312,8 +312,8 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
         from .bench_compare import snapshot_overhead
         log("snapshots: training with the epoch scrubber's test probabilities kept, against without")
         results["snapshot_overhead"] = [snapshot_overhead("digits", "mlp", 30, repeats),
-                                        snapshot_overhead("reviews", "gru", 3, repeats),
-                                        snapshot_overhead("spoken-digits", "cnn", 2 if quick else 3, max(repeats // 2, 2))]
+                                        snapshot_overhead("reviews", "gru", 2, repeats),
+                                        snapshot_overhead("spoken-digits", "pooled-mlp", 10, repeats)]
     if "memory" in only:
         from .bench_memory import server_memory
         log("memory: the server with ten stored runs, Compare open on each dataset, then the GPT page")
