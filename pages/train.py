@@ -79,12 +79,14 @@ def set_seeds(n: int) -> None:
     st.session_state[state.TRAIN_SEEDS] = n
 
 
+max_seeds = limits.SEEDS.value()  # inf when the limit is off
 seed_cols = st.columns([1, 1, 4], vertical_alignment="bottom")
 n_seeds = seed_cols[0].number_input(
-    "Seeds", 1, int(limits.SEEDS.value()), 1, key=state.TRAIN_SEEDS,
+    "Seeds", 1, int(max_seeds) if max_seeds < float("inf") else None, 1, key=state.TRAIN_SEEDS,
     help="Train each architecture this many times, with seeds seed, seed + 1, ...: Compare then "
-         "shows the mean and spread, and whether a difference between models is real or luck.")
-seed_cols[1].button("3 seeds", on_click=set_seeds, args=(3,), key="three_seeds")
+         "shows the mean and spread, and whether a difference between models is real or luck"
+         + (f" (at most {max_seeds:g} on this copy, {limits.SEEDS.variable})." if max_seeds < float("inf") else "."))
+seed_cols[1].button("3 seeds", on_click=set_seeds, args=(3,), key="three_seeds", disabled=max_seeds < 3)
 
 configs = []
 errors = []
