@@ -259,7 +259,7 @@ def vanishing_gradient() -> list[dict]:
     return out
 
 
-SECTIONS = ("speed", "image", "text", "audio", "playground", "inside", "gpt", "memory")
+SECTIONS = ("speed", "image", "text", "audio", "playground", "inside", "gpt", "memory", "snapshots")
 
 
 def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
@@ -308,6 +308,12 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
         results["gpt_training"] = gpt_training(quick)
         log("gpt: the next-character table for a 64-character prompt")
         results["gpt_next_char"] = next_char_latency()
+    if "snapshots" in only:
+        from .bench_compare import snapshot_overhead
+        log("snapshots: training with the epoch scrubber's test probabilities kept, against without")
+        results["snapshot_overhead"] = [snapshot_overhead("digits", "mlp", 30, repeats),
+                                        snapshot_overhead("reviews", "gru", 2, repeats),
+                                        snapshot_overhead("spoken-digits", "pooled-mlp", 10, repeats)]
     if "memory" in only:
         from .bench_memory import server_memory
         log("memory: the server with ten stored runs, Compare open on each dataset, then the GPT page")

@@ -23,15 +23,17 @@ def curves_frame(histories: dict[str, list[EpochStats]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "epoch", "split", "loss", "accuracy"])
 
 
-def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: int = 340) -> alt.Chart:
-    """Overlaid training curves: one colour per run, solid validation and dashed train lines."""
+def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: int = 340,
+                 epoch: int | None = None) -> alt.Chart:
+    """Overlaid training curves: one colour per run, solid validation and dashed train lines;
+    epoch draws a rule there (the epoch replayed)."""
     if metric not in CURVE_METRICS:
         raise ValueError(f"metric must be one of {list(CURVE_METRICS)}, got {metric!r}")
     df = curves_frame(histories)
     y_axis = alt.Y(f"{metric}:Q", title=metric.capitalize(),
                    scale=alt.Scale(zero=False),
                    axis=alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis())
-    return (
+    chart = (
         alt.Chart(df)
         .mark_line(point=alt.OverlayMarkDef(size=20))
         .encode(
@@ -46,23 +48,28 @@ def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: in
             tooltip=["run", "split", "epoch",
                      alt.Tooltip(f"{metric}:Q", format=".2%" if metric == "accuracy" else ".4f")],
         )
-        .properties(height=height, title=f"{metric.capitalize()} per epoch")
     )
+    if epoch is not None:
+        rule = alt.Chart(pd.DataFrame({"epoch": [epoch]})).mark_rule(color="#e4572e").encode(x="epoch:Q")
+        return alt.layer(chart, rule).properties(height=height, title=f"{metric.capitalize()} per epoch")
+    return chart.properties(height=height, title=f"{metric.capitalize()} per epoch")
 
 
 def confusion_chart(confusion: list[list[int]], class_names: list[str], title: str,
-                    normalize: bool = False, size: int = 300) -> alt.Chart:
+                    normalize: bool = False, size: int = 300, select: str | None = None) -> alt.Chart:
     """Heatmap of a confusion matrix (rows: true class, columns: predicted), numbers on cells.
 
     normalize divides each row by its count, so a cell reads "share of this class predicted as".
+    select names a point selection on a cell's (true, predicted), for a page to read clicks.
     """
     cm = np.asarray(confusion, dtype=float)
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
     df = pd.DataFrame([{"true": class_names[i], "predicted": class_names[j], "value": values[i, j],
-                        "count": int(cm[i, j])}
+                        "count": int(cm[i, j]) if cm[i, j].is_integer() else round(float(cm[i, j]), 2)}
                        for i in range(len(class_names)) for j in range(len(class_names))])
     order = list(class_names)
-    fmt = ".0%" if normalize else "d"
+    # A mean over seeds may be fractional.
+    fmt = ".0%" if normalize else ("d" if np.allclose(cm, np.round(cm)) else ".1f")
     base = alt.Chart(df).encode(
         x=alt.X("predicted:N", sort=order, title="Predicted"),
         y=alt.Y("true:N", sort=order, title="True"),
@@ -73,7 +80,7 @@ def confusion_chart(confusion: list[list[int]], class_names: list[str], title: s
         color=alt.condition(alt.datum.count == 0, alt.value("white"),
                             alt.Color("value:Q", scale=alt.Scale(scheme="blues", domain=[0, vmax]),
                                       legend=None)),
-        tooltip=["true", "predicted", "count", alt.Tooltip("value:Q", format=".2%" if normalize else "d",
+        tooltip=["true", "predicted", "count", alt.Tooltip("value:Q", format=".2%" if normalize else fmt,
                                                             title="share" if normalize else "count")],
     )
     # Empty cells stay blank; text flips to white on dark cells.
@@ -81,6 +88,8 @@ def confusion_chart(confusion: list[list[int]], class_names: list[str], title: s
         text=alt.Text("value:Q", format=fmt),
         color=alt.condition(alt.datum.value > vmax * 0.5, alt.value("white"), alt.value("black")),
     )
+    if select is not None:
+        cells = cells.add_params(alt.selection_point(name=select, fields=["true", "predicted"]))
     if len(order) > 15:  # numbers would overlap
         return cells.properties(width=size, height=size, title=title)
     return (cells + text).properties(width=size, height=size, title=title)

@@ -74,6 +74,9 @@ def _train_parser(family_name: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="set a hyperparameter or training option; repeatable")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the train/val/test split")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="train this many seeds (--seed, --seed + 1, ...) of the config, for its "
+                             "mean and spread and for python -m nnapps compare (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     _add_schema_options(parser, TRAIN_SCHEMA)
     for schema in FEATURE_SCHEMAS.values():
@@ -119,10 +122,16 @@ def cmd_train(argv: list[str]) -> int:
             raise ValueError(f"unknown --set key(s) {sorted(unknown)}; valid for {family.name} on "
                              f"{spec.modality} data: "
                              f"{family.schema.names() + TRAIN_SCHEMA.names() + feature_names}")
-        config = RunConfig.make(spec.name, family.name, hparams, train, args.split_seed, features)
+        from . import limits
+        from .comparison import config_id, group_runs
+        if args.seeds < 1:
+            raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+        limits.check(limits.SEEDS, args.seeds)
+        base = RunConfig.make(spec.name, family.name, hparams, train, args.split_seed, features)
+        configs = [base] + [RunConfig.make(spec.name, family.name, hparams,
+                                           {**train, "seed": base.train["seed"] + i}, args.split_seed, features)
+                            for i in range(1, args.seeds)]
         store = RunStore()
-        stored = store.get(config.run_id)
-        cached = stored is not None and stored.status == "complete"
 
         def on_epoch(e):
             print(f"epoch {e.epoch:3d}  train loss {e.train_loss:.4f} acc {e.train_acc:.3f}  "
@@ -133,26 +142,42 @@ def cmd_train(argv: list[str]) -> int:
 
         import torch  # imported by the pipeline already
 
-        # This process trains one model: it may give the training all of torch's threads.
-        run = stored if cached else train_run(config, store, on_epoch=on_epoch, progress=progress,
-                                              threads=torch.get_num_threads())
+        done = []
+        for config in configs:
+            stored = store.get(config.run_id)
+            cached = stored is not None and stored.status == "complete"
+            # This process trains one model at a time: it may give the training all of torch's threads.
+            run = stored if cached else train_run(config, store, on_epoch=on_epoch, progress=progress,
+                                                  threads=torch.get_num_threads())
+            done.append((config, run, cached))
     except (ValueError, DatasetUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    m = run.metrics
-    result = {"run_id": run.run_id, "dataset": config.dataset, "model": config.family,
-              "label": run.label, "status": run.status, "cached": cached,
-              "accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "log_loss": m["log_loss"],
-              "params": m["params"], "train_seconds": m["train_seconds"],
-              "epochs_run": m["epochs_run"], "infer_ms_per_sample": m["infer_ms_per_sample"],
-              "hparams": config.hparams, "train": config.train, "features": config.features,
-              "notes": list(spec.notes)}
+    results = []
+    for config, run, cached in done:
+        m = run.metrics
+        result = {"run_id": run.run_id, "config_id": config_id(config), "dataset": config.dataset,
+                  "model": config.family, "label": run.label, "status": run.status, "cached": cached,
+                  "accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "log_loss": m["log_loss"],
+                  "params": m["params"], "train_seconds": m["train_seconds"],
+                  "epochs_run": m["epochs_run"], "infer_ms_per_sample": m["infer_ms_per_sample"],
+                  "hparams": config.hparams, "train": config.train, "features": config.features,
+                  "notes": list(spec.notes)}
+        results.append(result)
+        if not args.json:
+            print(f"{run.label} on {config.dataset}: accuracy {m['accuracy']:.2%}, macro-F1 "
+                  f"{m['macro_f1']:.3f}, log loss {m['log_loss']:.3f}, {m['params']:,} parameters, "
+                  f"{m['train_seconds']:.1f} s{' (stored run)' if cached else ''}  [run {run.run_id}]")
+    group = group_runs([run for _, run, _ in done])[0]
+    mean, std = group.spread("accuracy")
     if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"{run.label} on {config.dataset}: accuracy {m['accuracy']:.2%}, macro-F1 "
-              f"{m['macro_f1']:.3f}, log loss {m['log_loss']:.3f}, {m['params']:,} parameters, "
-              f"{m['train_seconds']:.1f} s{' (stored run)' if cached else ''}  [run {run.run_id}]")
+        # One seed prints the run's object as before; several print the group with each run.
+        print(json.dumps(results[0] if len(results) == 1 else {
+            "config_id": group.config_id, "label": group.label(), "seeds": group.seeds,
+            "accuracy_mean": mean, "accuracy_std": std, "runs": results}))
+    elif len(results) > 1:
+        print(f"{group.label()}: accuracy {mean:.2%} ± {std:.2%} (mean ± std over seeds {group.seeds})  "
+              f"[config {group.config_id}]")
     return 0
 
 
@@ -293,6 +318,24 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from .comparison import paired_verdict, resolve_group
+    from .runs import RunStore
+    store = RunStore()
+    try:
+        a, b = resolve_group(store, args.a), resolve_group(store, args.b)
+        verdict = paired_verdict(a, b, n_bootstrap=args.bootstrap)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({**verdict.to_dict(), "a_runs": [r.run_id for r in a.runs],
+                          "b_runs": [r.run_id for r in b.runs], "class_names": a.runs[0].class_names}))
+    else:
+        print(verdict.sentence())
+    return 0
+
+
 def cmd_delete(args) -> int:
     from .runs import RunStore
     store = RunStore()
@@ -334,6 +377,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("runs", help="list the stored runs, whose they are and their size")
     p.add_argument("--dataset", default=None)
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("compare", help="which of two stored runs (or configs over seeds) is better, and is it real")
+    p.add_argument("a", metavar="RUN_OR_CONFIG_A", help="a run id, or a config id (python -m nnapps train "
+                   "--json prints both) for all its stored seeds")
+    p.add_argument("b", metavar="RUN_OR_CONFIG_B")
+    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap draws for the interval")
+    p.add_argument("--json", action="store_true")
     p = sub.add_parser("delete", help="delete stored runs for everyone (examples included)")
     p.add_argument("run_ids", nargs="+", metavar="RUN_ID")
     p = sub.add_parser("bench", help="benchmark figures (speed and accuracy)")
@@ -348,4 +397,4 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_gpt(argv[1:])
     args = parser.parse_args(argv)
     return {"datasets": cmd_datasets, "models": cmd_models, "bench": cmd_bench, "export": cmd_export,
-            "import": cmd_import, "runs": cmd_runs, "delete": cmd_delete}[args.command](args)
+            "import": cmd_import, "runs": cmd_runs, "delete": cmd_delete, "compare": cmd_compare}[args.command](args)

@@ -84,3 +84,20 @@ def filter_rows(table: pd.DataFrame, how: str, run_a: str | None = None,
             raise ValueError("'A right, B wrong' needs two runs, A and B")
         return table[table[f"{run_a} ok"] & ~table[f"{run_b} ok"]]
     raise ValueError(f"unknown filter {how!r}; valid: {list(FILTERS)}")
+
+
+def shown_rows(shown: pd.DataFrame, run_names: list[str]) -> pd.DataFrame:
+    """Rows of a (filtered) probability_table as the sample table shows them, on a fresh index.
+
+    Columns: "#" (the test sample's index), "true", then per run L: "L" ("✓ " or "✗ " and its
+    prediction), "L p" (its probability for its prediction) and "L ok".
+    """
+    # Every column goes through .to_numpy(): a filtered table keeps its old index, and pandas
+    # would align a Series from it with the fresh one, giving rows other samples' values.
+    rows = pd.DataFrame({"#": shown["index"].to_numpy(), "true": shown["true"].to_numpy()})
+    for name in run_names:
+        ok = shown[f"{name} ok"].to_numpy()
+        rows[name] = np.where(ok, "✓ ", "✗ ") + shown[f"{name} pred"].to_numpy().astype(str)
+        rows[f"{name} p"] = shown[f"{name} p"].to_numpy()
+        rows[f"{name} ok"] = ok
+    return rows

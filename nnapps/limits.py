@@ -80,8 +80,10 @@ STORE_MB = Limit("NNAPPS_MAX_STORE_MB", 2048, "MB of stored runs in all",
 # Trainings at once: each takes a core and, in a worker process, its own few hundred MB.
 TRAININGS = Limit("NNAPPS_MAX_TRAININGS", os.cpu_count() or 1, "trainings at once",
                   "each training takes a CPU core and its memory until it ends", public=1)
+SEEDS = Limit("NNAPPS_MAX_SEEDS", 20, "seeds of one config trained at once",
+              "each seed is a whole training that holds a training slot", public=5)
 LIMITS = (TRAININGS, PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, TEXT_MB, TEXT_ROWS,
-          TEXT_CHARS, TEXT_CLASSES, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB)
+          TEXT_CHARS, TEXT_CLASSES, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB, SEEDS)
 
 
 def check(limit: Limit, value: float) -> None:

@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from . import limits
 from .data import Dataset, load_dataset
 from .data.dataset import ProgressFn
+from .epochs import SnapshotRecorder
 from .evaluation import classification_metrics, softmax_proba
 from .features import make_preprocessor, preprocessor_from_state
 from .models import InputInfo, get_family
@@ -123,9 +124,12 @@ def fit_run(config: RunConfig, dataset: Dataset | None = None,
     model = build_model(config, inputs, dataset.n_classes)
     if isinstance(model, torch.nn.Module):  # scikit-learn's models are sized by the data alone
         limits.check(limits.PARAMS, sum(p.numel() for p in model.parameters()))
-    history = _TRAINERS[family.kind](model, data, config, on_epoch, should_stop, threads)
-
     X_test = pre.transform(dataset.X_test)
+    # A network's test probabilities at up to ~30 epochs, for Compare's epoch scrubber.
+    recorder = (SnapshotRecorder(config.train["epochs"], lambda: predict_proba(model, X_test, dataset.n_classes),
+                                 then=on_epoch) if isinstance(model, torch.nn.Module) else None)
+    history = _TRAINERS[family.kind](model, data, config, recorder or on_epoch, should_stop, threads)
+
     t0 = time.perf_counter()
     proba = predict_proba(model, X_test, dataset.n_classes)
     infer_seconds = time.perf_counter() - t0
@@ -140,7 +144,7 @@ def fit_run(config: RunConfig, dataset: Dataset | None = None,
     run = Run(config=config, status="stopped" if history.stopped_by_user else "complete",
               history=history, metrics=metrics, class_names=dataset.class_names,
               input_info=inputs, preprocessor=pre.to_state(),
-              test_proba=proba, y_test=dataset.y_test)
+              test_proba=proba, y_test=dataset.y_test, snapshots=recorder.result() if recorder else None)
     return run, weights
 
 

@@ -135,6 +135,9 @@ class Run:
     y_test: np.ndarray = field(repr=False)
     created: float = field(default_factory=time.time)
     provenance: Provenance | None = None  # None: trained here
+    # Test probabilities at some epochs (epochs.SnapshotRecorder), written beside the run and
+    # read on demand (RunStore.snapshots); None on a run read from the store.
+    snapshots: dict | None = field(default=None, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -258,7 +261,9 @@ class RunStore:
         row = (run.run_id, run.config.dataset, run.config.split_seed, run.config.family, run.status,
                run.created, json.dumps(run.config.to_dict()), json.dumps(run.history.to_dict()),
                json.dumps(run.metrics), json.dumps(extra))
-        final = self._paths(run.run_id)
+        final = list(self._paths(run.run_id))
+        if run.snapshots is not None:
+            final.append(self._snapshots_path(run.run_id))
         staging = self.staging / str(os.getpid())
         staging.mkdir(parents=True, exist_ok=True)
         tmp = [staging / f"{p.name}.{threading.get_ident()}.tmp" for p in final]
@@ -266,6 +271,8 @@ class RunStore:
             save_arrays({"test_proba": np.ascontiguousarray(run.test_proba, dtype=np.float32),
                          "y_test": np.ascontiguousarray(run.y_test, dtype=np.int64)}, str(tmp[0]))
             save_tensors({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(tmp[1]))
+            if run.snapshots is not None:
+                save_arrays({k: np.ascontiguousarray(v) for k, v in run.snapshots.items()}, str(tmp[2]))
             with closing(self._connect()) as con:
                 # The write lock first: remove_orphans, holding it too, never sees the files
                 # renamed below without the row that names them.
@@ -312,6 +319,14 @@ class RunStore:
         with closing(self._connect()) as con:
             return [r[0] for r in con.execute("SELECT DISTINCT dataset FROM runs ORDER BY dataset")]
 
+    def snapshots(self, run_id: str) -> dict[str, np.ndarray] | None:
+        """A run's test probabilities at some epochs ({"epochs", "proba"}), or None if it kept none."""
+        path = self._snapshots_path(run_id)
+        try:
+            return load_arrays(str(path))
+        except FileNotFoundError:
+            return None
+
     def load_weights(self, run_id: str) -> dict[str, torch.Tensor]:
         return load_tensors(str(self._paths(run_id)[1]))
 
@@ -323,9 +338,12 @@ class RunStore:
         self._unlink(run_id)
         return deleted
 
+    def _snapshots_path(self, run_id: str) -> Path:
+        return self.files / f"{run_id}.epochs.safetensors"
+
     def _unlink(self, *run_ids: str) -> None:
         for run_id in run_ids:
-            for path in self._paths(run_id):
+            for path in (*self._paths(run_id), self._snapshots_path(run_id)):
                 path.unlink(missing_ok=True)
 
     # Owners. An item is a run id or an uploaded dataset's name.
@@ -385,7 +403,8 @@ class RunStore:
         with closing(self._connect()) as con:
             rows = con.execute(f"SELECT item, MAX(used), MAX(visitor = '{EVERYONE}') FROM owners "
                                "JOIN runs ON item = run_id GROUP BY item").fetchall()
-        return [Usage(run_id, sum(p.stat().st_size for p in self._paths(run_id) if p.exists()),
+        return [Usage(run_id, sum(p.stat().st_size for p in (*self._paths(run_id), self._snapshots_path(run_id))
+                                  if p.exists()),
                       used, bool(shared)) for run_id, used, shared in rows]
 
     def orphans(self) -> tuple[list[str], list[Path]]:

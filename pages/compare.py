@@ -4,14 +4,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnapps import charts
+from nnapps import charts, compare_charts
+from nnapps.calibration import reliability_bins
+from nnapps.comparison import group_runs
 from nnapps.data import DatasetUnavailable
-from nnapps.evaluation import FILTERS, filter_rows, probability_table
+from nnapps.epochs import run_at
+from nnapps.evaluation import FILTERS, filter_rows, probability_table, shown_rows
 from nnapps.explain import word_effects
 from nnapps.runs import Run
-from nnapps.ui import state
+from nnapps.ui import compare_view, state
 from nnapps.ui.bundle_views import delete_widget, download_buttons, import_widget
 from nnapps.ui.charts_out import show_chart
+from nnapps.ui.compare_sections import (agreement_view, clicked_samples, forgetting_view, group_label, matrices,
+                                        metrics_table, run_snapshots, verdict_view)
 from nnapps.ui.escape import dataset_title, escape
 from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
@@ -78,41 +83,39 @@ def sound_rows(shown: pd.DataFrame, X: np.ndarray, run_names: list[str], rate: i
     n_pages = max(1, -(-len(shown) // SOUNDS_PER_PAGE))
     page = (st.columns([1, 4])[0].number_input(f"Page (of {n_pages})", 1, n_pages, 1, key="sound_page")
             if n_pages > 1 else 1)
-    rows = shown.iloc[(page - 1) * SOUNDS_PER_PAGE:page * SOUNDS_PER_PAGE]
+    rows = shown_rows(shown.iloc[(page - 1) * SOUNDS_PER_PAGE:page * SOUNDS_PER_PAGE], run_names)
     widths = [3, 1] + [1.5] * len(run_names)
     header = st.columns(widths)
     for col, title in zip(header, ["sound", "true"] + run_names):
         col.markdown(f"**{title}**")
-    pictures = spectrograms(X[rows["index"].to_numpy()], rate)
+    pictures = spectrograms(X[rows["#"].to_numpy()], rate)
     for (_, row), db in zip(rows.iterrows(), pictures):
-        sample = int(row["index"])
+        sample = int(row["#"])
         cols = st.columns(widths, vertical_alignment="center")
         cols[0].image(to_picture(db), width="stretch")
         cols[0].audio(X[sample], sample_rate=rate)
         cols[1].markdown(f"#{sample}  \n**{escape(row['true'])}**")
         cols[1].button("Details", key=f"sound_details_{sample}", on_click=choose_sound, args=(sample,))
         for col, n in zip(cols[2:], run_names):
-            col.markdown(("✓ " if row[f"{n} ok"] else "✗ ") + escape(row[f"{n} pred"]))
+            col.markdown(escape(row[n]))
             col.progress(float(row[f"{n} p"]), text=f"{row[f'{n} p']:.0%}")
     picked = st.session_state.get(AUDIO_SAMPLE)
-    return picked if picked in set(shown["index"]) else int(rows["index"].iloc[0])
+    return picked if picked in set(shown["index"]) else int(rows["#"].iloc[0])
 
 
 def probability_dataframe(shown: pd.DataFrame, X: np.ndarray, run_names: list[str]) -> int:
     """The table of test images or texts with every model's prediction; returns the clicked one."""
+    rows = shown_rows(shown, run_names)
     # The sample itself leads each row: a thumbnail for images, the words for texts.
     if spec.modality == "image":
-        view = pd.DataFrame({"image": [data_uri(X[i]) for i in shown["index"]]})
+        view = pd.DataFrame({"image": [data_uri(X[i]) for i in rows["#"]]})
         column_config = {"image": st.column_config.ImageColumn("image", width="small")}
     else:
-        view = pd.DataFrame({"text": [X[i] for i in shown["index"]]})
+        view = pd.DataFrame({"text": [X[i] for i in rows["#"]]})
         column_config = {"text": st.column_config.TextColumn("text", width="large")}
-    view["#"] = shown["index"].to_numpy()
-    view["true"] = shown["true"].to_numpy()
+    view = pd.concat([view, rows[["#", "true"] + [c for n in run_names for c in (n, f"{n} p")]]], axis=1)
     column_config["#"] = st.column_config.NumberColumn("#", help="index in the test split")
     for n in run_names:
-        view[f"{n}"] = np.where(shown[f"{n} ok"], "✓ ", "✗ ") + shown[f"{n} pred"].astype(str)
-        view[f"{n} p"] = shown[f"{n} p"].to_numpy()
         column_config[n] = st.column_config.TextColumn(n, help=f"{n}: its prediction (✓ right, ✗ wrong)")
         column_config[f"{n} p"] = st.column_config.ProgressColumn(
             "p", format="percent", min_value=0, max_value=1, help=f"{n}: probability of its prediction")
@@ -121,7 +124,7 @@ def probability_dataframe(shown: pd.DataFrame, X: np.ndarray, run_names: list[st
 
     selected_rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
     row = int(selected_rows[0]) if selected_rows else 0
-    return int(shown["index"].iloc[row])
+    return int(rows["#"].iloc[row])
 
 
 labels = unique_labels(runs)
@@ -147,43 +150,72 @@ if not chosen:
     st.info("Pick at least one run.")
     st.stop()
 names = [labels[r.run_id] for r in chosen]
+groups = group_runs(chosen)
+group_names = [group_label(g, labels) for g in groups]
+class_names = chosen[0].class_names
 
 # --- metrics -----------------------------------------------------------------------------
 st.subheader("Metrics on the test split")
-metrics = pd.DataFrame([{
-    "run": labels[r.run_id], "accuracy": r.metrics["accuracy"], "macro F1": r.metrics["macro_f1"],
-    "log loss": r.metrics["log_loss"], "parameters": r.metrics["params"],
-    "train s": r.metrics["train_seconds"], "ms / sample": r.metrics["infer_ms_per_sample"],
-    "epochs": r.metrics["epochs_run"], "status": r.status, "id": r.run_id,
-} for r in chosen])
-st.dataframe(metrics, hide_index=True, width="stretch", column_config={
-    "accuracy": st.column_config.ProgressColumn("accuracy", format="percent", min_value=0, max_value=1),
-    "macro F1": st.column_config.NumberColumn(format="%.3f"),
-    "log loss": st.column_config.NumberColumn(format="%.3f"),
-    "parameters": st.column_config.NumberColumn(format="localized"),
-    "train s": st.column_config.NumberColumn(format="%.2f"),
-    "ms / sample": st.column_config.NumberColumn(format="%.4f", help="inference time per test sample"),
-})
+seeded = any(len(g.runs) > 1 for g in groups)
+each_seed = seeded and st.toggle("Each seed", key="each_seed",
+                                 help="One row (and one curve) per run instead of the mean over seeds")
+metrics_table(groups, labels, each_seed)
 
 # --- curves ------------------------------------------------------------------------------
 st.subheader("Training curves")
-st.caption("Solid: validation. Dashed: training. A gap that grows means the model memorises.")
-histories = {labels[r.run_id]: r.history.epochs for r in chosen}
+snapshots = {r.run_id: run_snapshots(r) for r in chosen}
+kept = sorted({int(e) for snap in snapshots.values() if snap is not None for e in snap["epochs"]})
+epoch = None
+if kept:
+    picked = st.select_slider("Replay epoch", kept + ["end"], value="end", key="replay_epoch",
+                              help="Show every run as it was at this epoch: the rule on the curves, the "
+                                   "confusion matrices, A minus B and the sample table. The metrics, the "
+                                   "verdict and calibration stay the final ones.")
+    epoch = None if picked == "end" else int(picked)
+if epoch is not None:
+    st.caption(f"Replaying epoch {epoch}: each run as it was then (one that stopped earlier, at its last "
+               "epoch; a scikit-learn baseline, which has no epochs, as it ended).")
+# The runs as the scrubber shows them (the stored runs themselves at the end).
+chosen_now = [run_at(r, snapshots[r.run_id], epoch) for r in chosen]
+groups_now = group_runs(chosen_now)
 left, right = st.columns(2)
-show_chart(charts.curves_chart(histories, "loss"), f"{spec.name}-loss-curves", left, width="stretch")
-show_chart(charts.curves_chart(histories, "accuracy"), f"{spec.name}-accuracy-curves", right, width="stretch")
+if seeded and not each_seed:
+    st.caption("Solid: validation (mean over seeds, the band ±1 standard deviation). Dashed: training. "
+               "A gap that grows means the model memorises.")
+    seed_histories = {name: [r.history.epochs for r in g.runs] for name, g in zip(group_names, groups)}
+    for col, metric in ((left, "loss"), (right, "accuracy")):
+        show_chart(compare_charts.seed_curves_chart(seed_histories, metric, epoch=epoch),
+                   f"{spec.name}-{metric}-curves", col, width="stretch")
+else:
+    st.caption("Solid: validation. Dashed: training. A gap that grows means the model memorises.")
+    histories = {labels[r.run_id]: r.history.epochs for r in chosen}
+    for col, metric in ((left, "loss"), (right, "accuracy")):
+        show_chart(charts.curves_chart(histories, metric, epoch=epoch), f"{spec.name}-{metric}-curves", col,
+                   width="stretch")
+forgetting_view(chosen, snapshots, labels)
 
-# --- confusion matrices ------------------------------------------------------------------
+# --- confusion matrices, A against B -----------------------------------------------------
 st.subheader("Confusion matrices")
+vs = None
+if len(groups) >= 2:
+    compare_view.apply_vs(len(groups))
+    for key, default in ((compare_view.VS_A, 0), (compare_view.VS_B, 1)):
+        if st.session_state.get(key) not in range(len(groups)):
+            st.session_state[key] = default
+    pick = st.columns(2)
+    a = pick[0].selectbox("A", range(len(groups)), format_func=group_names.__getitem__, key=compare_view.VS_A)
+    b = pick[1].selectbox("B", range(len(groups)), format_func=group_names.__getitem__, key=compare_view.VS_B)
+    if a == b:
+        st.warning("Pick two different runs (or configs) for A and B to see which is better.")
+    else:
+        vs = (a, b)
+        verdict_view(groups[a], groups[b], group_names[a], group_names[b])
+compare_view.apply_cell(len(class_names), len(chosen))
+compare_view.drop_stale_cell(len(class_names), len(chosen), vs is not None)
+compare_view.sync(vs)
 mode = st.segmented_control("Cells show", ["Counts", "Normalised"], default="Counts", key="cm_mode",
                             required=True, help="Normalised: share of each true class (rows sum to 100%)")
-per_row = 3
-for start in range(0, len(chosen), per_row):
-    cols = st.columns(per_row)
-    for col, run in zip(cols, chosen[start:start + per_row]):
-        show_chart(charts.confusion_chart(run.metrics["confusion"], run.class_names, labels[run.run_id],
-                                          normalize=mode == "Normalised", size=320),
-                   f"{spec.name}-confusion-{run.run_id}", col, width="content")
+matrices(groups_now, labels, chosen_now, vs, mode == "Normalised", spec.name)
 
 with st.expander("Precision and recall per class"):
     rows = []
@@ -195,8 +227,17 @@ with st.expander("Precision and recall per class"):
                                                 values=["precision", "recall"], sort=False)
                  .map(lambda v: f"{v:.1%}"), width="stretch")
 
-# --- per-sample probabilities ------------------------------------------------------------
-st.subheader("Every test sample")
+# --- calibration -------------------------------------------------------------------------
+st.subheader("Calibration")
+st.caption("Can its probabilities be trusted? Test samples binned by the model's confidence: a "
+           "calibrated model is right 80% of the time when it says 80%, on the dashed diagonal. Below "
+           "it, the model is overconfident. Point size: samples in the bin.")
+pooled = {name: reliability_bins(np.concatenate([r.y_test for r in g.runs]),
+                                 np.concatenate([r.test_proba for r in g.runs]))
+          for name, g in zip(group_names, groups)}
+show_chart(compare_charts.reliability_chart(pooled), f"{spec.name}-reliability", width="stretch")
+
+# --- per-sample views: the agreement map, every test sample ------------------------------
 try:
     dataset = cached_dataset(spec.name, SPLIT_SEED)
 except DatasetUnavailable as exc:
@@ -208,8 +249,13 @@ if mismatched:
     st.error(f"The test split of {dataset_title(spec)} has changed since {', '.join(mismatched)} were trained; "
              "per-sample views need runs on the same split. Retrain them.")
     st.stop()
+if vs is not None:
+    st.subheader("Agreement map")
+    agreement_view(spec, SPLIT_SEED, X_test, groups_now[vs[0]], groups_now[vs[1]], class_names)
 
-table = probability_table(y_test, {n: r.test_proba for n, r in zip(names, chosen)}, dataset.class_names)
+st.subheader("Every test sample")
+
+table = probability_table(y_test, {n: r.test_proba for n, r in zip(names, chosen_now)}, dataset.class_names)
 filter_cols = st.columns([3, 2, 2])
 how = filter_cols[0].segmented_control("Show", FILTERS, default="all", key="prob_filter", required=True)
 run_a = run_b = None
@@ -220,6 +266,7 @@ if how == "A right, B wrong":
     run_a = filter_cols[1].selectbox("A (right)", names, index=0, key="filter_a")
     run_b = filter_cols[2].selectbox("B (wrong)", names, index=1, key="filter_b")
 shown = filter_rows(table, how, run_a, run_b)
+shown = clicked_samples(shown, y_test, groups_now, chosen_now, vs, labels, class_names)
 st.caption(f"{len(shown):,} of {len(table):,} test samples"
            # Sounds come a page at a time; a table of all the rest would be slow to send.
            + (f"; the first {MAX_TABLE_ROWS} are listed" if len(shown) > MAX_TABLE_ROWS and spec.modality != "audio" else "")
@@ -245,7 +292,7 @@ elif spec.modality == "audio":
     pic.audio(X_test[sample], sample_rate=spec.sample_rate)
 else:
     dist = st.container()
-show_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen)},
+show_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen_now)},
                                      dataset.class_names, dataset.class_names[y_test[sample]]),
            f"{spec.name}-test-item-{sample}", dist, width="stretch")
 

@@ -75,14 +75,30 @@ if feature_schema(spec.modality).params:
         st.caption("Fitted on the training split only and saved with each run, so your own input "
                    "later goes through exactly the same steps.")
 
+
+def set_seeds(n: int) -> None:
+    st.session_state[state.TRAIN_SEEDS] = n
+
+
+max_seeds = limits.SEEDS.value()  # inf when the limit is off
+seed_cols = st.columns([1, 1, 4], vertical_alignment="bottom")
+n_seeds = seed_cols[0].number_input(
+    "Seeds", 1, int(max_seeds) if max_seeds < float("inf") else None, 1, key=state.TRAIN_SEEDS,
+    help="Train each architecture this many times, with seeds seed, seed + 1, ...: Compare then "
+         "shows the mean and spread, and whether a difference between models is real or luck"
+         + (f" (at most {max_seeds:g} on this copy, {limits.SEEDS.variable})." if max_seeds < float("inf") else "."))
+seed_cols[1].button("3 seeds", on_click=set_seeds, args=(3,), key="three_seeds", disabled=max_seeds < 3)
+
 configs = []
 errors = []
 for choice in choices:
     try:
-        config = RunConfig.make(spec.name, choice["family"], choice["hparams"], train,
-                                features=features, modality=spec.modality)
-        limits.check(limits.EPOCHS, config.train.get("epochs", 0))
-        configs.append(config)
+        for i in range(int(n_seeds)):
+            config = RunConfig.make(spec.name, choice["family"], choice["hparams"],
+                                    {**train, "seed": train["seed"] + i}, features=features,
+                                    modality=spec.modality)
+            limits.check(limits.EPOCHS, config.train.get("epochs", 0))
+            configs.append(config)
     except ValueError as exc:
         errors.append(f"{get_family(choice['family']).title}: {exc}")
 for error in errors:

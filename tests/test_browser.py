@@ -6,6 +6,7 @@ missing. Set NNAPPS_SCREENSHOT_DIR to keep a screenshot of the Compare page as c
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -373,4 +374,59 @@ def test_markdown_in_an_uploads_labels_and_name_stays_text(server, page, tmp_pat
     expect(page.locator('img[src*="x.example"]')).to_have_count(0)
     expect(main.locator("strong", has_text="bold")).to_have_count(0)
     expect(main.locator(".katex")).to_have_count(0)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def matrix_cell(page, title: str, true_class: str, predicted: str):
+    """One cell of a confusion or difference matrix (Vega draws SVG; each cell names itself)."""
+    return chart_titled(page, title).locator(
+        f'path[aria-label*="true: {true_class}; predicted: {predicted};"]')
+
+
+def test_a_difference_cell_lists_its_samples_and_the_scrubber_replays_an_epoch(server, page, tmp_path):
+    """Click a cell of A minus B: the table lists exactly that cell's samples. Move the epoch
+    slider: the matrices are the ones of that epoch."""
+    import numpy as np
+
+    from nnapps.comparison import cell_samples
+    from nnapps.pipeline import train_run
+    from nnapps.runs import RunStore
+
+    store = RunStore(tmp_path / "nnapps_home")
+    mlp = train_run(RunConfig.make("digits", "mlp", train={"epochs": 4, "patience": 0}), store)
+    logreg = train_run(RunConfig.make("digits", "logreg"), store)
+    y, names = mlp.y_test, mlp.class_names
+    # The cell where A and B differ most, off the diagonal.
+    diff = np.abs(np.array(mlp.metrics["confusion"]) - np.array(logreg.metrics["confusion"]))
+    np.fill_diagonal(diff, -1)
+    i, j = (int(v) for v in np.unravel_index(diff.argmax(), diff.shape))
+    ids = cell_samples(y, [mlp.test_proba, logreg.test_proba], i, j)
+    assert len(ids) > 0
+
+    page.goto(f"{server}/compare?dataset=digits")
+    expect(page.get_by_role("heading", name="Confusion matrices", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Is it real?", exact=False)).to_be_visible(timeout=30_000)
+    matrix_cell(page, "A minus B", names[i], names[j]).click()
+    expect(page.get_by_text(f"Confusion cell: true {names[i]}, predicted {names[j]} by A or B: "
+                            f"{len(ids)} samples")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(f"{len(ids)} of 270 test samples", exact=False)).to_be_visible()
+    expect(page.get_by_text(f"Test sample #{ids[0]}, true class {names[i]}")).to_be_visible()
+    page.wait_for_function("c => new URL(location.href).searchParams.get('cell') === c",
+                           arg=f"{i}.{j}.either", timeout=30_000)
+
+    # Epoch 1 of four: A's matrix, A minus B and the cell's samples as they were then.
+    at_one = store.snapshots(mlp.run_id)["proba"][0].astype(np.float32)
+    counts = np.zeros((10, 10), dtype=int)
+    np.add.at(counts, (y, at_one.argmax(1)), 1)
+    changed = next((a, b) for a in range(10) for b in range(10)
+                   if counts[a, b] != mlp.metrics["confusion"][a][b])
+    cell = matrix_cell(page, mlp.label, names[changed[0]], names[changed[1]])
+    expect(cell).to_have_attribute("aria-label", re.compile(f"count: {mlp.metrics['confusion'][changed[0]][changed[1]]}\\b"))
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    slider.press("Home")
+    expect(page.get_by_text("Replaying epoch 1", exact=False)).to_be_visible(timeout=30_000)
+    expect(cell).to_have_attribute("aria-label", re.compile(f"count: {counts[changed]}\\b"), timeout=30_000)
+    ids_then = cell_samples(y, [at_one, logreg.test_proba], i, j)
+    expect(page.get_by_text(f"{len(ids_then)} of 270 test samples", exact=False)).to_be_visible()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)

@@ -32,6 +32,7 @@ MLP_PARAMS = 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
 RESULT_KEYS = {"run_id", "dataset", "model", "label", "status", "cached", "accuracy", "macro_f1",
                "log_loss", "params", "train_seconds", "epochs_run", "infer_ms_per_sample", "hparams",
                "train", "features", "notes"}
+RESULT_KEYS |= {"config_id"}  # config_id: the config without its seed (for python -m nnapps compare)
 TEXT_DEFAULTS = {"tokenizer": "word", "vocab_size": 5000, "min_freq": 1, "max_len": 64}
 
 

@@ -433,7 +433,7 @@ def test_compare_page_shows_both_runs(compare):
     at, runs = compare
     labels = [r.label for r in runs]
     assert texts(at.subheader) == ["Metrics on the test split", "Training curves",
-                                   "Confusion matrices", "Every test sample"]
+                                   "Confusion matrices", "Calibration", "Agreement map", "Every test sample"]
     assert at.multiselect(key="compare_runs").value == [r.run_id for r in runs]
 
     metrics = at.dataframe[0].value

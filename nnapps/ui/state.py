@@ -11,6 +11,7 @@ JOBS = "train_jobs"            # ids of the training jobs this session submitted
 COMPARE_RUNS = "compare_runs"  # the runs picked on the Compare page (a widget key)
 COMPARE_SEEN = "compare_seen_runs"  # run ids the Compare page has shown, to add new ones
 TRAIN_SLOTS = "train_slots"    # the architectures set up on the Train page
+TRAIN_SEEDS = "train_seeds"    # how many seeds of each architecture the Train page trains (a widget key)
 NEXT_SLOT = "next_slot"
 
 DEFAULT_SLOTS = ({"id": 1, "family": "mlp"}, {"id": 2, "family": "cnn"})
