@@ -342,7 +342,7 @@ def test_a_worker_killed_mid_epoch_fails_its_run_and_the_store_stays_whole(store
         assert con.execute("SELECT state FROM jobs WHERE job_id = ?", (job,)).fetchone() == ("failed",)
     # Only the stored run's files: nothing half-written, nothing of the killed training.
     assert sorted(p.name for p in store.files.iterdir()) == sorted(
-        f"{kept.config.run_id}.{part}.safetensors" for part in ("results", "weights"))
+        f"{kept.config.run_id}.{part}.safetensors" for part in ("epochs", "results", "weights"))
     assert gone(pid)
     # A fresh worker serves the next training.
     assert queue.wait([queue.submit(quick(2))], timeout=WAIT)[0].state == "done"
