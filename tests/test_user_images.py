@@ -320,18 +320,19 @@ def test_zip_folder_round_trip(tmp_path):
     os.symlink(outside, folder / "cats" / "leak.png")
     os.symlink(folder / "cats" / "a.png", folder / "dogs" / "inside.png")
 
-    data = user_images.zip_folder(folder, max_bytes=10**6)
+    data = user_images.zip_folder(folder)
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert names == ["cats/a.png", "cats/b.png", "dogs/c.png", "dogs/d.png", "dogs/inside.png"]
-    assert user_images.zip_folder(folder, max_bytes=10**6) == data  # same folder, same bytes
+    assert user_images.zip_folder(folder) == data  # same folder, same bytes
     raw = user_images.load_image_archive(data, size=8)
     assert raw.class_names == ["cats", "dogs"]
     assert raw.y.tolist() == [0, 0, 1, 1, 1]
 
 
-def test_zip_folder_limits(tmp_path):
+def test_zip_folder_limits(tmp_path, monkeypatch):
     write_folder(tmp_path / "pets", two_classes())
-    with pytest.raises(DatasetUnavailable, match="the limit is"):
-        user_images.zip_folder(tmp_path / "pets", max_bytes=100)
+    monkeypatch.setenv("NNAPPS_MAX_UPLOAD_MB", str(100 / 2**20))
+    with pytest.raises(DatasetUnavailable, match=r"MB of files; .*\(NNAPPS_MAX_UPLOAD_MB\)"):
+        user_images.zip_folder(tmp_path / "pets")
     with pytest.raises(DatasetUnavailable, match="no such folder"):
-        user_images.zip_folder(tmp_path / "missing", max_bytes=10**6)
+        user_images.zip_folder(tmp_path / "missing")

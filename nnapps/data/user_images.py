@@ -14,7 +14,7 @@ from typing import IO
 import numpy as np
 from PIL import Image, ImageOps
 
-from ..limits import DECODED_MB, IMAGE_SIDE, MEGAPIXELS, over
+from ..limits import DECODED_MB, IMAGE_SIDE, MEGAPIXELS, UPLOAD_MB, over
 from .archive import FolderRules, labelled_members, open_member, open_zip, read_member
 from .dataset import DatasetUnavailable, RawData
 
@@ -68,7 +68,7 @@ def _check_costs(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], size:
                                  f"decoded; {why}")
 
 
-def zip_folder(path: Path, max_bytes: int) -> bytes:
+def zip_folder(path: Path) -> bytes:
     """Zip a folder of class folders into memory, paths relative to it, in sorted order.
 
     Hidden entries are left out, and so are symlinks that lead outside the folder; symlinked
@@ -79,9 +79,8 @@ def zip_folder(path: Path, max_bytes: int) -> bytes:
         raise DatasetUnavailable(f"{root}: no such folder")
     files = _folder_files(root)
     total = sum(f.stat().st_size for f in files)
-    if total > max_bytes:
-        raise DatasetUnavailable(f"{root}: {total / 2**20:.1f} MB of files; the limit is "
-                                 f"{max_bytes / 2**20:.0f} MB")
+    if why := over(UPLOAD_MB, total / 2**20):
+        raise DatasetUnavailable(f"{root}: {total / 2**20:.1f} MB of files; {why}")
     buffer = io.BytesIO()
     # Images and most sounds are compressed already, so storing costs little space and no time.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
@@ -89,9 +88,8 @@ def zip_folder(path: Path, max_bytes: int) -> bytes:
             info = zipfile.ZipInfo(file.relative_to(root).as_posix(), date_time=ZIP_DATE_TIME)
             archive.writestr(info, file.read_bytes())
     data = buffer.getvalue()
-    if len(data) > max_bytes:
-        raise DatasetUnavailable(f"{root}: the zipped folder is {len(data) / 2**20:.1f} MB; the "
-                                 f"limit is {max_bytes / 2**20:.0f} MB")
+    if why := over(UPLOAD_MB, len(data) / 2**20):
+        raise DatasetUnavailable(f"{root}: the zipped folder is {len(data) / 2**20:.1f} MB; {why}")
     return data
 
 
