@@ -20,7 +20,9 @@ from nnapps import cli
 from nnapps.data import audio, fsdd, spoken_digits, uploads, user_audio
 from nnapps.data.dataset import DatasetUnavailable
 from nnapps.data.registry import get_spec, load_dataset
-from nnapps.runs import RunStore
+from nnapps.features import make_preprocessor, preprocessor_from_state
+from nnapps.features.audio import trim_silence
+from nnapps.runs import RunConfig, RunStore
 
 # Port 9 (discard) is closed on test machines, so connecting fails at once without a network.
 UNREACHABLE = "http://127.0.0.1:9/fsdd.zip"
@@ -402,6 +404,47 @@ def test_clip_length():
     assert user_audio.clip_length([12_345], 22_050) == 13_230  # tenths of 2,205 samples
     # At least a tenth of a second.
     assert user_audio.clip_length([5, 10], 16_000) == 1600
+
+
+# ---- trimming silence: an option of the sound representation ----------------------------------
+
+
+def late_and_on_time(rate: int = 8000) -> np.ndarray:
+    """Three clips: a tone at the start; the same tone 20 hops (of 16 ms) late after a hiss 60 dB
+    below it; silence."""
+    tone = sine(500, 0.25, rate)
+    X = np.zeros((3, rate), np.float32)
+    X[0, :len(tone)] = tone
+    X[1, :2560] = np.random.default_rng(0).uniform(-5e-4, 5e-4, 2560)
+    X[1, 2560:2560 + len(tone)] = tone
+    return X
+
+
+def test_trimming_moves_each_sound_to_the_start_of_its_clip():
+    X = late_and_on_time()
+    out = trim_silence(X, 8000, hop_ms=16.0)
+    np.testing.assert_array_equal(out[0], X[0])
+    np.testing.assert_array_equal(out[1], X[0])  # the hiss before it is gone, silence after it
+    assert not out[2].any()
+
+
+def test_trimming_is_part_of_the_representation_and_of_the_runs_identity():
+    X = late_and_on_time()[:2]
+    trimmed = make_preprocessor("audio", {}, sample_rate=8000).fit(X)
+    assert trimmed.trim_silence  # on unless switched off
+    spectrograms = trimmed.transform(X)
+    np.testing.assert_array_equal(spectrograms[0], spectrograms[1])
+    plain = make_preprocessor("audio", {"trim_silence": False}, sample_rate=8000).fit(X)
+    assert not np.allclose(plain.transform(X)[0], plain.transform(X)[1])
+    # Stored with the run, so a person's own recording is trimmed as the test split was.
+    again = preprocessor_from_state(json.loads(json.dumps(trimmed.to_state())))
+    np.testing.assert_array_equal(again.transform(X), spectrograms)
+    # A run stored before the option existed was not trimmed; it still is not.
+    old = {k: v for k, v in plain.to_state().items() if k != "trim_silence"}
+    assert preprocessor_from_state(old).trim_silence is False
+    on = RunConfig.make("spoken-digits", "cnn")
+    off = RunConfig.make("spoken-digits", "cnn", features={"trim_silence": False})
+    assert on.features["trim_silence"] is True and on.run_id != off.run_id
 
 
 # ---- uploads: stored by content, told apart by their files ------------------------------------
