@@ -241,6 +241,14 @@ def test_the_notes_say_what_was_cut_resampled_and_mixed_down():
     assert user_audio.load_audio_archive(make_zip(two_classes(rate=16_000))).notes == []
 
 
+def test_upper_case_suffixes_and_what_macos_adds(isolated_dirs):
+    members = {"Digits/yes/A.WAV": tone_file("x.wav", 300), "Digits/yes/B.Flac": tone_file("x.flac", 350),
+               "Digits/no/C.OGG": tone_file("x.ogg", 1200), "Digits/no/D.wav": tone_file("x.wav", 1300),
+               "Digits/.DS_Store": b"\0\0\0\1Bud1", "__MACOSX/Digits/yes/._A.WAV": b"\0\5\26\7"}
+    spec = uploads.store_upload(make_zip(members), "DIGITS.ZIP")
+    assert spec.modality == "audio" and "4 sounds in 2 classes (no, yes)" in spec.description
+
+
 def test_a_wrapping_folder_gives_the_same_dataset():
     plain = user_audio.load_audio_archive(make_zip(two_classes()))
     wrapped = user_audio.load_audio_archive(make_zip(two_classes("tones/")))
