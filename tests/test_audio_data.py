@@ -235,10 +235,22 @@ def test_the_notes_say_what_was_cut_resampled_and_mixed_down():
     members["b/short.ogg"] = tone_file("x.ogg", seconds=0.2, rate=8000)
     raw = user_audio.load_audio_archive(make_zip(members))
     assert raw.X.shape == (21, 3200)
-    assert raw.notes == ["1 of 21 clips was cut to 0.2 s, the length 95% of the clips fit in.",
+    assert raw.notes == ["1 of 21 clips was cut to 0.2 s, the length 95% of the clips fit in, keeping its "
+                         "loudest 0.2 s.",
                          "Clips recorded at 8, 44.1 kHz were resampled to 16 kHz.",
                          "1 clip with more than one channel was mixed down to mono."]
     assert user_audio.load_audio_archive(make_zip(two_classes(rate=16_000))).notes == []
+
+
+def test_a_clip_longer_than_the_rest_keeps_its_sound_not_the_silence_before_it():
+    members = {f"a/{i}.wav": tone_file("x.wav", 300, seconds=0.2, rate=8000) for i in range(19)}
+    late = np.zeros(16_000, np.float32)  # 2 s, the word 1.5 s in
+    late[12_000:13_600] = sine(1200, 0.2, 8000)
+    members["b/late.wav"] = encode(late, 8000)
+    members["b/early.wav"] = tone_file("x.wav", 1200, seconds=0.2, rate=8000)
+    raw = user_audio.load_audio_archive(make_zip(members), rate=8000)
+    assert raw.X.shape == (21, 1600)
+    np.testing.assert_allclose(raw.X[20], late[12_000:13_600], atol=1e-4)  # b/late.wav; 16-bit steps
 
 
 def test_upper_case_suffixes_and_what_macos_adds(isolated_dirs):

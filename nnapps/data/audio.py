@@ -66,6 +66,16 @@ def fit_length(samples: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def loudest_stretch(samples: np.ndarray, n: int) -> np.ndarray:
+    """The n samples of a longer clip that hold the most energy (a recording's word, not the
+    silence before it); a clip of n samples or fewer as it is."""
+    if len(samples) <= n:
+        return samples
+    energy = np.concatenate([[0.0], np.cumsum(np.square(samples, dtype=np.float64))])
+    start = int(np.argmax(energy[n:] - energy[:-n]))
+    return samples[start:start + n]
+
+
 def is_silent(samples: np.ndarray) -> bool:
     return len(samples) == 0 or float(np.abs(samples).max()) < SILENCE_PEAK
 

@@ -3,7 +3,8 @@
 Every file's header is read first, so how long the clips are and what decoding them costs are
 checked against the limits before anything is decoded. Then each clip is mixed down to mono,
 resampled to SAMPLE_RATE and padded with silence or cut to one length: the length that
-LENGTH_QUANTILE of the clips fit in, so one long recording does not make every clip long.
+LENGTH_QUANTILE of the clips fit in, so one long recording does not make every clip long. A
+longer clip keeps its loudest stretch of that length: its sound, not the silence before it.
 """
 
 import io
@@ -16,7 +17,7 @@ import soundfile as sf
 
 from ..limits import AUDIO_MSAMPLES, CLIP_SECONDS, DECODED_MB, SOUND_MINUTES, over
 from .archive import FolderRules, labelled_members, open_zip, read_member
-from .audio import AUDIO_SUFFIXES, DECODE_ERRORS, fit_length, load_clip, unreadable
+from .audio import AUDIO_SUFFIXES, DECODE_ERRORS, fit_length, load_clip, loudest_stretch, unreadable
 from .dataset import DatasetUnavailable, RawData
 
 SAMPLE_RATE = 16_000
@@ -53,7 +54,7 @@ def load_audio_archive(data: bytes, rate: int = SAMPLE_RATE) -> RawData:
         for i, ((info, _), header) in enumerate(zip(labelled, headers)):
             # Decoding stops at the header's length: a header that understates cannot cost more.
             clip = load_clip(read_member(archive, info, "sounds"), info.filename, rate, header.seconds)
-            X[i] = fit_length(clip, length)
+            X[i] = fit_length(loudest_stretch(clip, length), length)
     index = {name: i for i, name in enumerate(class_names)}
     y = np.array([index[name] for _, name in labelled], dtype=np.int64)
     return RawData(X=X, y=y, class_names=class_names, notes=_notes(headers, lengths, length, rate))
@@ -109,7 +110,8 @@ def _notes(headers: list[_Header], lengths: list[int], length: int, rate: int) -
     n_cut = sum(n > length for n in lengths)
     if n_cut:
         notes.append(f"{n_cut:,} of {len(lengths):,} clips {_were(n_cut)} cut to {length / rate:.1f} s, the "
-                     f"length {LENGTH_QUANTILE:.0%} of the clips fit in.")
+                     f"length {LENGTH_QUANTILE:.0%} of the clips fit in, keeping {_their(n_cut)} loudest "
+                     f"{length / rate:.1f} s.")
     other_rates = sorted({h.rate for h in headers} - {rate})
     if other_rates:
         listed = ", ".join(f"{r / 1000:g}" for r in other_rates)
@@ -123,3 +125,7 @@ def _notes(headers: list[_Header], lengths: list[int], length: int, rate: int) -
 
 def _were(n: int) -> str:
     return "was" if n == 1 else "were"
+
+
+def _their(n: int) -> str:
+    return "its" if n == 1 else "their"
