@@ -235,8 +235,8 @@ def test_the_notes_say_what_was_cut_resampled_and_mixed_down():
     members["b/short.ogg"] = tone_file("x.ogg", seconds=0.2, rate=8000)
     raw = user_audio.load_audio_archive(make_zip(members))
     assert raw.X.shape == (21, 3200)
-    assert raw.notes == ["1 of 21 clips was cut to 0.2 s, the length 95% of the clips fit in, keeping its "
-                         "loudest 0.2 s.",
+    assert raw.notes == [("1 of 21 clips was cut to 0.2 s, the length 95% of the clips fit in, keeping its "
+                          "loudest 0.2 s."),
                          "Clips recorded at 8, 44.1 kHz were resampled to 16 kHz.",
                          "1 clip with more than one channel was mixed down to mono."]
     assert user_audio.load_audio_archive(make_zip(two_classes(rate=16_000))).notes == []
