@@ -70,20 +70,51 @@ TEXT_CHARS = Limit("NNAPPS_MAX_TEXT_CHARS", 100_000, "characters kept of one tex
                    public=10_000)
 TEXT_CLASSES = Limit("NNAPPS_MAX_TEXT_CLASSES", 100, "classes in a text file",
                      "hundreds of classes usually mean the wrong column was taken as the label")
-RUNS_PER_VISITOR = Limit("NNAPPS_MAX_RUNS_PER_VISITOR", 100, "runs kept by one visitor",
-                         "every visitor's runs share this copy's disk")
-# Eviction, not refusal: what retention.evict removes, oldest first (examples are kept).
-RUN_AGE_DAYS = Limit("NNAPPS_MAX_RUN_AGE_DAYS", 30, "days a visitor's run is kept after its last use",
-                     "runs nobody comes back to would fill the disk")
-STORE_MB = Limit("NNAPPS_MAX_STORE_MB", 2048, "MB of stored runs in all",
-                 "the disk is shared by every visitor")
+RUNS_PER_VISITOR = Limit("NNAPPS_MAX_RUNS_PER_VISITOR", math.inf, "runs kept by one visitor",
+                         "every visitor's runs share this copy's disk", public=100)
+# Eviction, not refusal: what retention.evict removes, oldest first (examples are kept). A
+# local copy is one person's: nothing of theirs is ever removed unless they set these.
+RUN_AGE_DAYS = Limit("NNAPPS_MAX_RUN_AGE_DAYS", math.inf, "days a visitor's run is kept after its last use",
+                     "runs nobody comes back to would fill the disk", public=30)
+STORE_MB = Limit("NNAPPS_MAX_STORE_MB", math.inf, "MB of stored runs in all",
+                 "the disk is shared by every visitor", public=2048)
+
+# Uploads: sizes, then costs (what decoding takes, counted from the files' headers before any
+# decoding), then memory. Local defaults are what a laptop holds; public ones keep one
+# visitor's upload from holding the server for long.
+UPLOAD_MB = Limit("NNAPPS_MAX_UPLOAD_MB", 1024, "MB in one uploaded file",
+                  "an upload is held in memory while it is checked", public=50)
+MEMBER_MB = Limit("NNAPPS_MAX_MEMBER_MB", 200, "MB in one file of a zip, uncompressed",
+                  "each file is decompressed into memory to be decoded", public=20)
+ARCHIVE_MB = Limit("NNAPPS_MAX_ARCHIVE_MB", 8192, "MB of images or sounds in a zip, uncompressed",
+                   "a small zip can decompress to far more than its size", public=300)
+CLASSES = Limit("NNAPPS_MAX_CLASSES", 1000, "classes in an uploaded zip",
+                "every class is a column of every chart and table", public=100)
+IMAGE_SIDE = Limit("NNAPPS_MAX_IMAGE_SIDE", 8192, "pixels on the longer side of one image",
+                   "an image is decoded whole before it is scaled down", public=4096)
+MEGAPIXELS = Limit("NNAPPS_MAX_MEGAPIXELS", 20_000, "million pixels to decode from an upload's images",
+                   "decoding takes time in proportion to the pixels, however small the files", public=2000)
+CLIP_SECONDS = Limit("NNAPPS_MAX_CLIP_SECONDS", 60, "seconds in one sound clip",
+                     "clips are padded to the length most of them fit in, which can be this long",
+                     public=10)
+SOUND_MINUTES = Limit("NNAPPS_MAX_SOUND_MINUTES", 600, "minutes of sound in an upload, all clips together",
+                      "every minute is decoded and resampled before the clips are cut to one length",
+                      public=60)
+AUDIO_MSAMPLES = Limit("NNAPPS_MAX_AUDIO_MSAMPLES", 10_000, "million samples to decode from an upload's sounds "
+                       "(every channel, at each file's own rate)",
+                       "decoding takes time in proportion to the samples, however small the files", public=400)
+DECODED_MB = Limit("NNAPPS_MAX_DECODED_MB", 4096, "MB that an upload's decoded images or sounds take in memory",
+                   "the whole dataset stays in memory while a model trains on it", public=512)
+
 # Trainings at once: each takes a core and, in a worker process, its own few hundred MB.
 TRAININGS = Limit("NNAPPS_MAX_TRAININGS", os.cpu_count() or 1, "trainings at once",
                   "each training takes a CPU core and its memory until it ends", public=1)
 SEEDS = Limit("NNAPPS_MAX_SEEDS", 20, "seeds of one config trained at once",
               "each seed is a whole training that holds a training slot", public=5)
-LIMITS = (TRAININGS, PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, TEXT_MB, TEXT_ROWS,
-          TEXT_CHARS, TEXT_CLASSES, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB, SEEDS)
+
+LIMITS = (TRAININGS, PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, TEXT_MB, TEXT_ROWS, TEXT_CHARS,
+          TEXT_CLASSES, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB, UPLOAD_MB, MEMBER_MB, ARCHIVE_MB, CLASSES,
+          IMAGE_SIDE, MEGAPIXELS, CLIP_SECONDS, SOUND_MINUTES, AUDIO_MSAMPLES, DECODED_MB, SEEDS)
 
 
 def check(limit: Limit, value: float) -> None:

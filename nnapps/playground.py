@@ -219,8 +219,4 @@ def prepare_sound(samples: np.ndarray, rate: int, target_rate: int, n_samples: i
     if sound.is_silent(samples):
         raise InputError("The recording is silent: check the microphone, or speak louder.")
     clip = sound.resample(np.asarray(samples, dtype=np.float32), rate, target_rate)
-    if len(clip) > n_samples:
-        energy = np.concatenate([[0.0], np.cumsum(clip.astype(np.float64) ** 2)])
-        start = int(np.argmax(energy[n_samples:] - energy[:-n_samples]))
-        clip = clip[start:start + n_samples]
-    return sound.fit_length(clip, n_samples)
+    return sound.fit_length(sound.loudest_stretch(clip, n_samples), n_samples)

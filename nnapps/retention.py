@@ -4,6 +4,8 @@ Every visitor may keep RUNS_PER_VISITOR runs. Runs are removed oldest-used first
 has used them for RUN_AGE_DAYS, or when all stored runs together pass STORE_MB. The examples
 (runs everyone owns: the one-click examples, the shipped GPT, runs from the command line) are
 never removed; a run several visitors trained goes only when the last of them lets it go.
+On a local copy (NNAPPS_PUBLIC unset) the three are infinite: nothing of its user's is removed
+unless they set one.
 """
 
 import time

@@ -7,7 +7,8 @@ import streamlit as st
 from nnapps import charts
 from nnapps.data import DatasetUnavailable, load_dataset
 from nnapps.data.text_table import detect_columns
-from nnapps.data.uploads import ARCHIVE_SUFFIXES, MAX_ARCHIVE_BYTES, TEXT_SUFFIXES, store_upload
+from nnapps.data.uploads import ARCHIVE_SUFFIXES, TEXT_SUFFIXES, store_upload
+from nnapps.limits import CLIP_SECONDS, UPLOAD_MB
 from nnapps.features.text import split_words
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
@@ -108,14 +109,15 @@ def upload_section() -> None:
     st.markdown(
         "**Images**: a zip with one folder per class (for example `cats/` and `dogs/`) of PNG or "
         "JPEG images, resized to 32x32.  \n**Sounds**: a zip with one folder per class of WAV, "
-        "FLAC or OGG clips of up to 10 s, mixed down to mono at 16 kHz and padded or cut to one "
-        "length.  \n**Texts**: a CSV or TSV file with a text column and a "
+        f"FLAC or OGG clips of up to {CLIP_SECONDS.value():g} s, mixed down to mono at 16 kHz, "
+        "silence at their edges trimmed, and padded or cut to the length most of them fit in.  \n"
+        "**Texts**: a CSV or TSV file with a text column and a "
         "label column (a header such as `text,label` helps; without one, the longer column is "
         "taken as the text); lines that do not fit are skipped and listed.  \nAt least two "
         "classes with two examples each.")
     upload = st.file_uploader("Zip of class folders, or CSV/TSV file",
                               type=[s.lstrip(".") for s in ARCHIVE_SUFFIXES + TEXT_SUFFIXES],
-                              key="data_upload", max_upload_size=MAX_ARCHIVE_BYTES // 2**20)
+                              key="data_upload", max_upload_size=int(min(UPLOAD_MB.value(), 2**10)))
     if upload is None:
         return
     data = upload.getvalue()

@@ -20,7 +20,9 @@ from nnapps import cli
 from nnapps.data import audio, fsdd, spoken_digits, uploads, user_audio
 from nnapps.data.dataset import DatasetUnavailable
 from nnapps.data.registry import get_spec, load_dataset
-from nnapps.runs import RunStore
+from nnapps.features import make_preprocessor, preprocessor_from_state
+from nnapps.features.audio import trim_silence
+from nnapps.runs import RunConfig, RunStore
 
 # Port 9 (discard) is closed on test machines, so connecting fails at once without a network.
 UNREACHABLE = "http://127.0.0.1:9/fsdd.zip"
@@ -216,6 +218,49 @@ def test_good_archive_of_mixed_rates_channels_lengths_and_formats(prefix):
         assert np.all(row[n + 8:] == 0) and np.abs(row[n - 200:n - 8]).max() > 0.1, name
 
 
+def test_eight_sixteen_twenty_four_bit_and_float_files_load_at_their_level():
+    x = sine(440, 0.3, 8000, amp=0.5)
+    members = {"a/u8.wav": encode(x, 8000, subtype="PCM_U8"), "a/s16.wav": encode(x, 8000, subtype="PCM_16"),
+               "b/s24.wav": encode(x, 8000, subtype="PCM_24"), "b/f32.wav": encode(x, 8000, subtype="FLOAT"),
+               "b/s24.flac": encode(x, 8000, ".flac", subtype="PCM_24")}
+    raw = user_audio.load_audio_archive(make_zip(members), rate=8000)
+    assert raw.X.shape == (5, 2400)
+    for row in raw.X:
+        np.testing.assert_allclose(row, x, atol=0.01)  # 8-bit is the coarsest: steps of 1/128
+
+
+def test_the_notes_say_what_was_cut_resampled_and_mixed_down():
+    members = {f"a/{i}.wav": tone_file("x.wav", seconds=0.2, rate=16_000) for i in range(19)}
+    members["b/long.flac"] = tone_file("x.flac", seconds=1.0, rate=44_100, stereo=True)
+    members["b/short.ogg"] = tone_file("x.ogg", seconds=0.2, rate=8000)
+    raw = user_audio.load_audio_archive(make_zip(members))
+    assert raw.X.shape == (21, 3200)
+    assert raw.notes == [("1 of 21 clips was cut to 0.2 s, the length 95% of the clips fit in, keeping its "
+                          "loudest 0.2 s."),
+                         "Clips recorded at 8, 44.1 kHz were resampled to 16 kHz.",
+                         "1 clip with more than one channel was mixed down to mono."]
+    assert user_audio.load_audio_archive(make_zip(two_classes(rate=16_000))).notes == []
+
+
+def test_a_clip_longer_than_the_rest_keeps_its_sound_not_the_silence_before_it():
+    members = {f"a/{i}.wav": tone_file("x.wav", 300, seconds=0.2, rate=8000) for i in range(19)}
+    late = np.zeros(16_000, np.float32)  # 2 s, the word 1.5 s in
+    late[12_000:13_600] = sine(1200, 0.2, 8000)
+    members["b/late.wav"] = encode(late, 8000)
+    members["b/early.wav"] = tone_file("x.wav", 1200, seconds=0.2, rate=8000)
+    raw = user_audio.load_audio_archive(make_zip(members), rate=8000)
+    assert raw.X.shape == (21, 1600)
+    np.testing.assert_allclose(raw.X[20], late[12_000:13_600], atol=1e-4)  # b/late.wav; 16-bit steps
+
+
+def test_upper_case_suffixes_and_what_macos_adds(isolated_dirs):
+    members = {"Digits/yes/A.WAV": tone_file("x.wav", 300), "Digits/yes/B.Flac": tone_file("x.flac", 350),
+               "Digits/no/C.OGG": tone_file("x.ogg", 1200), "Digits/no/D.wav": tone_file("x.wav", 1300),
+               "Digits/.DS_Store": b"\0\0\0\1Bud1", "__MACOSX/Digits/yes/._A.WAV": b"\0\5\26\7"}
+    spec = uploads.store_upload(make_zip(members), "DIGITS.ZIP")
+    assert spec.modality == "audio" and "4 sounds in 2 classes (no, yes)" in spec.description
+
+
 def test_a_wrapping_folder_gives_the_same_dataset():
     plain = user_audio.load_audio_archive(make_zip(two_classes()))
     wrapped = user_audio.load_audio_archive(make_zip(two_classes("tones/")))
@@ -272,11 +317,11 @@ def test_silent_sound_is_named():
 
 
 def test_over_long_clip_is_named(monkeypatch):
-    monkeypatch.setattr(user_audio, "MAX_CLIP_SECONDS", 0.4)
+    monkeypatch.setenv("NNAPPS_MAX_CLIP_SECONDS", "0.4")
     members = two_classes(seconds=0.25)
     members["low/long.wav"] = tone_file("x.wav", seconds=0.5, rate=8000)
-    with pytest.raises(DatasetUnavailable,
-                       match=r"low/long.wav is 0\.5 s long; clips may be at most 0\.4 s"):
+    with pytest.raises(DatasetUnavailable, match=r"^low/long.wav is 0\.5 s long; this copy allows at most "
+                                                 r"0\.4 \(NNAPPS_MAX_CLIP_SECONDS\)"):
         user_audio.load_audio_archive(make_zip(members))
 
 
@@ -302,27 +347,54 @@ def test_sound_at_the_root():
 
 
 def test_too_many_sounds(monkeypatch):
-    monkeypatch.setattr(user_audio, "MAX_SOUNDS", 3)
-    with pytest.raises(DatasetUnavailable, match="holds 4 sounds; the limit is 3"):
+    monkeypatch.setenv("NNAPPS_MAX_DATASET_ITEMS", "3")
+    with pytest.raises(DatasetUnavailable, match=r"holds 4 sounds; this copy allows at most 3 "
+                                                 r"\(NNAPPS_MAX_DATASET_ITEMS\)"):
         user_audio.load_audio_archive(make_zip(two_classes()))
-    monkeypatch.setattr(user_audio, "MAX_SOUNDS", 4)
+    monkeypatch.setenv("NNAPPS_MAX_DATASET_ITEMS", "4")
     assert len(user_audio.load_audio_archive(make_zip(two_classes())).y) == 4
 
 
 def test_total_duration_over_the_limit(monkeypatch):
-    data = make_zip(two_classes(seconds=0.5))  # 2 s in all
-    monkeypatch.setattr(user_audio, "MAX_TOTAL_SECONDS", 1.9)
-    with pytest.raises(DatasetUnavailable, match="the sounds last more than .* minutes in all"):
+    data = make_zip(two_classes(seconds=3.0))  # 12 s, a fifth of a minute, in all
+    monkeypatch.setenv("NNAPPS_MAX_SOUND_MINUTES", "0.19")
+    with pytest.raises(DatasetUnavailable, match=r"the 4 sounds last 0\.2 minutes in all; this copy allows "
+                                                 r"at most 0\.19 \(NNAPPS_MAX_SOUND_MINUTES\)"):
         user_audio.load_audio_archive(data)
-    monkeypatch.setattr(user_audio, "MAX_TOTAL_SECONDS", 2.1)
-    assert user_audio.load_audio_archive(data).X.shape == (4, 8000)
+    monkeypatch.setenv("NNAPPS_MAX_SOUND_MINUTES", "0.21")
+    assert user_audio.load_audio_archive(data).X.shape == (4, 48_000)
+
+
+def test_the_total_duration_counts_each_clip_at_its_real_length(monkeypatch):
+    """Issue 15: 3,000 spoken digits, most under 0.6 s, were refused as 3,000 clips of the padded
+    length. 19 clips of 0.1 s and 2 of 2 s are 5.9 s of sound, though 42 s once padded."""
+    members = {f"a/{i}.wav": tone_file(f"a/{i}.wav", seconds=0.1, rate=8000) for i in range(19)}
+    members.update({f"b/{i}.wav": tone_file(f"b/{i}.wav", seconds=2.0, rate=8000) for i in range(2)})
+    monkeypatch.setenv("NNAPPS_MAX_SOUND_MINUTES", str(6 / 60))
+    assert user_audio.load_audio_archive(make_zip(members), rate=8000).X.shape == (21, 16_000)
+
+
+def test_decoding_costs_are_counted_from_the_headers_before_decoding(monkeypatch):
+    # Every channel of every frame at the file's own rate: 0.5 s of 22.05 kHz stereo is 22,050.
+    members = two_classes(seconds=0.5, rate=8000)  # 4 x 4,000 samples
+    members["low/stereo.flac"] = tone_file("x.flac", seconds=0.5, rate=22_050, stereo=True)
+    decoded = []
+    monkeypatch.setattr(user_audio, "load_clip", lambda *args: decoded.append(args) or 1 / 0)
+    monkeypatch.setenv("NNAPPS_MAX_AUDIO_MSAMPLES", str(38_049 / 1e6))
+    with pytest.raises(DatasetUnavailable, match=r"the 5 sounds hold 0 million samples to decode; this copy "
+                                                 r"allows at most 0\.038049 \(NNAPPS_MAX_AUDIO_MSAMPLES\)"):
+        user_audio.load_audio_archive(make_zip(members))
+    assert not decoded
+    monkeypatch.setenv("NNAPPS_MAX_AUDIO_MSAMPLES", str(38_050 / 1e6))
+    with pytest.raises(ZeroDivisionError):  # past the checks, decoding begins
+        user_audio.load_audio_archive(make_zip(members))
 
 
 def test_too_large_member(monkeypatch):
     members = two_classes()
     members["low/big.wav"] = tone_file("big.wav", seconds=1.0, rate=8000)  # 16 kB
-    monkeypatch.setattr(user_audio, "MAX_MEMBER_BYTES", 10_000)
-    with pytest.raises(DatasetUnavailable, match="low/big.wav is .* MB uncompressed; the limit"):
+    monkeypatch.setenv("NNAPPS_MAX_MEMBER_MB", str(10_000 / 2**20))
+    with pytest.raises(DatasetUnavailable, match=r"low/big.wav is .* MB uncompressed; .*NNAPPS_MAX_MEMBER_MB"):
         user_audio.load_audio_archive(make_zip(members))
 
 
@@ -352,6 +424,47 @@ def test_clip_length():
     assert user_audio.clip_length([12_345], 22_050) == 13_230  # tenths of 2,205 samples
     # At least a tenth of a second.
     assert user_audio.clip_length([5, 10], 16_000) == 1600
+
+
+# ---- trimming silence: an option of the sound representation ----------------------------------
+
+
+def late_and_on_time(rate: int = 8000) -> np.ndarray:
+    """Three clips: a tone at the start; the same tone 20 hops (of 16 ms) late after a hiss 60 dB
+    below it; silence."""
+    tone = sine(500, 0.25, rate)
+    X = np.zeros((3, rate), np.float32)
+    X[0, :len(tone)] = tone
+    X[1, :2560] = np.random.default_rng(0).uniform(-5e-4, 5e-4, 2560)
+    X[1, 2560:2560 + len(tone)] = tone
+    return X
+
+
+def test_trimming_moves_each_sound_to_the_start_of_its_clip():
+    X = late_and_on_time()
+    out = trim_silence(X, 8000, hop_ms=16.0)
+    np.testing.assert_array_equal(out[0], X[0])
+    np.testing.assert_array_equal(out[1], X[0])  # the hiss before it is gone, silence after it
+    assert not out[2].any()
+
+
+def test_trimming_is_part_of_the_representation_and_of_the_runs_identity():
+    X = late_and_on_time()[:2]
+    trimmed = make_preprocessor("audio", {}, sample_rate=8000).fit(X)
+    assert trimmed.trim_silence  # on unless switched off
+    spectrograms = trimmed.transform(X)
+    np.testing.assert_array_equal(spectrograms[0], spectrograms[1])
+    plain = make_preprocessor("audio", {"trim_silence": False}, sample_rate=8000).fit(X)
+    assert not np.allclose(plain.transform(X)[0], plain.transform(X)[1])
+    # Stored with the run, so a person's own recording is trimmed as the test split was.
+    again = preprocessor_from_state(json.loads(json.dumps(trimmed.to_state())))
+    np.testing.assert_array_equal(again.transform(X), spectrograms)
+    # A run stored before the option existed was not trimmed; it still is not.
+    old = {k: v for k, v in plain.to_state().items() if k != "trim_silence"}
+    assert preprocessor_from_state(old).trim_silence is False
+    on = RunConfig.make("spoken-digits", "cnn")
+    off = RunConfig.make("spoken-digits", "cnn", features={"trim_silence": False})
+    assert on.features["trim_silence"] is True and on.run_id != off.run_id
 
 
 # ---- uploads: stored by content, told apart by their files ------------------------------------
@@ -423,14 +536,14 @@ def test_store_path_of_a_sounds_zip(tmp_path):
 
 def test_over_large_upload_is_refused(monkeypatch, tmp_path):
     data = make_zip(two_classes())
-    monkeypatch.setattr(uploads, "MAX_ARCHIVE_BYTES", len(data) - 1)
-    with pytest.raises(DatasetUnavailable, match=r"big.zip: the file is .* MB; the limit is"):
+    monkeypatch.setenv("NNAPPS_MAX_UPLOAD_MB", str((len(data) - 1) / 2**20))
+    with pytest.raises(DatasetUnavailable, match=r"big.zip: the file is .* MB; .*\(NNAPPS_MAX_UPLOAD_MB\)"):
         uploads.store_upload(data, "big.zip")
     path = tmp_path / "big.zip"
     path.write_bytes(data)
-    with pytest.raises(DatasetUnavailable, match="larger than the .* MB limit"):
+    with pytest.raises(DatasetUnavailable, match=r"big.zip: .* MB; .*\(NNAPPS_MAX_UPLOAD_MB\)"):
         uploads.store_path(path)
-    with pytest.raises(DatasetUnavailable, match="the limit is"):
+    with pytest.raises(DatasetUnavailable, match="NNAPPS_MAX_UPLOAD_MB"):
         uploads.store_path(write_folder(tmp_path / "big", two_classes()))
     assert uploads.stored_specs() == []
 
@@ -730,7 +843,8 @@ def test_a_long_compressed_file_is_refused_from_its_header(monkeypatch):
     assert len(hour) < 50_000
     read = []
     monkeypatch.setattr(sf, "read", lambda *a, **k: read.append(1) or (_ for _ in ()).throw(AssertionError))
-    with pytest.raises(DatasetUnavailable, match=r"long.flac is 60.0 s long; clips may be at most 10 s"):
+    # Issue 16: the refusal used to be wrapped in "is not a readable WAV, FLAC or OGG file (...)".
+    with pytest.raises(DatasetUnavailable, match=r"^long.flac is 60.0 s long; clips may be at most 10 s"):
         audio.decode(hour, "long.flac", max_seconds=10)
     assert not read  # refused from the header alone
 
@@ -744,13 +858,17 @@ def test_samples_that_are_not_finite_or_absurd_are_refused(bad):
         audio.decode(data, "bad.wav")
 
 
-def test_padding_to_one_length_is_bounded_too(monkeypatch):
-    """Many short clips and a few long ones would be padded far past the total duration limit."""
+def test_padding_to_one_length_is_bounded_by_the_memory_it_takes(monkeypatch):
+    """Many short clips and a few long ones take far more memory padded than their sound."""
     members = {f"a/{i}.wav": tone_file(f"a/{i}.wav", seconds=0.1, rate=8000) for i in range(19)}
     members.update({f"b/{i}.wav": tone_file(f"b/{i}.wav", seconds=2.0, rate=8000) for i in range(2)})
-    monkeypatch.setattr(user_audio, "MAX_TOTAL_SECONDS", 10)  # 5.9 s of sound, but 21 x 2 s padded
-    with pytest.raises(DatasetUnavailable, match="21 clips of 2.0 s .* more than 0.166667 minutes"):
+    decoded = []
+    monkeypatch.setattr(user_audio, "load_clip", lambda *args: decoded.append(args) or 1 / 0)
+    monkeypatch.setenv("NNAPPS_MAX_DECODED_MB", "1")  # 21 clips x 16,000 float32 samples: 1.3 MB
+    with pytest.raises(DatasetUnavailable, match=r"21 clips of 2\.0 s \(the length 95% of them fit in\) take "
+                                                 r"1 MB at 8 kHz; this copy allows at most 1 \(NNAPPS_MAX_DECODED_MB\)"):
         user_audio.load_audio_archive(make_zip(members), rate=8000)
+    assert not decoded
 
 
 def test_a_zip_of_mp3s_is_told_which_formats_work():

@@ -1,5 +1,8 @@
 """Limits for a public copy: each read from the environment, each refusal names the limit and why."""
 
+import math
+from pathlib import Path
+
 import pytest
 
 from nnapps import limits
@@ -12,9 +15,44 @@ from nnapps.runs import RunConfig, RunStore
 
 
 def test_defaults_hold_without_the_environment(monkeypatch):
+    monkeypatch.delenv("NNAPPS_PUBLIC", raising=False)
     for limit in limits.LIMITS:
         monkeypatch.delenv(limit.variable, raising=False)
         assert limit.value() == limit.default
+
+
+def test_a_public_copy_takes_its_tighter_defaults_and_a_setting_still_wins(monkeypatch):
+    monkeypatch.setenv("NNAPPS_PUBLIC", "1")
+    for limit in limits.LIMITS:
+        monkeypatch.delenv(limit.variable, raising=False)
+        expected = limit.default if limit.public is None else limit.public
+        assert limit.value() == expected <= limit.default, limit.variable
+    # A local copy evicts nothing: its eviction limits are infinite, a public copy's are not.
+    evicting = (limits.RUN_AGE_DAYS, limits.STORE_MB, limits.RUNS_PER_VISITOR)
+    assert all(math.isfinite(limit.value()) for limit in evicting)
+    monkeypatch.setenv("NNAPPS_MAX_RUN_AGE_DAYS", "7")
+    assert limits.RUN_AGE_DAYS.value() == 7
+    monkeypatch.setenv("NNAPPS_PUBLIC", "0")
+    monkeypatch.delenv("NNAPPS_MAX_RUN_AGE_DAYS")
+    assert all(math.isinf(limit.value()) for limit in evicting)
+    monkeypatch.setenv("NNAPPS_PUBLIC", "perhaps")
+    with pytest.raises(ValueError, match="NNAPPS_PUBLIC='perhaps' must be 1 or 0"):
+        limits.RUN_AGE_DAYS.value()
+
+
+def shown(value: float) -> str:
+    return "no limit" if math.isinf(value) else f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def test_the_readme_lists_every_limit_with_its_setting():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for limit in limits.LIMITS:
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{limit.variable}` |")), None)
+        assert row is not None, f"README.md has no row for {limit.variable}"
+        *_, local, public = [cell.strip() for cell in row.strip("|").split("|")]
+        # The number of trainings at once follows the machine it runs on.
+        assert local == ("CPU cores" if limit is limits.TRAININGS else shown(limit.default)), (limit.variable, row)
+        assert public == shown(limit.default if limit.public is None else limit.public), (limit.variable, row)
 
 
 @pytest.mark.parametrize("raw", ["ten", "0", "-3"])
@@ -116,3 +154,13 @@ def test_data_page_names_the_dataset_size_limit(app, monkeypatch):  # noqa: F811
     app.file_uploader(key="data_upload").upload("pets.zip", image_zip(), "application/zip").run()
     assert_ok(app)
     assert any("pets.zip could not be used" in e and "NNAPPS_MAX_DATASET_ITEMS" in e for e in texts(app.error))
+
+
+def test_the_sidebar_says_which_kind_of_copy_this_is(app, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("NNAPPS_PUBLIC", raising=False)
+    open_page(app, "pages/data.py")
+    assert "Local copy: generous limits, and nothing you make is removed." in texts(app.sidebar.caption)
+    monkeypatch.setenv("NNAPPS_PUBLIC", "1")
+    app.run()
+    assert ("Public copy, shared by its visitors: limits apply and runs unused for 30 days are removed."
+            in texts(app.sidebar.caption))

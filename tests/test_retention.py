@@ -79,6 +79,27 @@ def test_runs_of_a_store_from_before_owners_are_everyones(tmp_path):
     assert RunStore(tmp_path / "store").owners(run.run_id) == {ANN}
 
 
+def test_a_local_copy_removes_nothing_of_its_users(store, monkeypatch):
+    """Issue 15: without NNAPPS_PUBLIC, a run left for years and a store of any size stay."""
+    monkeypatch.delenv("NNAPPS_PUBLIC", raising=False)
+    runs = [put(store, i, ANN) for i in range(3)]
+    age(store, ANN, 10_000)
+    assert evict(store) == [] and ids(store.list_runs()) == ids(runs)
+    check_room(store, ANN, [fake_run(0, i)[0].run_id for i in range(10, 1010)])  # a thousand more
+
+
+def test_a_public_copy_evicts_and_limits_by_its_public_defaults(store, monkeypatch):
+    monkeypatch.setenv("NNAPPS_PUBLIC", "1")
+    for name in ("NNAPPS_MAX_RUN_AGE_DAYS", "NNAPPS_MAX_STORE_MB", "NNAPPS_MAX_RUNS_PER_VISITOR"):
+        monkeypatch.delenv(name, raising=False)
+    old, recent = put(store, 1, ANN), put(store, 2, BOB)
+    age(store, ANN, 31)
+    assert evict(store) == [old.run_id] and ids(store.list_runs()) == {recent.run_id}
+    with pytest.raises(limits.LimitExceeded, match=r"you would keep 101 runs here; this copy allows at most "
+                                                   r"100 \(NNAPPS_MAX_RUNS_PER_VISITOR\)"):
+        check_room(store, BOB, [fake_run(0, i)[0].run_id for i in range(10, 110)])
+
+
 def test_runs_nobody_came_back_to_are_evicted_examples_stay(store, monkeypatch):
     monkeypatch.setenv("NNAPPS_MAX_RUN_AGE_DAYS", "30")
     example, old, shared, recent = put(store, 1), put(store, 2, ANN), put(store, 3, ANN), put(store, 4, BOB)

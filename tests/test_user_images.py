@@ -2,7 +2,9 @@
 
 import io
 import os
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -18,9 +20,22 @@ def image_bytes(colour=(200, 30, 30), size=(20, 12), mode="RGB", fmt="PNG") -> b
     return buffer.getvalue()
 
 
+def png16_rgba(width: int, height: int, pixel=(0, 0, 0, 0)) -> bytes:
+    """A 16-bit RGBA PNG (Pillow cannot write one) of one colour, written chunk by chunk."""
+    row = b"\0" + struct.pack(">4H", *pixel) * width  # filter type 0, then the pixels
+    deflate = zlib.compressobj(9)
+    pixels = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
 def make_zip(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
     return buffer.getvalue()
@@ -99,6 +114,66 @@ def test_sixteen_bit_grey_png_is_scaled_not_clipped():
     assert np.allclose(raw.X[0], 128 / 255, atol=0.01)
 
 
+def test_palette_cmyk_and_sixteen_bit_rgba_images_load_in_their_colours():
+    palette = io.BytesIO()
+    Image.new("RGB", (10, 10), (0, 200, 0)).convert("P", palette=Image.Palette.ADAPTIVE).save(palette, "PNG")
+    see_through = io.BytesIO()
+    clear = Image.new("P", (6, 6), 1)
+    clear.putpalette([0, 0, 0, 255, 0, 0])
+    clear.save(see_through, "PNG", transparency=1)  # palette entry 1 is fully transparent
+    members = {"a/palette.png": palette.getvalue(), "a/clear.png": see_through.getvalue(),
+               "b/cmyk.jpg": image_bytes((0, 255, 255, 0), mode="CMYK", fmt="JPEG"),  # red in ink
+               "b/rgba16.png": png16_rgba(12, 5, (0, 0, 65535, 65535))}
+    raw = user_images.load_image_archive(make_zip(members), size=8)
+    assert raw.X.shape == (4, 3, 8, 8)
+    # Sorted by name: a/clear, a/palette, b/cmyk, b/rgba16.
+    expected = [(1, 1, 1), (0, 200 / 255, 0), (1, 0, 0), (0, 0, 1)]
+    for image, colour in zip(raw.X, expected):
+        centre = image[:, 4, 4]
+        assert np.allclose(centre, colour, atol=0.03), (centre, colour)
+
+
+def test_exif_orientation_is_applied():
+    # Stored wide, left half red and right half blue; EXIF orientation 6 says "turn clockwise to
+    # view", so the picture a person sees is tall, red on top.
+    stored = np.zeros((16, 32, 3), dtype=np.uint8)
+    stored[:, :16, 0] = 255
+    stored[:, 16:, 2] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.fromarray(stored).save(buffer, "JPEG", quality=95, exif=exif.tobytes())
+    members = two_classes()
+    members["cats/a.png"] = buffer.getvalue()
+    image = user_images.load_image_archive(make_zip(members), size=16).X[0]
+    top, bottom = image[:, 2, 8], image[:, 13, 8]  # the middle column: the picture, not the padding
+    assert top[0] > 0.9 and top[2] < 0.1 and bottom[2] > 0.9 and bottom[0] < 0.1
+
+
+def test_a_pixel_bomb_is_refused_from_the_headers(monkeypatch):
+    # Issue 16: tiny PNGs of 4000 x 4000 16-bit RGBA passed every size check and took half an
+    # hour to decode. Their headers say what they cost; nothing is decoded.
+    bomb = png16_rgba(4000, 4000)
+    data = make_zip({f"{'ab'[i % 2]}/{i}.png": bomb for i in range(1700)})
+    assert len(data) < 2**20
+    with pytest.raises(DatasetUnavailable, match=r"the 1,700 images hold 27,200 million pixels to decode; "
+                                                 r"this copy allows at most 20,000 \(NNAPPS_MAX_MEGAPIXELS\)"):
+        user_images.load_image_archive(data)
+    monkeypatch.setenv("NNAPPS_PUBLIC", "1")
+    with pytest.raises(DatasetUnavailable, match=r"at most 2,000 \(NNAPPS_MAX_MEGAPIXELS\)"):
+        user_images.load_image_archive(data)
+
+
+def test_a_jpeg_counts_the_pixels_it_decodes_at_its_reduced_scale(monkeypatch):
+    members = two_classes(size=(8, 8))
+    members["cats/photo.jpg"] = image_bytes(size=(2000, 1000), fmt="JPEG")  # decoded at 1/8: 250 x 125
+    monkeypatch.setenv("NNAPPS_MAX_MEGAPIXELS", str((250 * 125 + 4 * 64) / 1e6))
+    assert len(user_images.load_image_archive(make_zip(members), size=32).y) == 5
+    monkeypatch.setenv("NNAPPS_MAX_MEGAPIXELS", str((250 * 125 + 4 * 64 - 1) / 1e6))
+    with pytest.raises(DatasetUnavailable, match="NNAPPS_MAX_MEGAPIXELS"):
+        user_images.load_image_archive(make_zip(members), size=32)
+
+
 def test_order_is_sorted_whatever_the_zip_order():
     members = two_classes()
     shuffled = dict(reversed(list(members.items())))
@@ -171,39 +246,52 @@ def test_not_a_zip():
 
 
 def test_too_many_images(monkeypatch):
-    monkeypatch.setattr(user_images, "MAX_IMAGES", 3)
-    with pytest.raises(DatasetUnavailable, match="holds 4 images; the limit is 3"):
+    monkeypatch.setenv("NNAPPS_MAX_DATASET_ITEMS", "3")
+    with pytest.raises(DatasetUnavailable, match=r"holds 4 images; this copy allows at most 3 "
+                                                 r"\(NNAPPS_MAX_DATASET_ITEMS\)"):
         user_images.load_image_archive(make_zip(two_classes()))
 
 
 def test_too_large_member(monkeypatch):
     members = two_classes()
     members["dogs/big.png"] = image_bytes(size=(200, 200)) + b"\0" * 5000
-    monkeypatch.setattr(user_images, "MAX_MEMBER_BYTES", 4000)
-    with pytest.raises(DatasetUnavailable, match="dogs/big.png is .* MB uncompressed; the limit"):
+    monkeypatch.setenv("NNAPPS_MAX_MEMBER_MB", str(4000 / 2**20))
+    with pytest.raises(DatasetUnavailable, match=r"dogs/big.png is .* MB uncompressed; this copy allows "
+                                                 r"at most .* \(NNAPPS_MAX_MEMBER_MB\)"):
         user_images.load_image_archive(make_zip(members))
 
 
 def test_too_large_in_total(monkeypatch):
-    monkeypatch.setattr(user_images, "MAX_TOTAL_BYTES", 100)
-    with pytest.raises(DatasetUnavailable, match="MB uncompressed; the limit is"):
+    monkeypatch.setenv("NNAPPS_MAX_ARCHIVE_MB", str(100 / 2**20))
+    with pytest.raises(DatasetUnavailable, match=r"MB uncompressed; .*\(NNAPPS_MAX_ARCHIVE_MB\)"):
         user_images.load_image_archive(make_zip(two_classes()))
 
 
 def test_too_many_classes(monkeypatch):
-    monkeypatch.setattr(user_images, "MAX_CLASSES", 2)
+    monkeypatch.setenv("NNAPPS_MAX_CLASSES", "2")
     members = two_classes()
     members.update({"owls/e.png": image_bytes(), "owls/f.png": image_bytes()})
-    with pytest.raises(DatasetUnavailable, match="found 3 classes; the limit is 2"):
+    with pytest.raises(DatasetUnavailable, match=r"found 3 classes; this copy allows at most 2 "
+                                                 r"\(NNAPPS_MAX_CLASSES\)"):
         user_images.load_image_archive(make_zip(members))
 
 
 def test_too_many_pixels(monkeypatch):
-    monkeypatch.setattr(user_images, "MAX_SIDE", 16)
+    monkeypatch.setenv("NNAPPS_MAX_IMAGE_SIDE", "16")
     members = two_classes(size=(16, 16))
     members["cats/wide.png"] = image_bytes(size=(17, 4))
-    with pytest.raises(DatasetUnavailable, match="cats/wide.png is 17 x 4 pixels; the limit is 16 x 16"):
+    with pytest.raises(DatasetUnavailable, match=r"cats/wide.png is 17 x 4 pixels; this copy allows at "
+                                                 r"most 16 \(NNAPPS_MAX_IMAGE_SIDE\)"):
         user_images.load_image_archive(make_zip(members))
+
+
+def test_decoded_memory_is_bounded_before_decoding(monkeypatch):
+    # 4 images of 3 x 32 x 32 float32 are 48 KiB decoded.
+    monkeypatch.setenv("NNAPPS_MAX_DECODED_MB", str(40 / 1024))
+    with pytest.raises(DatasetUnavailable, match=r"4 images of 32 x 32 take 0 MB decoded; .*NNAPPS_MAX_DECODED_MB"):
+        user_images.load_image_archive(make_zip(two_classes()), size=32)
+    monkeypatch.setenv("NNAPPS_MAX_DECODED_MB", str(48 / 1024))
+    assert user_images.load_image_archive(make_zip(two_classes()), size=32).X.shape == (4, 3, 32, 32)
 
 
 @pytest.mark.parametrize("pixels", [12 * 12, 20 * 20])  # Pillow warns above its limit, fails at 2x
@@ -212,7 +300,7 @@ def test_decompression_bomb_is_refused(monkeypatch, pixels):
     side = int(pixels ** 0.5)
     members = two_classes(size=(4, 4))
     members["dogs/bomb.png"] = image_bytes(size=(side, side))
-    with pytest.raises(DatasetUnavailable, match="dogs/bomb.png has too many pixels"):
+    with pytest.raises(DatasetUnavailable, match="dogs/bomb.png has more pixels than Pillow decodes safely"):
         user_images.load_image_archive(make_zip(members))
 
 
@@ -232,18 +320,19 @@ def test_zip_folder_round_trip(tmp_path):
     os.symlink(outside, folder / "cats" / "leak.png")
     os.symlink(folder / "cats" / "a.png", folder / "dogs" / "inside.png")
 
-    data = user_images.zip_folder(folder, max_bytes=10**6)
+    data = user_images.zip_folder(folder)
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert names == ["cats/a.png", "cats/b.png", "dogs/c.png", "dogs/d.png", "dogs/inside.png"]
-    assert user_images.zip_folder(folder, max_bytes=10**6) == data  # same folder, same bytes
+    assert user_images.zip_folder(folder) == data  # same folder, same bytes
     raw = user_images.load_image_archive(data, size=8)
     assert raw.class_names == ["cats", "dogs"]
     assert raw.y.tolist() == [0, 0, 1, 1, 1]
 
 
-def test_zip_folder_limits(tmp_path):
+def test_zip_folder_limits(tmp_path, monkeypatch):
     write_folder(tmp_path / "pets", two_classes())
-    with pytest.raises(DatasetUnavailable, match="the limit is"):
-        user_images.zip_folder(tmp_path / "pets", max_bytes=100)
+    monkeypatch.setenv("NNAPPS_MAX_UPLOAD_MB", str(100 / 2**20))
+    with pytest.raises(DatasetUnavailable, match=r"MB of files; .*\(NNAPPS_MAX_UPLOAD_MB\)"):
+        user_images.zip_folder(tmp_path / "pets")
     with pytest.raises(DatasetUnavailable, match="no such folder"):
-        user_images.zip_folder(tmp_path / "missing", max_bytes=10**6)
+        user_images.zip_folder(tmp_path / "missing")

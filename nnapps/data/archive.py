@@ -9,24 +9,22 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
+from typing import IO
 
-from ..limits import DATASET_ITEMS, over
+from ..limits import ARCHIVE_MB, CLASSES, DATASET_ITEMS, MEMBER_MB, over
 from .dataset import DatasetUnavailable
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_ZIP_ERRORS = (zipfile.BadZipFile, NotImplementedError, OSError, EOFError)
 
 
 @dataclass(frozen=True)
 class FolderRules:
-    """What one importer accepts: which files, how many, how big, how many classes."""
+    """What one importer accepts: which files, and how few (how many is the limits' business)."""
 
     noun: str            # "images", "sounds"
     formats: str         # for messages: "PNG or JPEG images"
     suffixes: tuple[str, ...]
-    max_items: int
-    max_member_bytes: int
-    max_total_bytes: int
-    max_classes: int
     min_classes: int = 2
     min_per_class: int = 2
 
@@ -49,13 +47,26 @@ def labelled_members(archive: zipfile.ZipFile, rules: FolderRules) -> tuple[list
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, noun: str = "files") -> bytes:
+    with open_member(archive, info, noun) as stream:
+        try:
+            return stream.read()
+        except _ZIP_ERRORS as error:
+            raise _unreadable_member(info, error) from None
+
+
+def open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, noun: str = "files") -> IO[bytes]:
+    """A member as a seekable stream, decompressed only as far as it is read: enough for a
+    file's header, without decompressing the whole of it."""
     if info.flag_bits & 0x1:
         raise DatasetUnavailable(f"{info.filename} is encrypted; zip the {noun} without a password")
     try:
-        return archive.read(info)
-    except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as error:
-        raise DatasetUnavailable(f"{info.filename} could not be read from the archive "
-                                 f"({error})") from None
+        return archive.open(info)
+    except _ZIP_ERRORS as error:
+        raise _unreadable_member(info, error) from None
+
+
+def _unreadable_member(info: zipfile.ZipInfo, error: Exception) -> DatasetUnavailable:
+    return DatasetUnavailable(f"{info.filename} could not be read from the archive ({error})")
 
 
 def parts(name: str) -> tuple[str, ...]:
@@ -104,18 +115,12 @@ def _members(archive: zipfile.ZipFile, rules: FolderRules) -> list[zipfile.ZipIn
 def _check_sizes(members: list[zipfile.ZipInfo], rules: FolderRules) -> None:
     if why := over(DATASET_ITEMS, len(members)):
         raise DatasetUnavailable(f"the archive holds {len(members):,} {rules.noun}; {why}")
-    if len(members) > rules.max_items:
-        raise DatasetUnavailable(f"the archive holds {len(members):,} {rules.noun}; the limit is "
-                                 f"{rules.max_items:,}")
     for info in members:
-        if info.file_size > rules.max_member_bytes:
-            raise DatasetUnavailable(f"{info.filename} is {info.file_size / 2**20:.1f} MB "
-                                     f"uncompressed; the limit is {rules.max_member_bytes / 2**20:.0f} MB "
-                                     f"per file")
-    total = sum(info.file_size for info in members)
-    if total > rules.max_total_bytes:
-        raise DatasetUnavailable(f"the {rules.noun} come to {total / 2**20:.0f} MB uncompressed; the "
-                                 f"limit is {rules.max_total_bytes / 2**20:.0f} MB")
+        if why := over(MEMBER_MB, info.file_size / 2**20):
+            raise DatasetUnavailable(f"{info.filename} is {info.file_size / 2**20:.1f} MB uncompressed; {why}")
+    total = sum(info.file_size for info in members) / 2**20
+    if why := over(ARCHIVE_MB, total):
+        raise DatasetUnavailable(f"the {rules.noun} come to {total:,.0f} MB uncompressed; {why}")
 
 
 def _assign_classes(members: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, str]]:
@@ -137,8 +142,8 @@ def _check_classes(labelled: list[tuple[zipfile.ZipInfo, str]], class_names: lis
         found = f"{len(class_names)} class{'es' if len(class_names) != 1 else ''}"
         raise DatasetUnavailable(f"found {found} ({', '.join(class_names)}); need at least two "
                                  f"folders of {rules.noun}, one per class")
-    if len(class_names) > rules.max_classes:
-        raise DatasetUnavailable(f"found {len(class_names)} classes; the limit is {rules.max_classes}")
+    if why := over(CLASSES, len(class_names)):
+        raise DatasetUnavailable(f"found {len(class_names):,} classes; {why}")
     counts = {name: 0 for name in class_names}
     for _, name in labelled:
         counts[name] += 1

@@ -15,6 +15,8 @@ from .dataset import DatasetUnavailable
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 # A clip whose loudest sample is below this (-60 dBFS) holds nothing a model could learn from.
 SILENCE_PEAK = 1e-3
+# What soundfile raises for a file it cannot read (never a DatasetUnavailable: see decode).
+DECODE_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError, TypeError, EOFError)
 # Float files may exceed full scale a little; far beyond it they are broken, not loud.
 MAX_PEAK = 16.0
 
@@ -27,19 +29,27 @@ def decode(data: bytes, name: str, max_seconds: float | None = None) -> tuple[np
     """
     try:
         info = sf.info(io.BytesIO(data))
-        if max_seconds is not None and info.samplerate > 0 and info.frames / info.samplerate > max_seconds:
-            raise DatasetUnavailable(f"{name} is {info.frames / info.samplerate:.1f} s long; clips may be at "
-                                     f"most {max_seconds:g} s (cut long recordings into short clips)")
-        # frames caps the decoding too, in case a header understates the length.
-        limit = -1 if max_seconds is None else int(max_seconds * info.samplerate) + 1
+    except DECODE_ERRORS as err:
+        raise unreadable(name, err) from None
+    # Refused outside the try: DatasetUnavailable is a RuntimeError, which would read as unreadable.
+    if max_seconds is not None and info.samplerate > 0 and info.frames / info.samplerate > max_seconds:
+        raise DatasetUnavailable(f"{name} is {info.frames / info.samplerate:.1f} s long; clips may be at "
+                                 f"most {max_seconds:g} s (cut long recordings into short clips)")
+    # frames caps the decoding too, in case a header understates the length.
+    limit = -1 if max_seconds is None else int(max_seconds * info.samplerate) + 1
+    try:
         samples, rate = sf.read(io.BytesIO(data), frames=limit, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, EOFError) as err:
-        raise DatasetUnavailable(f"{name} is not a readable WAV, FLAC or OGG file ({err})") from None
+    except DECODE_ERRORS as err:
+        raise unreadable(name, err) from None
     if samples.shape[0] == 0:
         raise DatasetUnavailable(f"{name} holds no samples")
     if not np.isfinite(samples).all() or np.abs(samples).max() > MAX_PEAK:
         raise DatasetUnavailable(f"{name} holds samples that are not finite or far beyond full scale")
     return samples.mean(axis=1), int(rate)
+
+
+def unreadable(name: str, err: Exception) -> DatasetUnavailable:
+    return DatasetUnavailable(f"{name} is not a readable WAV, FLAC or OGG file ({err})")
 
 
 def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -54,6 +64,16 @@ def fit_length(samples: np.ndarray, n: int) -> np.ndarray:
     m = min(n, len(samples))
     out[:m] = samples[:m]
     return out
+
+
+def loudest_stretch(samples: np.ndarray, n: int) -> np.ndarray:
+    """The n samples of a longer clip that hold the most energy (a recording's word, not the
+    silence before it); a clip of n samples or fewer as it is."""
+    if len(samples) <= n:
+        return samples
+    energy = np.concatenate([[0.0], np.cumsum(np.square(samples, dtype=np.float64))])
+    start = int(np.argmax(energy[n:] - energy[:-n]))
+    return samples[start:start + n]
 
 
 def is_silent(samples: np.ndarray) -> bool:

@@ -9,17 +9,19 @@ the dataset's identity).
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
+from ..limits import UPLOAD_MB, over
 from ..paths import home_dir, write_atomically
 from . import text_table, user_audio, user_images
 from .archive import member_suffixes
 from .audio import AUDIO_SUFFIXES
 from .dataset import DatasetSpec, DatasetUnavailable, RawData
 
-MAX_ARCHIVE_BYTES = int(float(os.environ.get("NNAPPS_MAX_UPLOAD_MB", "50")) * 1024 * 1024)
+# The Data page's uploader reads this once (it takes whole MB); the checks below read the limit
+# each time. No limit (inf) is a size no upload reaches.
+MAX_ARCHIVE_BYTES = int(min(UPLOAD_MB.value(), 2**30) * 2**20)
 ARCHIVE_SUFFIXES = (".zip",)
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 NOUNS = {"image": "images", "text": "texts", "audio": "sounds"}
@@ -76,9 +78,8 @@ def store_upload(data: bytes, filename: str, text_column: str | None = None,
 
     Raises DatasetUnavailable with a message for a person when the file is unusable.
     """
-    if len(data) > MAX_ARCHIVE_BYTES:
-        raise DatasetUnavailable(f"{filename}: the file is {len(data) / 2**20:.1f} MB; the limit is "
-                                 f"{MAX_ARCHIVE_BYTES / 2**20:.0f} MB")
+    if why := over(UPLOAD_MB, len(data) / 2**20):
+        raise DatasetUnavailable(f"{filename}: the file is {len(data) / 2**20:.1f} MB; {why}")
     identity = hashlib.sha256(data)
     identity.update(json.dumps([text_column, label_column]).encode())
     name = "user-" + identity.hexdigest()[:12]
@@ -120,10 +121,10 @@ def store_path(path: Path, text_column: str | None = None, label_column: str | N
                                  f"with {PUBLIC_VARIABLE}=0 to add it for everyone")
     path = Path(path)
     if path.is_dir():
-        return store_upload(user_images.zip_folder(path, max_bytes=MAX_ARCHIVE_BYTES), f"{path.name}.zip")
+        return store_upload(user_images.zip_folder(path), f"{path.name}.zip")
     _check_suffix(path.name)
-    if path.stat().st_size > MAX_ARCHIVE_BYTES:
-        raise DatasetUnavailable(f"{path}: larger than the {MAX_ARCHIVE_BYTES / 2**20:.0f} MB limit")
+    if why := over(UPLOAD_MB, path.stat().st_size / 2**20):
+        raise DatasetUnavailable(f"{path}: {path.stat().st_size / 2**20:.1f} MB; {why}")
     return store_upload(path.read_bytes(), path.name, text_column, label_column)
 
 

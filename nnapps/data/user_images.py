@@ -1,24 +1,25 @@
-"""A user's images: a zip of one folder per class, checked and decoded in memory into RawData."""
+"""A user's images: a zip of one folder per class, checked and decoded in memory into RawData.
+
+Every image's size is read from its header first (Pillow opens lazily), so an upload whose
+pixels would take long to decode is refused before any is decoded.
+"""
 
 import io
 import os
 import warnings
 import zipfile
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from .archive import FolderRules, labelled_members, open_zip, read_member
+from ..limits import DECODED_MB, IMAGE_SIDE, MEGAPIXELS, UPLOAD_MB, over
+from .archive import FolderRules, labelled_members, open_member, open_zip, read_member
 from .dataset import DatasetUnavailable, RawData
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 IMAGE_FORMATS = ("PNG", "JPEG")
-MAX_IMAGES = 5_000
-MAX_MEMBER_BYTES = 20 * 2**20
-MAX_TOTAL_BYTES = 200 * 2**20
-MAX_SIDE = 4096
-MAX_CLASSES = 100
 MIN_CLASSES = 2
 MIN_IMAGES_PER_CLASS = 2
 # JPEG may round a grey picture saved as RGB to channels a level or two apart; still grey.
@@ -38,6 +39,7 @@ def load_image_archive(data: bytes, size: int = 32) -> RawData:
     """
     with open_zip(data) as archive:
         labelled, class_names = labelled_members(archive, _rules())
+        _check_costs(archive, [info for info, _ in labelled], size)
         images = [_decode(archive, info, size) for info, _ in labelled]
     index = {name: i for i, name in enumerate(class_names)}
     y = np.array([index[name] for _, name in labelled], dtype=np.int64)
@@ -45,14 +47,28 @@ def load_image_archive(data: bytes, size: int = 32) -> RawData:
 
 
 def _rules() -> FolderRules:
-    # Read at call time, so the limits can be changed (tests lower them) without a rebuild.
     return FolderRules(noun="images", formats="PNG or JPEG images", suffixes=IMAGE_SUFFIXES,
-                       max_items=MAX_IMAGES, max_member_bytes=MAX_MEMBER_BYTES,
-                       max_total_bytes=MAX_TOTAL_BYTES, max_classes=MAX_CLASSES,
                        min_classes=MIN_CLASSES, min_per_class=MIN_IMAGES_PER_CLASS)
 
 
-def zip_folder(path: Path, max_bytes: int) -> bytes:
+def _check_costs(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], size: int) -> None:
+    """Refuse, from the headers alone, an upload whose pixels would take too long to decode or
+    whose decoded images would not fit in memory."""
+    pixels = 0
+    for info in members:
+        with open_member(archive, info, "images") as stream:  # only the header is decompressed
+            picture = _opened(stream, info.filename, size)
+            pixels += picture.size[0] * picture.size[1]
+    if why := over(MEGAPIXELS, pixels / 1e6):
+        raise DatasetUnavailable(f"the {len(members):,} images hold {pixels / 1e6:,.0f} million pixels "
+                                 f"to decode; {why}")
+    decoded_mb = len(members) * 3 * size * size * 4 / 2**20  # float32, colour at worst
+    if why := over(DECODED_MB, decoded_mb):
+        raise DatasetUnavailable(f"{len(members):,} images of {size} x {size} take {decoded_mb:,.0f} MB "
+                                 f"decoded; {why}")
+
+
+def zip_folder(path: Path) -> bytes:
     """Zip a folder of class folders into memory, paths relative to it, in sorted order.
 
     Hidden entries are left out, and so are symlinks that lead outside the folder; symlinked
@@ -63,9 +79,8 @@ def zip_folder(path: Path, max_bytes: int) -> bytes:
         raise DatasetUnavailable(f"{root}: no such folder")
     files = _folder_files(root)
     total = sum(f.stat().st_size for f in files)
-    if total > max_bytes:
-        raise DatasetUnavailable(f"{root}: {total / 2**20:.1f} MB of files; the limit is "
-                                 f"{max_bytes / 2**20:.0f} MB")
+    if why := over(UPLOAD_MB, total / 2**20):
+        raise DatasetUnavailable(f"{root}: {total / 2**20:.1f} MB of files; {why}")
     buffer = io.BytesIO()
     # Images and most sounds are compressed already, so storing costs little space and no time.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
@@ -73,9 +88,8 @@ def zip_folder(path: Path, max_bytes: int) -> bytes:
             info = zipfile.ZipInfo(file.relative_to(root).as_posix(), date_time=ZIP_DATE_TIME)
             archive.writestr(info, file.read_bytes())
     data = buffer.getvalue()
-    if len(data) > max_bytes:
-        raise DatasetUnavailable(f"{root}: the zipped folder is {len(data) / 2**20:.1f} MB; the "
-                                 f"limit is {max_bytes / 2**20:.0f} MB")
+    if why := over(UPLOAD_MB, len(data) / 2**20):
+        raise DatasetUnavailable(f"{root}: the zipped folder is {len(data) / 2**20:.1f} MB; {why}")
     return data
 
 
@@ -97,7 +111,7 @@ def _folder_files(root: Path) -> list[Path]:
 def read_picture(data: bytes, name: str) -> Image.Image:
     """One PNG or JPEG file as an upright L or RGB picture (transparency laid over white);
     DatasetUnavailable names the file when it is unreadable or too large."""
-    picture = _open_image(data, name)
+    picture = _open_image(io.BytesIO(data), name)
     try:
         return _flatten(ImageOps.exif_transpose(picture))
     except Exception:  # malformed pixel or EXIF data surfaces as many exception types in Pillow
@@ -111,10 +125,8 @@ def fit_picture(picture: Image.Image, size: int) -> np.ndarray:
 
 def _decode(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> np.ndarray:
     """One member as a (1 or 3, size, size) uint8 array: 1 channel when the picture is grey."""
-    picture = _open_image(read_member(archive, info, "images"), info.filename)
+    picture = _opened(io.BytesIO(read_member(archive, info, "images")), info.filename, size)
     try:
-        if picture.format == "JPEG":
-            picture.draft(picture.mode, (size, size))  # decode big photos at a reduced scale
         picture = ImageOps.exif_transpose(picture)  # phones store rotation in EXIF, not pixels
         flat = _flatten(picture)
     except Exception:  # malformed pixel or EXIF data surfaces as many exception types in Pillow
@@ -122,25 +134,36 @@ def _decode(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> np.nd
     return _to_channels(_fit(flat, size))
 
 
+def _opened(stream: IO[bytes], name: str, size: int) -> Image.Image:
+    """A member opened lazily; a JPEG set to decode at the smallest scale that still covers size
+    (its .size is then what decoding costs)."""
+    picture = _open_image(stream, name)
+    if picture.format == "JPEG":
+        try:
+            picture.draft(picture.mode, (size, size))  # decode big photos at a reduced scale
+        except Exception:  # a malformed header surfaces as many exception types in Pillow
+            raise _unreadable(name) from None
+    return picture
+
+
 def _unreadable(name: str) -> DatasetUnavailable:
     return DatasetUnavailable(f"{name} is not a readable PNG or JPEG image")
 
 
-def _open_image(data: bytes, name: str) -> Image.Image:
+def _open_image(stream: IO[bytes], name: str) -> Image.Image:
     with warnings.catch_warnings():
         # Pillow only warns at its own pixel limit; a bomb must fail here, not exhaust memory.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            picture = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+            picture = Image.open(stream, formats=IMAGE_FORMATS)
         except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-            raise DatasetUnavailable(f"{name} has too many pixels to decode safely; the limit is "
-                                     f"{MAX_SIDE} x {MAX_SIDE}") from None
+            raise DatasetUnavailable(f"{name} has more pixels than Pillow decodes safely "
+                                     f"({Image.MAX_IMAGE_PIXELS:,})") from None
         except (OSError, SyntaxError, ValueError):
             raise _unreadable(name) from None
     width, height = picture.size
-    if width > MAX_SIDE or height > MAX_SIDE:
-        raise DatasetUnavailable(f"{name} is {width} x {height} pixels; the limit is "
-                                 f"{MAX_SIDE} x {MAX_SIDE}")
+    if why := over(IMAGE_SIDE, max(width, height)):
+        raise DatasetUnavailable(f"{name} is {width} x {height} pixels; {why}")
     return picture
 
 

@@ -24,6 +24,8 @@ FEATURE_SCHEMAS: dict[str, Schema] = {
         Param("hop_ms", "float", 16.0, "Step between slices in milliseconds: smaller gives more frames "
               "(and slower training)", 2.0, 50.0),
         Param("n_mels", "int", 32, "Mel bands: pitch ranges, finer at low pitches as in hearing", 8, 128),
+        Param("trim_silence", "bool", True, "Cut the quiet start and end of each clip (40 dB below its "
+              "loudest part) before the spectrogram, so every sound starts at the beginning"),
     )),
 }
 _KINDS = {"image_standardizer": ImageStandardizer, "text_tokenizer": TextTokenizer,

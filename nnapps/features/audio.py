@@ -24,6 +24,9 @@ CHUNK_BYTES = 64 * 2**20
 # Spectrogram cells (bands x frames) per clip: beyond this a model's input would be huge.
 MAX_CELLS = 128 * 1024
 CACHE_BYTES = 192 * 2**20
+# Frames this far below a clip's loudest are silence when they are at its start or end: quieter
+# than a room's hum under speech, louder than the noise floor of a 16-bit recording.
+TRIM_DB = 40.0
 # librosa warns (and we raise instead) when a band would hold no frequency bin.
 warnings.filterwarnings("ignore", message="Empty filters detected")
 
@@ -94,6 +97,33 @@ def log_mel(X: np.ndarray, sample_rate: int, window_ms: float, hop_ms: float, n_
     return out
 
 
+def trim_silence(X: np.ndarray, sample_rate: int, hop_ms: float) -> np.ndarray:
+    """(N, L) clips -> (N, L): each clip's quiet start and end cut, by whole hops, and the sound
+    moved to the start and padded with silence.
+
+    What librosa.effects.trim does for one clip, done for all at once: one at a time through
+    librosa takes seconds for a few thousand clips, every time a split is transformed.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    hop = frame_sizes(sample_rate, hop_ms, hop_ms)[1]
+    n, length = X.shape
+    n_frames = -(-length // hop)
+    out = np.zeros_like(X)
+    chunk = max(1, CHUNK_BYTES // (n_frames * hop * 4))
+    for first in range(0, n, chunk):
+        part = X[first:first + chunk]
+        padded = np.zeros((len(part), n_frames * hop), dtype=np.float32)
+        padded[:, :length] = part
+        power = np.square(padded).reshape(len(part), n_frames, hop).mean(axis=2)  # (n, frames)
+        loud = power > power.max(axis=1, keepdims=True) * 10 ** (-TRIM_DB / 10)
+        starts = loud.argmax(axis=1) * hop
+        ends = np.minimum(length, (n_frames - loud[:, ::-1].argmax(axis=1)) * hop)
+        for row, (clip, start, end) in enumerate(zip(part, starts, ends)):
+            # A silent clip has no loud frame: argmax finds none and the whole clip is kept.
+            out[first + row, :end - start] = clip[start:end]
+    return out
+
+
 def _remember(key: tuple, value: np.ndarray) -> None:
     if value.nbytes > CACHE_BYTES:
         return
@@ -113,13 +143,15 @@ class LogMelSpectrogram:
     """(N, L) sounds -> (N, 1, n_mels, frames) standardised log-mel spectrograms.
 
     Each band is standardised by its mean and spread over the training split's frames, so a
-    quiet band and a loud one reach the model on one scale.
+    quiet band and a loud one reach the model on one scale. With trim_silence, each clip's quiet
+    start and end are cut first, so a sound recorded late in its clip looks like one on time.
     """
 
     sample_rate: int
     window_ms: float = 25.0
     hop_ms: float = 16.0
     n_mels: int = 32
+    trim_silence: bool = False  # what a run stored before the option existed did
     mean_: list[float] = field(default_factory=list)
     std_: list[float] = field(default_factory=list)
     n_samples_: int = 0
@@ -129,6 +161,8 @@ class LogMelSpectrogram:
             raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
 
     def decibels(self, X: np.ndarray) -> np.ndarray:
+        if self.trim_silence:
+            X = trim_silence(X, self.sample_rate, self.hop_ms)
         return log_mel(X, self.sample_rate, self.window_ms, self.hop_ms, self.n_mels)
 
     def fit(self, X: np.ndarray) -> "LogMelSpectrogram":
@@ -159,7 +193,8 @@ class LogMelSpectrogram:
 
     def to_state(self) -> dict:
         return {"kind": "log_mel", "sample_rate": self.sample_rate, "window_ms": self.window_ms,
-                "hop_ms": self.hop_ms, "n_mels": self.n_mels, "mean": self.mean_, "std": self.std_,
+                "hop_ms": self.hop_ms, "n_mels": self.n_mels, "trim_silence": self.trim_silence,
+                "mean": self.mean_, "std": self.std_,
                 "n_samples": self.n_samples_}
 
     @classmethod
@@ -168,4 +203,5 @@ class LogMelSpectrogram:
             raise ValueError(f"not a log-mel state: kind={state.get('kind')!r}")
         return cls(sample_rate=int(state["sample_rate"]), window_ms=float(state["window_ms"]),
                    hop_ms=float(state["hop_ms"]), n_mels=int(state["n_mels"]),
+                   trim_silence=bool(state.get("trim_silence", False)),
                    mean_=list(state["mean"]), std_=list(state["std"]), n_samples_=int(state["n_samples"]))

@@ -1,7 +1,11 @@
-"""The sidebar, written once: the dataset picker every page shares (kept in the URL)."""
+"""The sidebar, written once: the dataset picker every page shares (kept in the URL), and a line
+saying whether this copy is one person's or public."""
+
+import math
 
 import streamlit as st
 
+from .. import limits
 from ..data import DatasetSpec, dataset_specs
 from ..limits import is_public
 from ..runs import EVERYONE
@@ -61,4 +65,15 @@ def dataset_picker(modality: str | None = None) -> DatasetSpec:
     st.session_state[state.DATASET_FROM_URL] = name
     spec = specs[name]
     st.sidebar.caption(f"{spec.modality} · {ORIGIN_NOTES[spec.origin]} · {spec.licence}")
+    st.sidebar.caption(copy_mode_note())
     return spec
+
+
+def copy_mode_note() -> str:
+    """Whether this copy is public (NNAPPS_PUBLIC=1) or one person's, and what that means for
+    what it keeps."""
+    days = limits.RUN_AGE_DAYS.value()
+    removed = "nothing you make is removed" if math.isinf(days) else f"runs unused for {days:g} days are removed"
+    if limits.is_public():
+        return f"Public copy, shared by its visitors: limits apply and {removed}."
+    return f"Local copy: generous limits, and {removed}."
