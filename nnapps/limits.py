@@ -69,7 +69,9 @@ STORE_MB = Limit("NNAPPS_MAX_STORE_MB", 2048, "MB of stored runs in all",
 # Trainings at once: each takes a core and, in a worker process, its own few hundred MB.
 TRAININGS = Limit("NNAPPS_MAX_TRAININGS", os.cpu_count() or 1, "trainings at once",
                   "each training takes a CPU core and its memory until it ends", public=1)
-LIMITS = (TRAININGS, PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB)
+SWEEP_TRIALS = Limit("NNAPPS_MAX_SWEEP_TRIALS", 1000, "trials in one sweep",
+                     "every trial is queued, trained and stored", public=24)
+LIMITS = (TRAININGS, SWEEP_TRIALS, PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB)
 
 
 def check(limit: Limit, value: float) -> None:

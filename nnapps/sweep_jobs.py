@@ -15,6 +15,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import limits
 from .jobs import JobQueue
 from .limits import LimitExceeded
 from .runs import EVERYONE, Run
@@ -139,8 +140,10 @@ class SweepRunner:
 
     def start(self, sweep: Sweep, owner: str = EVERYONE) -> str:
         """Record sweep for owner and queue its missing trials; its id. Starting a sweep again
-        resumes it. Raises ValueError for a dataset or family that does not exist."""
+        resumes it. Raises ValueError for a dataset or family that does not exist, LimitExceeded for
+        more trials than limits.SWEEP_TRIALS."""
         sweep_trials = trials(sweep)
+        limits.check(limits.SWEEP_TRIALS, len(sweep_trials))
         sweep_id = sweep.sweep_id(owner)
         self.book.open(sweep_id, owner, sweep)
         for trial in sweep_trials:

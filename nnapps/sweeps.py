@@ -208,8 +208,10 @@ def trials(sweep: Sweep) -> list[Trial]:
             if config.run_id in seen:  # e.g. a scikit-learn model, which ignores the training loop's lr
                 continue
             seen.add(config.run_id)
-            made = {**config.hparams, **config.train, **config.features}  # the checked values: 64, not "64"
-            out.append(Trial(len(out), family, {n: made[n] for n in settings if n != SEED},
+            # The checked values (64, not "64"); a setting the family drops (a scikit-learn
+            # model's lr) is not one of its settings.
+            made = {**config.hparams, **config.train, **config.features}
+            out.append(Trial(len(out), family, {n: made[n] for n in settings if n in made and n != SEED},
                              config.train.get(SEED, seed),
                              config))
     return out

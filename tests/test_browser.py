@@ -106,8 +106,8 @@ def test_deep_link_opens_the_page_through_app_py(server, page):
     expect(page.get_by_role("heading", name="Compare", exact=True)).to_be_visible(timeout=60_000)
     expect(page.get_by_text("No runs on Scattered digits (28x28, made) yet.")).to_be_visible()
     # app.py's navigation (its titles), not Streamlit's legacy pages/ listing
-    expect(page.locator('[data-testid="stSidebarNav"] a')).to_have_count(7)
-    assert nav_titles(page) == ["Home", "Data", "Train", "Compare", "Playground", "Inside", "GPT"]
+    expect(page.locator('[data-testid="stSidebarNav"] a')).to_have_count(8)
+    assert nav_titles(page) == ["Home", "Data", "Train", "Compare", "Sweeps", "Playground", "Inside", "GPT"]
     assert "dataset=scattered-digits" in page.url
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 

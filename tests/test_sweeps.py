@@ -101,6 +101,22 @@ def test_a_setting_a_family_does_not_take_is_not_varied_for_it():
     assert len(by_family["mlp"]) == 2 and len(by_family["cnn"]) == 1
 
 
+def test_a_scikit_learn_model_ignores_training_settings_and_is_trained_once():
+    found = trials(Sweep.make("digits", ["logreg", "mlp"], {"lr": "0.001,0.01", "epochs": "1"}, n_seeds=2))
+    logreg = [t for t in found if t.family == "logreg"]
+    assert [(t.settings, t.seed) for t in logreg] == [({}, 0), ({}, 1)]
+    assert len([t for t in found if t.family == "mlp"]) == 4
+
+
+def test_more_trials_than_the_limit_are_refused_before_any_is_queued(store, monkeypatch):
+    monkeypatch.setenv("NNAPPS_MAX_SWEEP_TRIALS", "3")
+    queue = queue_on(store, Recording())
+    with pytest.raises(ValueError, match=r"4 trials in one sweep asked for.*NNAPPS_MAX_SWEEP_TRIALS"):
+        SweepRunner(queue).start(Sweep.make("digits", ["mlp"], {"lr": "0.001,0.01"}, n_seeds=2))
+    queue.close()
+    assert queue.snapshot(1) is None
+
+
 def test_a_random_sample_is_a_fixed_subset_of_the_grid():
     settings = {"lr": "log:1e-4:1e-2:5", "width": "16,32,64", "epochs": "1"}
     grid = {t.config.run_id for t in trials(Sweep.make("digits", ["mlp"], settings))}
