@@ -192,7 +192,7 @@ def trials(sweep: Sweep) -> list[Trial]:
     if sweep.sample is not None and sweep.sample < len(points):
         chosen = sorted(random.Random(sweep.sample_seed).sample(range(len(points)), sweep.sample))
         points = [points[i] for i in chosen]
-    base_seed = int(sweep.fixed.get(SEED, 0))
+    base_seed = _params()[SEED].coerce(sweep.fixed.get(SEED, 0))
     out, seen = [], set()
     for family, settings in points:
         for seed in range(base_seed, base_seed + sweep.n_seeds):
@@ -203,7 +203,7 @@ def trials(sweep: Sweep) -> list[Trial]:
             try:
                 config = RunConfig.make(sweep.dataset, family, hparams, train, sweep.split_seed, features)
             except ValueError as exc:
-                out.append(Trial(len(out), family, settings, int(values[SEED]), None, str(exc)))
+                out.append(Trial(len(out), family, settings, seed, None, str(exc)))
                 continue
             if config.run_id in seen:  # e.g. a scikit-learn model, which ignores the training loop's lr
                 continue
@@ -212,8 +212,7 @@ def trials(sweep: Sweep) -> list[Trial]:
             # model's lr) is not one of its settings.
             made = {**config.hparams, **config.train, **config.features}
             out.append(Trial(len(out), family, {n: made[n] for n in settings if n in made and n != SEED},
-                             config.train.get(SEED, seed),
-                             config))
+                             config.train.get(SEED, seed), config))
     return out
 
 
