@@ -380,7 +380,7 @@ def cmd_sweep(argv: list[str]) -> int:
         sweep = Sweep.make(args.dataset, families, settings, args.seeds, sample=args.sample,
                            sample_seed=args.sample_seed, split_seed=args.split_seed)
         backend, parallel = _sweep_backend(args)
-    except (ValueError, ImportError, DatasetUnavailable) as exc:
+    except (ValueError, ImportError, ConnectionError, DatasetUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     queue = JobQueue(RunStore(), parallel, backend)

@@ -91,6 +91,26 @@ def test_a_stop_cancels_the_ray_task_and_frees_its_worker(tmp_path, backend):
     queue.close()
 
 
+@pytest.mark.slow
+def test_an_upload_reaches_the_ray_workers_through_the_object_store(tmp_path, backend):
+    """The workers' data folder is the session's, which never saw this upload."""
+    from nnapps.data import uploads
+
+    table = tmp_path / "notes.csv"
+    words = {"pos": "good great fine lovely", "neg": "bad awful poor dreadful"}
+    table.write_text("text,label\n" + "".join(f"{words[label]} note {i},{label}\n"
+                                               for i in range(60) for label in words))
+    spec = uploads.store_path(table)
+    assert spec.origin == "upload"
+    store = RunStore(tmp_path / "store")
+    queue = JobQueue(store, 1, backend, close_backend=False)
+    config = RunConfig.make(spec.name, "boe", train={"epochs": 1})
+    job = queue.wait([queue.submit(config)], timeout=WAIT)[0]
+    queue.close()
+    assert job.state == "done", job.error
+    assert store.get(config.run_id).class_names == ["neg", "pos"]
+
+
 def test_a_public_copy_never_starts_ray_by_itself(monkeypatch):
     from nnapps.execution.ray_backend import ray_address
 

@@ -97,7 +97,14 @@ class RayBackend:
             if self.address == LOCAL:
                 options.update(num_cpus=num_cpus or os.cpu_count() or 1,
                                runtime_env={"env_vars": {"PYTHONPATH": _PACKAGE_ROOT}})
-            ray.init(address=self.address, **options)
+            try:
+                ray.init(address=self.address, **options)
+            except (ConnectionError, ray.exceptions.RayError) as exc:
+                raise ConnectionError(
+                    f"could not join the Ray cluster at {self.address}: {str(exc).splitlines()[0]} "
+                    "(a cluster with token authentication, Ray's default for one started by `ray start`, "
+                    "needs RAY_AUTH_MODE=token here and its token in ~/.ray/auth_token, RAY_AUTH_TOKEN "
+                    "or RAY_AUTH_TOKEN_PATH)") from exc
             self.started = True
             atexit.register(self.close)
         self._remote = ray.remote(num_cpus=1, max_retries=0, num_returns="streaming")(_train)
