@@ -20,9 +20,9 @@ VALUES_HELP = ("Several values: a list (0.001, 0.003) or a range with a count, l
 MAX_SEEDS = 10
 
 
-@st.cache_resource
 def get_sweeps() -> SweepRunner:
-    """The sweeps on this server's training queue (it keeps nothing but the queue and the store)."""
+    """The sweeps on this server's training queue. Made afresh (it holds only the queue and the
+    store), so it never outlives a queue that a cleared cache closed."""
     return SweepRunner(get_queue())
 
 
