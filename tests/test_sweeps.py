@@ -261,3 +261,22 @@ def test_sweep_command_prints_trials_and_the_best_config(capsys, monkeypatch):
 def test_bad_sweep_options_exit_2_with_a_message(capsys, argv, message):
     assert cli.main(["sweep", "--dataset", "digits", "--model", "mlp", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_parallel_coordinates_place_each_setting_in_order_and_accuracy_on_its_own_axis():
+    from nnapps.sweep_charts import METRIC, parallel_coordinates, results_frame
+    from nnapps.sweeps import ConfigResult
+
+    results = [ConfigResult("mlp", {"lr": lr, "activation": act}, ["a", "b"], val, 0.01, val, 0.02)
+               for lr, act, val in ((0.01, "relu", 0.9), (0.0001, "tanh", 0.5), (0.001, "relu", 0.7))]
+    chart = parallel_coordinates(results, ["lr", "activation"])
+    frame = chart.data if hasattr(chart.data, "itertuples") else chart.layer[0].data  # Altair may hoist it
+    places = {(row.axis, row.value): row.place for row in frame.itertuples()}
+    assert [places[("lr", v)] for v in ("0.0001", "0.001", "0.01")] == [0.0, 0.5, 1.0]
+    assert places[("activation", "relu")] == 0.0 and places[("activation", "tanh")] == 1.0
+    assert places[(METRIC, "50.00%")] == 0.0 and places[(METRIC, "90.00%")] == 1.0
+    assert places[(METRIC, "70.00%")] == pytest.approx(0.5)
+    table = results_frame(results, ["lr", "activation"])
+    assert list(table.columns) == ["model", "lr", "activation", "val mean", "val std", "test mean", "test std",
+                                   "seeds"]
+    assert list(table["seeds"]) == [2, 2, 2]
