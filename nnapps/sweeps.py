@@ -64,7 +64,7 @@ def parse_values(name: str, text: str) -> tuple:
             values = [math.exp(math.log(low) + (math.log(high) - math.log(low)) * s) for s in steps]
         param = _params().get(name)
         if param is not None and param.kind == "int":
-            values = [int(round(v)) for v in values]
+            values = [round(v) for v in values]
         else:
             values = [float(f"{v:.6g}") for v in values]  # 0.0010000000000000002 reads as 0.001
         return tuple(dict.fromkeys(values))

@@ -1,7 +1,6 @@
 """The sweep mode of the Train page and the Sweeps page, run in-process with AppTest."""
 
 import json
-import time
 from pathlib import Path
 
 import pytest

@@ -93,7 +93,7 @@ class RayBackend:
         self.address = ray_address(address)
         self.started = False
         if not ray.is_initialized():  # a test session (or the host program) may have started it already
-            options = dict(log_to_driver=False, include_dashboard=False)
+            options = {"log_to_driver": False, "include_dashboard": False}
             if self.address == LOCAL:
                 options.update(num_cpus=num_cpus or os.cpu_count() or 1,
                                runtime_env={"env_vars": {"PYTHONPATH": _PACKAGE_ROOT}})
