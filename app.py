@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/sweeps.py", title="Sweeps", icon=":material/table_chart:"),
     st.Page("pages/playground.py", title="Playground", icon=":material/draw:"),
     st.Page("pages/inside.py", title="Inside", icon=":material/neurology:"),
     st.Page("pages/gpt.py", title="GPT", icon=":material/text_fields:"),

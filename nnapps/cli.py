@@ -1,5 +1,5 @@
-"""The command line: list datasets and models, train (or fetch a stored run), train a GPT, export
-and import run bundles, benchmark."""
+"""The command line: list datasets and models, train (or fetch a stored run), sweep, train a GPT,
+export and import run bundles, benchmark."""
 
 import argparse
 import json
@@ -345,6 +345,120 @@ def cmd_delete(args) -> int:
     return 2 if missing else 0
 
 
+def _sweep_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m nnapps sweep",
+        description="Train a grid of settings times seeds (trials already stored are not trained "
+                    "again), then print every trial and the best config by mean validation accuracy.",
+        epilog="Values: a list (--set lr=0.0003,0.001,0.003), a linear range with a count "
+               "(--set width=lin:32:128:4) or a log range (--set lr=log:1e-4:1e-2:5); one value fixes "
+               "a setting. Exit status 1 when a trial failed (it is reported; the others go on).")
+    parser.add_argument("--dataset", required=True, help="a dataset name (python -m nnapps datasets)")
+    parser.add_argument("--model", required=True, action="append",
+                        help=f"a family, one of {sorted(FAMILIES)}; repeat (or separate by commas) for several")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUES",
+                        help="a hyperparameter, training or representation setting and its values; repeatable")
+    parser.add_argument("--seeds", type=int, default=1, help="training seeds per config (default 1)")
+    parser.add_argument("--epochs", default=None, help="epochs of every trial (same as --set epochs=E)")
+    parser.add_argument("--sample", type=int, default=None,
+                        help="train only this many grid points, drawn at random (default: the whole grid)")
+    parser.add_argument("--sample-seed", type=int, default=0, help="the draw's seed for --sample")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the train/val/test split")
+    parser.add_argument("--executor", choices=("local", "ray"), default=None,
+                        help="local (this machine's executor; the default) or ray (NNAPPS_RAY_ADDRESS or "
+                             "--ray-address, else an embedded Ray)")
+    parser.add_argument("--ray-address", default=None,
+                        help="a Ray cluster: auto, host:6379, ray://host:10001, or local (implies --executor ray)")
+    parser.add_argument("--parallel", type=int, default=None,
+                        help="trials at once (default: NNAPPS_MAX_TRAININGS locally, the cluster's CPUs on Ray)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def _sweep_backend(args):
+    """(backend, trials at once) for the sweep command's executor options."""
+    import os
+
+    from . import limits
+    from .execution import executor_name, make_backend
+
+    ray_chosen = args.executor == "ray" or args.ray_address is not None or (
+        args.executor is None and executor_name() == "ray")
+    if ray_chosen:
+        from .execution.ray_backend import RayBackend
+        backend = RayBackend(args.ray_address, num_cpus=args.parallel)
+        return backend, args.parallel or backend.cpus()
+    local = os.environ.get("NNAPPS_EXECUTOR", "").strip().lower()
+    parallel = args.parallel or int(limits.TRAININGS.value())
+    return make_backend(local if local in ("processes", "threads") else "processes", parallel), parallel
+
+
+def _trial_json(t) -> dict:
+    out = {"index": t.trial.index, "run_id": t.trial.config.run_id if t.trial.config else None,
+           "model": t.trial.family, "settings": t.trial.settings, "seed": t.trial.seed, "state": t.state,
+           "cached": t.cached, "error": t.error}
+    if t.run is not None:
+        from .sweeps import validation_accuracy
+        m = t.run.metrics
+        out.update(status=t.run.status, val_accuracy=validation_accuracy(t.run), accuracy=m["accuracy"],
+                   macro_f1=m["macro_f1"], log_loss=m["log_loss"], train_seconds=m["train_seconds"])
+    return out
+
+
+def cmd_sweep(argv: list[str]) -> int:
+    args = _sweep_parser().parse_args(argv)
+
+    from .jobs import JobQueue
+    from .runs import RunStore
+    from .sweep_jobs import SweepRunner
+    from .sweeps import Sweep
+    try:
+        settings = parse_assignments(args.set)
+        if args.epochs is not None:
+            settings["epochs"] = args.epochs
+        families = [f.strip() for item in args.model for f in item.split(",") if f.strip()]
+        for family in families:
+            get_family(family)
+        if args.parallel is not None and args.parallel < 1:
+            raise ValueError(f"--parallel must be at least 1, got {args.parallel}")
+        sweep = Sweep.make(args.dataset, families, settings, args.seeds, sample=args.sample,
+                           sample_seed=args.sample_seed, split_seed=args.split_seed)
+        backend, parallel = _sweep_backend(args)
+    except (ValueError, ImportError, ConnectionError, DatasetUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    queue = JobQueue(RunStore(), parallel, backend)
+    try:
+        runner = SweepRunner(queue)
+        try:
+            sweep_id = runner.start(sweep)
+        except (ValueError, DatasetUnavailable) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"sweep {sweep_id}: {len(runner.status(sweep_id).trials)} trials, {parallel} at once on "
+              f"{backend.name}", file=sys.stderr)
+        status = runner.wait(sweep_id)
+    finally:
+        queue.close()
+    best = status.best
+    result = {"sweep_id": status.sweep_id, "state": status.state, "counts": status.counts(),
+              "trials": [_trial_json(t) for t in status.trials],
+              "configs": [c.to_dict() for c in status.results], "best": best.to_dict() if best else None}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for t in result["trials"]:
+            what = f"accuracy {t['accuracy']:.2%}" if "accuracy" in t else (t["error"] or t["state"])
+            print(f"{t['run_id'] or '-':16}  {t['model']} {t['settings']} seed {t['seed']}: {what}")
+        for c in status.results:
+            spread = f" ± {c.val_std:.2%}" if c.val_std is not None else ""
+            val = f"{c.val_mean:.2%}{spread}" if c.val_mean is not None else "-"
+            print(f"{c.family} {c.settings}: validation {val}, test {c.test_mean:.2%} over {c.n_seeds} seed(s)")
+        if best:
+            print(f"best: {best.family} {best.settings}")
+    return 1 if status.counts()["failed"] else 0
+
+
 def cmd_bench(args) -> int:
     from .bench import SECTIONS, run_benchmarks
     only = tuple(args.only) if args.only else SECTIONS
@@ -367,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--json", action="store_true")
     sub.add_parser("train", help="train a model; see python -m nnapps train --help", add_help=False)
     sub.add_parser("gpt", help="train a character-level GPT; see python -m nnapps gpt --help", add_help=False)
+    sub.add_parser("sweep", help="train a grid of settings times seeds; see python -m nnapps sweep --help",
+                   add_help=False)
     p = sub.add_parser("export", help="write a stored run as a bundle (zip)")
     p.add_argument("run_id")
     p.add_argument("--out", default=None, help="the zip to write (default: a name from the run)")
@@ -395,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_train(argv[1:])
     if argv and argv[0] == "gpt":
         return cmd_gpt(argv[1:])
+    if argv and argv[0] == "sweep":
+        return cmd_sweep(argv[1:])
     args = parser.parse_args(argv)
     return {"datasets": cmd_datasets, "models": cmd_models, "bench": cmd_bench, "export": cmd_export,
             "import": cmd_import, "runs": cmd_runs, "delete": cmd_delete, "compare": cmd_compare}[args.command](args)

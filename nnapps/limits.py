@@ -111,10 +111,12 @@ TRAININGS = Limit("NNAPPS_MAX_TRAININGS", os.cpu_count() or 1, "trainings at onc
                   "each training takes a CPU core and its memory until it ends", public=1)
 SEEDS = Limit("NNAPPS_MAX_SEEDS", 20, "seeds of one config trained at once",
               "each seed is a whole training that holds a training slot", public=5)
+SWEEP_TRIALS = Limit("NNAPPS_MAX_SWEEP_TRIALS", 1000, "trials in one sweep",
+                     "every trial is queued, trained and stored", public=24)
 
 LIMITS = (TRAININGS, PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, TEXT_MB, TEXT_ROWS, TEXT_CHARS,
           TEXT_CLASSES, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB, UPLOAD_MB, MEMBER_MB, ARCHIVE_MB, CLASSES,
-          IMAGE_SIDE, MEGAPIXELS, CLIP_SECONDS, SOUND_MINUTES, AUDIO_MSAMPLES, DECODED_MB, SEEDS)
+          IMAGE_SIDE, MEGAPIXELS, CLIP_SECONDS, SOUND_MINUTES, AUDIO_MSAMPLES, DECODED_MB, SEEDS, SWEEP_TRIALS)
 
 
 def check(limit: Limit, value: float) -> None:

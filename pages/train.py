@@ -13,6 +13,8 @@ from nnapps.ui.escape import dataset_title, escape
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import interrupted_jobs, live_progress, session_jobs, submit
 from nnapps.ui.sidebar import dataset_picker
+from nnapps.ui.sweep_form import sweep_form
+from nnapps.ui.sweep_view import open_sweep_link, sweep_progress
 from nnapps.ui.widgets import schema_widgets
 
 MAX_SLOTS = 6
@@ -23,6 +25,15 @@ families = families_for(spec.modality)
 family_names = [f.name for f in families]
 
 st.title("Train")
+if st.segmented_control("Mode", ["Train models", "Sweep"], default="Train models", key=state.TRAIN_MODE,
+                        label_visibility="collapsed") == "Sweep":
+    st.markdown(f"Sweeping on **{dataset_title(spec)}**: every combination of the values you give, times the seeds. "
+                "Trials already stored are not trained again.")
+    sweep_form(spec)
+    if st.session_state.get(state.SWEEP):
+        sweep_progress(st.session_state[state.SWEEP])
+        open_sweep_link(st.session_state[state.SWEEP])
+    st.stop()
 st.markdown(f"Training on **{dataset_title(spec)}**. Add the architectures you want to compare; each gets "
             "its own hyperparameters. Runs are stored: training a setting again returns it at once.")
 

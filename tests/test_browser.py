@@ -107,8 +107,8 @@ def test_deep_link_opens_the_page_through_app_py(server, page):
     expect(page.get_by_role("heading", name="Compare", exact=True)).to_be_visible(timeout=60_000)
     expect(page.get_by_text("No runs on Scattered digits (28x28, made) yet.")).to_be_visible()
     # app.py's navigation (its titles), not Streamlit's legacy pages/ listing
-    expect(page.locator('[data-testid="stSidebarNav"] a')).to_have_count(7)
-    assert nav_titles(page) == ["Home", "Data", "Train", "Compare", "Playground", "Inside", "GPT"]
+    expect(page.locator('[data-testid="stSidebarNav"] a')).to_have_count(8)
+    assert nav_titles(page) == ["Home", "Data", "Train", "Compare", "Sweeps", "Playground", "Inside", "GPT"]
     assert "dataset=scattered-digits" in page.url
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
@@ -429,4 +429,28 @@ def test_a_difference_cell_lists_its_samples_and_the_scrubber_replays_an_epoch(s
     expect(cell).to_have_attribute("aria-label", re.compile(f"count: {counts[changed]}\\b"), timeout=30_000)
     ids_then = cell_samples(y, [at_one, logreg.test_proba], i, j)
     expect(page.get_by_text(f"{len(ids_then)} of 270 test samples", exact=False)).to_be_visible()
+
+
+def test_a_sweep_started_on_the_train_page_shows_progress_and_opens_the_sweep_view(server, page):
+    page.goto(f"{server}/train?dataset=digits")
+    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=60_000)
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Sweep", exact=True).click()
+    for label, value in (("Lr", "0.003, 0.01"), ("Epochs", "1")):
+        box = page.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Enter")
+    expect(page.get_by_text("2 trials (2 configs x 1 seeds): 0 stored, 2 to train")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Start the sweep (2 to train)").click()
+    expect(page.get_by_text("2 done, 0 running, 0 queued of 2 trials")).to_be_visible(
+        timeout=TRAINING_TIMEOUT * 1000)
+    expect(page.get_by_text("Best so far:")).to_be_visible()
+    # the finished sweep reruns the page once: let that settle before following the link
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=30_000)
+    page.get_by_role("link", name="Open the sweep view").click()
+    expect(page.get_by_role("heading", name="Sweeps", exact=True)).to_be_visible(timeout=60_000)
+    assert "sweep=" in page.url
+    expect(page.get_by_role("heading", name="Configs, best first")).to_be_visible(timeout=60_000)
+    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(1)
+    expect(chart_titled(page, "Settings against validation accuracy")).to_have_count(1, timeout=30_000)
+    expect(page.get_by_role("link", name="Compare the top 2 in Compare")).to_be_visible()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)

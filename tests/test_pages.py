@@ -211,7 +211,7 @@ def test_deep_link_into_a_fresh_server_runs_through_app_py():
     registered = getattr(at, "_registered_pages", None)  # AppTest internals: checked when there
     if registered:
         assert [p.get("page_name") for p in registered.values()] == ["Home", "Data", "Train", "Compare",
-                                                                   "Playground", "Inside", "GPT"]
+                                                                   "Sweeps", "Playground", "Inside", "GPT"]
 
 
 def test_unknown_dataset_link_falls_back_to_digits(app_navigation):

@@ -2,17 +2,18 @@
 
 A backend has one blocking call, execute(training, report, should_stop) -> Outcome, made from
 one of the job queue's slot threads; it raises TrainingFailed. The queue (nnapps.jobs) keeps
-the jobs, their owners and the run store; backends never write the store. Two run here:
+the jobs, their owners and the run store; backends never write the store. Three run here:
 
 - processes: a pool of spawned worker processes (killable; memory back to the system when
   idle workers end). The default on a local copy.
 - threads: perform() in the server's own threads (nothing to start, least memory). The
   default on a public copy, where NNAPPS_MAX_TRAININGS is 1.
 
-A cluster backend (Ray) fits the same call: submit perform as a remote task, relay its
-progress, cancel it on stop, return its Outcome.
+- ray: each training a Ray task, on an embedded Ray or a cluster (ray_backend; Ray is an
+  optional dependency, imported only when this is chosen).
 
-Settings: NNAPPS_EXECUTOR (processes or threads), NNAPPS_MAX_TRAININGS (limits.TRAININGS)
+Settings: NNAPPS_EXECUTOR (processes, threads or ray), NNAPPS_RAY_ADDRESS (a cluster's
+address, or local; set alone it chooses ray), NNAPPS_MAX_TRAININGS (limits.TRAININGS)
 and NNAPPS_WORKER_IDLE_SECONDS (how long an idle worker, or the thread backend's cached
 datasets, are kept).
 """
@@ -25,7 +26,7 @@ from .task import DatasetCache, Outcome, Progress, Report, Training, TrainingFai
 
 EXECUTOR_VARIABLE = "NNAPPS_EXECUTOR"
 IDLE_VARIABLE = "NNAPPS_WORKER_IDLE_SECONDS"
-EXECUTORS = ("processes", "threads")
+EXECUTORS = ("processes", "threads", "ray")
 DEFAULT_IDLE_SECONDS = 60.0
 
 __all__ = ["Backend", "DatasetCache", "Outcome", "Progress", "Report", "Training", "TrainingFailed",
@@ -47,8 +48,11 @@ class Backend(Protocol):
 
 
 def executor_name() -> str:
-    """NNAPPS_EXECUTOR, or the default: threads on a public copy, processes on a local one."""
+    """NNAPPS_EXECUTOR, or the default: ray when NNAPPS_RAY_ADDRESS is set, else threads on a
+    public copy, processes on a local one."""
     raw = os.environ.get(EXECUTOR_VARIABLE, "").strip().lower()
+    if not raw and os.environ.get("NNAPPS_RAY_ADDRESS", "").strip():
+        return "ray"
     if not raw:
         return "threads" if limits.is_public() else "processes"
     if raw not in EXECUTORS:
@@ -83,4 +87,7 @@ def make_backend(name: str | None = None, slots: int = 1, idle: float | None = N
     if name == "threads":
         from .threads import ThreadBackend
         return ThreadBackend(slots, idle, load)
+    if name == "ray":
+        from .ray_backend import RayBackend
+        return RayBackend(num_cpus=slots)
     raise ValueError(f"unknown executor {name!r}: one of {', '.join(EXECUTORS)}")

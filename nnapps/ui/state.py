@@ -13,6 +13,8 @@ COMPARE_SEEN = "compare_seen_runs"  # run ids the Compare page has shown, to add
 TRAIN_SLOTS = "train_slots"    # the architectures set up on the Train page
 TRAIN_SEEDS = "train_seeds"    # how many seeds of each architecture the Train page trains (a widget key)
 NEXT_SLOT = "next_slot"
+SWEEP = "sweep_id"             # the sweep this session started or looks at (also ?sweep= on Sweeps)
+TRAIN_MODE = "train_mode"      # the Train page's mode: train some models, or sweep
 
 DEFAULT_SLOTS = ({"id": 1, "family": "mlp"}, {"id": 2, "family": "cnn"})
 # What a fresh Train page offers for each modality: a baseline-beating pair to compare.
