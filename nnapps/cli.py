@@ -297,16 +297,18 @@ def cmd_delete(args) -> int:
     return 2 if missing else 0
 
 
-def cmd_bench(args) -> int:
-    from .bench import SECTIONS, run_benchmarks
-    only = tuple(args.only) if args.only else SECTIONS
-    results = run_benchmarks(quick=args.quick, log=lambda msg: print(msg, file=sys.stderr), only=only)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        for key, value in results.items():
-            print(f"{key}: {value}")
-    return 0
+def cmd_bench(argv: list[str]) -> int:
+    # The benchmarks sit beside the package in a checkout (benchmarks/), not inside it: imported
+    # only here, so no other command pays for them.
+    try:
+        from benchmarks.cli import main as bench_main
+    except ModuleNotFoundError as exc:
+        if exc.name != "benchmarks":
+            raise
+        print("error: the benchmarks live in the source checkout (benchmarks/); run this from the "
+              "repository's root", file=sys.stderr)
+        return 2
+    return bench_main(argv, prog="python -m nnapps bench")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,16 +333,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("delete", help="delete stored runs for everyone (examples included)")
     p.add_argument("run_ids", nargs="+", metavar="RUN_ID")
-    p = sub.add_parser("bench", help="benchmark figures (speed and accuracy)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke check")
-    from .bench import SECTIONS
-    p.add_argument("--only", nargs="+", choices=SECTIONS,
-                   help="run only these sections (default: all)")
+    sub.add_parser("bench", help="benchmark figures (speed, accuracy, memory); see python -m nnapps bench --help",
+                   add_help=False)
     if argv and argv[0] == "train":
         return cmd_train(argv[1:])
     if argv and argv[0] == "gpt":
         return cmd_gpt(argv[1:])
+    if argv and argv[0] == "bench":
+        return cmd_bench(argv[1:])
     args = parser.parse_args(argv)
-    return {"datasets": cmd_datasets, "models": cmd_models, "bench": cmd_bench, "export": cmd_export,
+    return {"datasets": cmd_datasets, "models": cmd_models, "export": cmd_export,
             "import": cmd_import, "runs": cmd_runs, "delete": cmd_delete}[args.command](args)

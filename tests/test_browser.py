@@ -23,7 +23,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     pytest.skip(f"the browser test needs the playwright package ({exc})", allow_module_level=True)
 
-from nnapps.bench_memory import free_port, healthy
+from benchmarks.memory import free_port, healthy
 from nnapps.runs import RunConfig
 
 pytestmark = pytest.mark.browser
