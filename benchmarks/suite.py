@@ -259,7 +259,7 @@ def vanishing_gradient() -> list[dict]:
     return out
 
 
-SECTIONS = ("speed", "image", "text", "audio", "playground", "inside", "gpt", "memory")
+SECTIONS = ("speed", "optim", "image", "text", "audio", "playground", "inside", "gpt", "memory")
 
 
 def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
@@ -272,6 +272,10 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
                                     loop_overhead("digits", "cnn", 5 if quick else 15, repeats)]
         log("against scikit-learn's MLPClassifier on digits")
         results["vs_sklearn_mlp"] = against_sklearn(repeats)
+    if "optim" in only:
+        from .optim import optimizer_speed
+        log("optimizers: a training step with ours against torch.optim's classes and the private kernels")
+        results["optimizer_speed"] = optimizer_speed(repeats)
     if "image" in only:
         log("test accuracy on digits and scattered digits")
         runs = accuracy_runs([
