@@ -5,11 +5,9 @@ import argparse
 import json
 import sys
 
-from .data import DatasetUnavailable, dataset_specs
-from .features import FEATURE_SCHEMAS
-from .models import FAMILIES, get_family
+# Only what every command needs: each command imports the rest (torch, scikit-learn, the
+# registries) itself, so `--help` and the light commands start at once.
 from .schema import Param, Schema, parse_assignments
-from .training import SCHEMA as TRAIN_SCHEMA
 
 
 def _add_schema_options(parser: argparse.ArgumentParser, schema: Schema, skip=()) -> None:
@@ -27,6 +25,8 @@ def _param_help(p: Param) -> str:
 
 
 def cmd_datasets(args) -> int:
+    from .data import dataset_specs
+
     specs = dataset_specs()
     if args.json:
         print(json.dumps([{"name": s.name, "title": s.title, "modality": s.modality,
@@ -38,6 +38,10 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_models(args) -> int:
+    from .features import FEATURE_SCHEMAS
+    from .models import FAMILIES
+    from .training import SCHEMA as TRAIN_SCHEMA
+
     if args.json:
         print(json.dumps([{"name": f.name, "title": f.title, "modalities": list(f.modalities),
                            "kind": f.kind,
@@ -63,6 +67,10 @@ def cmd_models(args) -> int:
 
 
 def _train_parser(family_name: str | None) -> argparse.ArgumentParser:
+    from .features import FEATURE_SCHEMAS
+    from .models import FAMILIES, get_family
+    from .training import SCHEMA as TRAIN_SCHEMA
+
     parser = argparse.ArgumentParser(prog="python -m nnapps train",
                                      description="Train a model (or return its stored run).")
     parser.add_argument("--dataset", required=True,
@@ -91,9 +99,12 @@ def cmd_train(argv: list[str]) -> int:
 
     from pathlib import Path
 
-    from .data import get_spec, uploads
+    from .data import DatasetUnavailable, get_spec, uploads
+    from .features import FEATURE_SCHEMAS
+    from .models import get_family
     from .pipeline import train_run
     from .runs import RunConfig, RunStore
+    from .training import SCHEMA as TRAIN_SCHEMA
     try:
         family = get_family(args.model)
         if Path(args.dataset).exists():
@@ -175,7 +186,7 @@ def cmd_gpt(argv: list[str]) -> int:
 
     from pathlib import Path
 
-    from .data import corpora
+    from .data import DatasetUnavailable, corpora
     from .gpt.runs import export_checkpoint, gpt_config, train_gpt_run
     from .gpt.train import SCHEMA as LM_SCHEMA
     from .models.gpt import SCHEMA as GPT_SCHEMA
