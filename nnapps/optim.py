@@ -40,7 +40,8 @@ class FusedOptimizer:
             self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
 
     def __repr__(self) -> str:
-        return f"FusedOptimizer({self.kind}, lr={self.lr}, weight_decay={self.weight_decay}, n_params={len(self.params)})"
+        return (f"FusedOptimizer({self.kind}, lr={self.lr}, weight_decay={self.weight_decay}, "
+                f"n_params={len(self.params)})")
 
     def zero_grad(self) -> None:
         for p in self.params:

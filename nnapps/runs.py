@@ -27,12 +27,13 @@ from .training import train_defaults
 
 # What a run's numbers follow from besides its config: these files of the package (globs). A
 # model, its features, the data as loaded, the training loop and optimizers, the pipeline that
-# ties them, the evaluation of the test split, the GPT's own training. Left out, as they never change a number: storing, showing and sharing runs (runs,
-# bundles, links, code_export, ui, the pages, the CLI), limits and retention, paths, schema
-# (a config holds the validated values themselves), and explain, inside and playground, which
-# only read a trained run. Of the made spoken digits, only the table of clips: the 5.8 MB of
-# audio would cost 60 ms per process, and scripts/make_spoken_digits.py rewrites both together.
-# torch and the other libraries are pinned in requirements.txt.
+# ties them, the evaluation of the test split, the GPT's own training. Left out, as they never
+# change a number: storing, showing and sharing runs (runs, bundles, links, code_export, ui,
+# the pages, the CLI), limits and retention, paths, schema (a config holds the validated
+# values themselves), and explain, inside and playground, which only read a trained run. Of the
+# made spoken digits, only the table of clips: the 5.8 MB of audio would cost 60 ms per
+# process, and scripts/make_spoken_digits.py rewrites both together. torch and the other
+# libraries are pinned in requirements.txt.
 NUMBERS_SOURCES = ("models/*.py", "features/*.py", "data/*.py", "data/files/spoken_digits.csv", "gpt/*.py",
                    "training.py", "optim.py", "pipeline.py", "evaluation.py")
 

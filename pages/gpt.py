@@ -94,8 +94,9 @@ with train_tab:
             except DatasetUnavailable as exc:
                 st.error(str(exc))
     if corpus is not None:
-        st.caption(f"{gpt_views.plain(corpus.title)}: {len(corpus.text):,} characters, {len(set(corpus.text))} distinct; "
-                   f"the last 10% is kept aside to measure the model on text it never trained on.")
+        st.caption(f"{gpt_views.plain(corpus.title)}: {len(corpus.text):,} characters, "
+                   f"{len(set(corpus.text))} distinct; the last 10% is kept aside to measure the model on "
+                   f"text it never trained on.")
         st.markdown("**Model**")
         hparams = schema_widgets(GPT_SCHEMA, "gpt_model", n_columns=5)
         st.markdown("**Training**")

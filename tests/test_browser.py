@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.memory import free_port, healthy
+from nnapps.runs import RunConfig
+
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip(f"the browser test needs Debian's chromium at {CHROMIUM} (apt-get install chromium)",
@@ -22,9 +25,6 @@ try:
     from playwright.sync_api import expect, sync_playwright
 except ImportError as exc:  # pragma: no cover - depends on the environment
     pytest.skip(f"the browser test needs the playwright package ({exc})", allow_module_level=True)
-
-from benchmarks.memory import free_port, healthy
-from nnapps.runs import RunConfig
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,8 @@ CHARTS = {
     "confusion": lambda: charts.confusion_chart([[3, 1], [0, 4]], ["cat", "dog"], "MLP"),
     "probability bars": lambda: charts.probability_bars(np.array([0.2, 0.8]), ["cat", "dog"]),
     "signed bars": lambda: charts.signed_bars(np.array([-1.5, 0.0, 2.0]), range(3), "unit", "activation"),
-    "attention": lambda: gpt_views.attention_chart(np.tril(np.ones((4, 4))) / np.arange(1, 5)[:, None], "abcd", "Head 1"),
+    "attention": lambda: gpt_views.attention_chart(np.tril(np.ones((4, 4))) / np.arange(1, 5)[:, None], "abcd",
+                                                   "Head 1"),
     "loss by step": lambda: gpt_views.loss_by_step_chart({"GPT": [EvalPoint(0, 4.0, 4.1, 0.0),
                                                                   EvalPoint(10, 2.0, 2.2, 1.0)]}),
 }

@@ -938,8 +938,8 @@ def test_playground_refuses_a_silent_sound(sound_playground):
 
 # --- Inside --------------------------------------------------------------------------------
 
-def chart_data(element) -> "pd.DataFrame":
-    """The rows a chart draws: Streamlit sends an Altair chart's data beside its spec (proto
+def chart_data(element):
+    """A DataFrame of the rows a chart draws: Streamlit sends an Altair chart's data beside its spec (proto
     datasets, Arrow bytes); an inline dataset in the spec is read as well."""
     import pandas as pd
     from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
@@ -1156,7 +1156,7 @@ def test_inside_backpropagation(inside_digits):
 
     at, mlp, cnn = inside_digits
     assert at.number_input(key="inside_lr").value == 0.1
-    latex = [l.value for l in at.latex]
+    latex = [element.value for element in at.latex]
     assert len(latex) == 3
     assert r"L = -\log p_y" in latex[0] and r"p - \mathrm{onehot}(y)" in latex[1]
     assert r"W \leftarrow W - \eta" in latex[2]
