@@ -11,6 +11,7 @@ import torch
 from nnapps.bundles import MEMBERS, BundleError, bundle_name, export_bundle, import_bundle, read_bundle
 from nnapps.pipeline import load_model, load_preprocessor, predict_proba, train_run
 from nnapps.runs import RunConfig, RunStore
+from page_helpers import assert_ok, open_page
 
 
 @pytest.fixture(scope="module")
@@ -145,10 +146,8 @@ def test_command_line_exports_and_imports(runs, tmp_path, monkeypatch, capsys):
 
 # --- on the Compare page -------------------------------------------------------------------
 
-from test_pages import app, app_navigation, assert_ok, fresh_services, open_page  # noqa: E402,F401
 
-
-def test_compare_imports_a_bundle_into_an_empty_store_and_lists_it(runs, app):  # noqa: F811
+def test_compare_imports_a_bundle_into_an_empty_store_and_lists_it(runs, app):
     store, made = runs
     data = export_bundle(store, made[1])
     open_page(app, "pages/compare.py")
@@ -160,7 +159,7 @@ def test_compare_imports_a_bundle_into_an_empty_store_and_lists_it(runs, app):  
     assert downloads == [f"Download {made[1].label}"]
 
 
-def test_compare_refuses_a_bad_bundle_and_keeps_going(runs, app):  # noqa: F811
+def test_compare_refuses_a_bad_bundle_and_keeps_going(runs, app):
     store, made = runs
     data = rezip(export_bundle(store, made[0]), add={"evil.pkl": b"\x80."})
     open_page(app, "pages/compare.py")

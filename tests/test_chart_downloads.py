@@ -3,7 +3,7 @@ offer both formats beside each chart."""
 
 import numpy as np
 import pytest
-from test_pages import app, app_navigation, assert_ok, fresh_services, open_page, train_two_digits_runs  # noqa: F401
+from page_helpers import open_page, train_two_digits_runs
 
 from nnapps import charts
 from nnapps.gpt.train import EvalPoint
@@ -34,7 +34,7 @@ def test_every_kind_of_chart_converts_to_png_and_svg(make):
     assert svg.lstrip().startswith("<svg") and "</svg>" in svg
 
 
-def test_compare_offers_png_and_svg_beside_every_chart(app):  # noqa: F811
+def test_compare_offers_png_and_svg_beside_every_chart(app):
     train_two_digits_runs()
     open_page(app, "pages/compare.py")
     n_charts = len(app.get("vega_lite_chart"))

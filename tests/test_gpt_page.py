@@ -4,17 +4,18 @@ step-by-step generation, attention maps, longer generation, and training one's o
 import json
 
 import pytest
-from test_pages import (POLL_TIMEOUT, ROOT, RUN_TIMEOUT, app, app_navigation, assert_ok,  # noqa: F401
-                        button, chart_specs, fresh_services, open_page, poll)
+from page_helpers import POLL_TIMEOUT, ROOT, RUN_TIMEOUT, assert_ok, button, chart_specs, open_page, poll
 from streamlit.testing.v1 import AppTest
 
 from nnapps.gpt.runs import SHIPPED, read_checkpoint
 
 PAGE = "pages/gpt.py"
+# Every test here gets its own store and queue, app or not (see conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_services")
 
 
 @pytest.fixture
-def gpt(app):  # noqa: F811
+def gpt(app):
     return open_page(app, PAGE)
 
 

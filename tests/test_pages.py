@@ -7,152 +7,26 @@ goes on in the queue's threads between script runs; tests rerun the app until it
 
 import io
 import json
-import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from PIL import Image
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from nnapps.evaluation import FILTERS
 from nnapps.pipeline import train_run
 from nnapps.runs import EVERYONE, RunConfig, RunStore
 from nnapps.ui import services, state
+from page_helpers import (APP, POLL_TIMEOUT, ROOT, RUN_TIMEOUT, assert_ok, button, chart_specs, chart_titles,
+                          image_zip, job_snapshots, open_page, poll, progress_texts, texts, train_two_digits_runs)
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/compare.py", "pages/playground.py",
          "pages/inside.py")
-RUN_TIMEOUT = 60      # seconds one script run may take (the first import of torch is slow)
-POLL_TIMEOUT = 60     # seconds to wait for background training
 DIGITS_TEST_SIZE = 270
 
-
-@pytest.fixture(autouse=True)
-def fresh_services(tmp_path, monkeypatch):
-    """Temporary folders and empty Streamlit caches, so each test has its own store and queue.
-
-    tests/conftest.py points NNAPPS_HOME and NNAPPS_DATA_DIR into tmp_path as well; setting
-    them here too keeps this module self-contained (and the values are the same).
-    """
-    monkeypatch.setenv("NNAPPS_HOME", str(tmp_path / "nnapps_home"))
-    monkeypatch.setenv("NNAPPS_DATA_DIR", str(tmp_path / "nnapps_data"))
-    monkeypatch.setenv("NNAPPS_MAX_TRAININGS", "2")
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-@pytest.fixture
-def app_navigation(monkeypatch):
-    """Run app.py the way a server does once its st.navigation has run.
-
-    A server decides once per process whether a pages/ folder means Streamlit's legacy
-    multipage mode, and app.py's st.navigation turns that off for good. AppTest resets the
-    flag before every run, so each run would take the legacy path, nnapps.ui.nav's
-    ensure_app_navigation would rerun it, and that rerun drops the run's button clicks.
-    """
-    original_init = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-@pytest.fixture
-def app(app_navigation):
-    """The whole app (st.navigation over pages/), run once on its default page (Home).
-
-    On teardown any training the session left running is stopped and waited for, so no
-    worker thread is still training when the next test (or the interpreter) starts.
-    """
-    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
-    at.run()
-    yield at
-    job_ids = list(at.session_state[state.JOBS]) if state.JOBS in at.session_state else []
-    if job_ids:
-        queue = services.get_queue()
-        for job_id in job_ids:
-            queue.stop(job_id)
-        queue.wait(job_ids, timeout=POLL_TIMEOUT)
-
-
-def open_page(at: AppTest, page: str) -> AppTest:
-    at.switch_page(page).run()
-    assert_ok(at)
-    return at
-
-
-def assert_ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
-    return matches[0]
-
-
-def texts(elements) -> list[str]:
-    return [e.value for e in elements]
-
-
-def chart_specs(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-
-
-def chart_titles(at: AppTest) -> list[str]:
-    return [spec.get("title") for spec in chart_specs(at)]
-
-
-def progress_texts(at: AppTest) -> list[str]:
-    return [p.proto.text for p in at.get("progress")]
-
-
-def job_snapshots(at: AppTest):
-    queue = services.get_queue()
-    return [queue.snapshot(j) for j in at.session_state[state.JOBS]]
-
-
-def poll(at: AppTest, done, what: str, timeout: float = POLL_TIMEOUT, interval: float = 0.3) -> AppTest:
-    """Rerun the app until done(at) holds (training runs in threads between reruns)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        at.run()
-        assert_ok(at)
-        if done(at):
-            return at
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; "
-                        f"progress: {progress_texts(at)}")
-        time.sleep(interval)
-
-
-def train_two_digits_runs(epochs: int = 2) -> list:
-    """An MLP and a CNN on digits, trained directly into the test's NNAPPS_HOME."""
-    store = RunStore()
-    return [train_run(RunConfig.make("digits", family, train={"epochs": epochs}), store)
-            for family in ("mlp", "cnn")]
-
-
-def image_zip(classes=("cats", "dogs"), per_class: int = 4) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        for c, name in enumerate(classes):
-            for i in range(per_class):
-                pixels = np.full((10, 10, 3), 30 * i + 100 * c, dtype=np.uint8)
-                png = io.BytesIO()
-                Image.fromarray(pixels).save(png, format="PNG")
-                archive.writestr(f"{name}/{i}.png", png.getvalue())
-    return buf.getvalue()
+# Every test here gets its own store and queue, app or not (see conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_services")
 
 
 # --- every page ----------------------------------------------------------------------------
