@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+# Each test starts a fresh interpreter (torch and all).
+pytestmark = pytest.mark.slow
 
 
 def _python(code: str) -> subprocess.CompletedProcess:

@@ -63,6 +63,7 @@ def test_round_trip_gives_the_same_run_and_probabilities(runs, tmp_path, index, 
     assert bundle_name(run).endswith(f"-{run.run_id}.zip")
 
 
+@pytest.mark.slow
 def test_a_gpt_run_round_trips(tmp_path):
     from nnapps.data import corpora
     from nnapps.gpt.runs import gpt_config, train_gpt_run
@@ -238,6 +239,7 @@ def test_a_zip_bomb_member_is_refused_before_it_is_unpacked(runs):
         read_bundle(out.getvalue())
 
 
+@pytest.mark.slow
 def test_a_gpt_bundle_cannot_name_a_strange_corpus(tmp_path):
     from nnapps.data import corpora
     from nnapps.gpt.runs import gpt_config, train_gpt_run

@@ -69,6 +69,7 @@ def test_the_script_follows_the_runs_settings(name, hparams, tmp_path):
         assert torch.equal(namespace["model"](X), model(X))
 
 
+@pytest.mark.slow
 def test_the_script_runs_on_its_own(tmp_path):
     """A fresh interpreter in another folder, where nnapps cannot be imported."""
     run, model, _ = built("cnn")

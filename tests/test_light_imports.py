@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+# Each test starts a fresh interpreter (torch and all).
+pytestmark = pytest.mark.slow
 HEAVY = ("torch", "sklearn", "scipy", "pandas", "librosa", "streamlit", "altair")
 
 # Runs the command line in a fresh interpreter where importing pandas or librosa fails, as if

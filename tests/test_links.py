@@ -95,6 +95,7 @@ def test_compare_link_round_trip_shows_the_same_runs(app):
     assert any("1 stored here" in i.value for i in fresh.info)
 
 
+@pytest.mark.slow
 def test_compare_link_trains_the_runs_that_are_missing(app):
     stored = RunStore()
     from nnapps.pipeline import train_run
@@ -147,6 +148,7 @@ def test_playground_and_inside_links_round_trip(app, page, key):
         assert any(app.query_params["runs"] in c.value for c in app.code)
 
 
+@pytest.mark.slow
 def test_playground_link_trains_a_missing_run_and_then_shows_it(app):
     train_two_digits_runs()
     absent = RunConfig.make("digits", "mlp", {"width": 16}, {"epochs": 2})
@@ -156,6 +158,7 @@ def test_playground_link_trains_a_missing_run_and_then_shows_it(app):
          "the linked run to be trained and chosen", timeout=POLL_TIMEOUT)
 
 
+@pytest.mark.slow
 def test_gpt_link_round_trip_and_a_model_trained_from_a_link(app):
     from nnapps.gpt.runs import SHIPPED, gpt_config, read_checkpoint
     from nnapps.links import decode_gpt, encode_gpt

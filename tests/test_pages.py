@@ -97,6 +97,7 @@ def test_home_shows_intro_example_and_tables(app):
     assert {"logreg", "mlp", "cnn"} <= set(models.value["name"])
 
 
+@pytest.mark.slow
 def test_home_example_trains_two_runs_and_opens_compare(app):
     button(app, "Train an MLP and a CNN on digits").click().run()
     assert_ok(app)
@@ -117,6 +118,7 @@ def test_home_example_trains_two_runs_and_opens_compare(app):
     assert labels <= set(chart_titles(app))
 
 
+@pytest.mark.slow
 def test_home_example_on_its_own_reruns_instead_of_switching():
     at = AppTest.from_file(str(ROOT / "pages/home.py"), default_timeout=RUN_TIMEOUT).run()
     button(at, "Train an MLP and a CNN on digits").click().run()
@@ -173,6 +175,7 @@ def test_data_page_rejects_a_bad_upload(app):
     assert "not a zip archive" in errors[0]
 
 
+@pytest.mark.slow
 def test_data_page_stores_and_opens_an_upload(app):
     open_page(app, "pages/data.py")
     app.file_uploader(key="data_upload").upload("pets.zip", image_zip(), "application/zip").run()
@@ -217,6 +220,7 @@ def test_train_page_adds_and_removes_slots(app):
     assert not [b for b in app.button if b.label == "Remove"]  # the last slot stays
 
 
+@pytest.mark.slow
 def test_train_page_trains_with_the_chosen_settings(app):
     open_page(app, "pages/train.py")
     app.number_input(key="train_image_epochs").set_value(2)
@@ -243,6 +247,7 @@ def test_train_page_trains_with_the_chosen_settings(app):
     assert runs["mlp"].metrics["epochs_run"] == 2
 
 
+@pytest.mark.slow
 def test_train_page_stop(app):
     open_page(app, "pages/train.py")
     app.selectbox(key="dataset").set_value("scattered-digits").run()
@@ -367,6 +372,7 @@ def test_compare_page_filters(compare):
             assert not [s for s in at.selectbox if s.key in ("filter_a", "filter_b")]
 
 
+@pytest.mark.slow
 def test_compare_page_deletes_a_run(compare):
     at, runs = compare
     store = services.get_store()
@@ -426,6 +432,7 @@ def test_data_page_asks_for_columns_of_an_ambiguous_csv(app):
     assert "2 classes (bad, good)" in " ".join(texts(app.markdown))
 
 
+@pytest.mark.slow
 def test_train_page_trains_text_models(app):
     open_dataset(app, "pages/train.py", "reviews")
     assert app.selectbox(key="slot1_text_family").value == "boe"
@@ -458,6 +465,7 @@ def test_compare_page_shows_texts_and_word_effects(app):
     assert all(word.split("'")[0] in highlighted[0] for word in first_words)
 
 
+@pytest.mark.slow
 def test_home_text_example_queues_a_bag_of_words_and_a_gru_on_reviews(app):
     button(app, "Train a bag of words and a GRU on reviews").click().run()
     assert_ok(app)
@@ -508,6 +516,7 @@ def test_data_page_audio_dataset(app):
     assert any("never heard in training" in c for c in texts(app.caption))
 
 
+@pytest.mark.slow
 def test_data_page_stores_a_sounds_upload(app):
     open_page(app, "pages/data.py")
     app.file_uploader(key="data_upload").upload("tones.zip", sounds_zip(), "application/zip").run()
@@ -530,6 +539,7 @@ def test_data_page_names_a_silent_sound(app):
     assert len(errors) == 1 and "high/1.wav is silent" in errors[0]
 
 
+@pytest.mark.slow
 def test_train_page_trains_audio_models(app):
     open_dataset(app, "pages/train.py", "spoken-digits")
     assert app.selectbox(key="slot1_audio_family").value == "pooled-mlp"
@@ -551,6 +561,7 @@ def test_train_page_trains_audio_models(app):
                r.input_info.shape == (1, 16, 63) for r in runs.values())
 
 
+@pytest.mark.slow
 def test_compare_page_lists_sounds_with_players(app):
     store = RunStore()
     for family in ("pooled-logreg", "pooled-mlp"):
@@ -576,6 +587,7 @@ def test_compare_page_lists_sounds_with_players(app):
     assert caption.startswith(f"{wrong:,} of 600 test samples")
 
 
+@pytest.mark.slow
 def test_home_audio_example_queues_a_pooled_mlp_and_a_cnn_on_spoken_digits(app):
     button(app, "Train a pooled MLP and a CNN on spoken digits").click().run()
     assert_ok(app)
@@ -716,6 +728,7 @@ def test_playground_refuses_a_corrupt_picture_and_keeps_the_last_results(digits_
     assert len(probability_charts(at)) == 2
 
 
+@pytest.mark.slow
 def test_playground_text(app):
     from nnapps.playground import check_text
 

@@ -1,6 +1,7 @@
 """The pages for several visitors of one copy: each sees their own runs and uploads and the
 examples, a link shares what it names, and a visitor past their limit is told which and why."""
 
+import pytest
 from page_helpers import assert_ok, button, image_zip, open_page, texts
 
 from nnapps.data.uploads import store_upload
@@ -51,6 +52,7 @@ def test_a_link_shares_the_runs_it_names(app):
     assert services.get_store().owners(runs["bob"].run_id) == {ANN, BOB}
 
 
+@pytest.mark.slow
 def test_the_one_click_examples_are_everyones(app):
     app.session_state[VISITOR] = ANN
     button(app, "Train an MLP and a CNN on digits").click().run()
@@ -59,6 +61,7 @@ def test_the_one_click_examples_are_everyones(app):
     assert owners == {EVERYONE}
 
 
+@pytest.mark.slow
 def test_a_visitor_past_their_limit_is_told_which_and_why(app, monkeypatch):
     monkeypatch.setenv("NNAPPS_MAX_RUNS_PER_VISITOR", "1")
     digits_runs()
