@@ -5,6 +5,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+from page_helpers import open_page
 
 import nnapps
 from nnapps.pipeline import Predictor, predict_proba, train_run
@@ -77,3 +78,13 @@ def test_a_run_from_older_code_stays_readable_and_the_same_config_trains_again(d
     X = predictor.preprocessor.transform(digits.X_test[:5])
     np.testing.assert_allclose(predict_proba(predictor.model, X, predictor.n_classes), again.test_proba[:5],
                                atol=1e-6)
+
+
+def test_the_compare_page_shows_a_run_from_older_code_beside_a_new_one(app):
+    store = RunStore()
+    old = train_run(_older(RunConfig.make("digits", "logreg")), store)
+    new = train_run(RunConfig.make("digits", "logreg"), store)
+    open_page(app, "pages/compare.py")
+    assert set(app.multiselect(key="compare_runs").value) == {old.run_id, new.run_id}
+    metrics = app.dataframe[0].value
+    assert len(metrics) == 2 and list(metrics["status"]) == ["complete", "complete"]
