@@ -62,8 +62,9 @@ def export_bundle(store: RunStore, run: Run) -> bytes:
     buf = io.BytesIO()
     history = pd.DataFrame([[getattr(e, k) for k in HISTORY_COLUMNS] for e in run.history.epochs],
                            columns=HISTORY_COLUMNS)
-    extra = {"status": run.status, "created": run.created, "class_names": run.class_names, "input_info": run.input_info.to_dict(),
-             "preprocessor": run.preprocessor, "history": run.history.to_dict()}
+    extra = {"status": run.status, "created": run.created, "class_names": run.class_names,
+             "input_info": run.input_info.to_dict(), "preprocessor": run.preprocessor,
+             "history": run.history.to_dict()}
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("config.json", json.dumps(run.config.to_dict(), indent=2))
         z.writestr("run.json", json.dumps(extra))
@@ -220,7 +221,8 @@ def _run(config: RunConfig, extra: dict, metrics: dict, proba_csv: bytes):
         class_names = [str(c) for c in extra["class_names"]]
         input_info = InputInfo.from_dict(extra["input_info"])
         history = History.from_dict(extra["history"])
-        status, created = str(extra["status"]), float(extra["created"])
+        status = str(extra["status"])
+        float(extra["created"])  # must be a date; the imported run is dated now
         preprocessor = extra["preprocessor"]
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"run.json is incomplete or malformed: {exc!r}") from None

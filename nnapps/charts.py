@@ -43,8 +43,9 @@ def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: in
                             legend=alt.Legend(orient="bottom", direction="vertical")),
             strokeDash=alt.StrokeDash("split:N", title="Split",
                                       scale=alt.Scale(domain=["validation", "train"], range=[[1, 0], [4, 3]]),
-                                      legend=alt.Legend(symbolType="stroke", symbolStrokeColor="gray", symbolStrokeWidth=2,
-                                                        orient="bottom", direction="vertical")),
+                                      legend=alt.Legend(symbolType="stroke", symbolStrokeColor="gray",
+                                                        symbolStrokeWidth=2, orient="bottom",
+                                                        direction="vertical")),
             tooltip=["run", "split", "epoch",
                      alt.Tooltip(f"{metric}:Q", format=".2%" if metric == "accuracy" else ".4f")],
         )

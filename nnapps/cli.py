@@ -5,11 +5,9 @@ import argparse
 import json
 import sys
 
-from .data import DatasetUnavailable, dataset_specs
-from .features import FEATURE_SCHEMAS
-from .models import FAMILIES, get_family
+# Only what every command needs: each command imports the rest (torch, scikit-learn, the
+# registries) itself, so `--help` and the light commands start at once.
 from .schema import Param, Schema, parse_assignments
-from .training import SCHEMA as TRAIN_SCHEMA
 
 
 def _add_schema_options(parser: argparse.ArgumentParser, schema: Schema, skip=()) -> None:
@@ -27,6 +25,8 @@ def _param_help(p: Param) -> str:
 
 
 def cmd_datasets(args) -> int:
+    from .data import dataset_specs
+
     specs = dataset_specs()
     if args.json:
         print(json.dumps([{"name": s.name, "title": s.title, "modality": s.modality,
@@ -38,6 +38,10 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_models(args) -> int:
+    from .features import FEATURE_SCHEMAS
+    from .models import FAMILIES
+    from .training import SCHEMA as TRAIN_SCHEMA
+
     if args.json:
         print(json.dumps([{"name": f.name, "title": f.title, "modalities": list(f.modalities),
                            "kind": f.kind,
@@ -63,6 +67,10 @@ def cmd_models(args) -> int:
 
 
 def _train_parser(family_name: str | None) -> argparse.ArgumentParser:
+    from .features import FEATURE_SCHEMAS
+    from .models import FAMILIES, get_family
+    from .training import SCHEMA as TRAIN_SCHEMA
+
     parser = argparse.ArgumentParser(prog="python -m nnapps train",
                                      description="Train a model (or return its stored run).")
     parser.add_argument("--dataset", required=True,
@@ -94,9 +102,12 @@ def cmd_train(argv: list[str]) -> int:
 
     from pathlib import Path
 
-    from .data import get_spec, uploads
+    from .data import DatasetUnavailable, get_spec, uploads
+    from .features import FEATURE_SCHEMAS
+    from .models import get_family
     from .pipeline import train_run
     from .runs import EVERYONE, RunConfig, RunStore
+    from .training import SCHEMA as TRAIN_SCHEMA
     try:
         family = get_family(args.model)
         if Path(args.dataset).exists():
@@ -205,7 +216,7 @@ def cmd_gpt(argv: list[str]) -> int:
 
     from pathlib import Path
 
-    from .data import corpora
+    from .data import DatasetUnavailable, corpora
     from .gpt.runs import export_checkpoint, gpt_config, train_gpt_run
     from .gpt.train import SCHEMA as LM_SCHEMA
     from .models.gpt import SCHEMA as GPT_SCHEMA
@@ -346,6 +357,8 @@ def cmd_delete(args) -> int:
 
 
 def _sweep_parser() -> argparse.ArgumentParser:
+    from .models import FAMILIES
+
     parser = argparse.ArgumentParser(
         prog="python -m nnapps sweep",
         description="Train a grid of settings times seeds (trials already stored are not trained "
@@ -408,7 +421,9 @@ def _trial_json(t) -> dict:
 def cmd_sweep(argv: list[str]) -> int:
     args = _sweep_parser().parse_args(argv)
 
+    from .data import DatasetUnavailable
     from .jobs import JobQueue
+    from .models import get_family
     from .runs import RunStore
     from .sweep_jobs import SweepRunner
     from .sweeps import Sweep
@@ -459,16 +474,18 @@ def cmd_sweep(argv: list[str]) -> int:
     return 1 if status.counts()["failed"] else 0
 
 
-def cmd_bench(args) -> int:
-    from .bench import SECTIONS, run_benchmarks
-    only = tuple(args.only) if args.only else SECTIONS
-    results = run_benchmarks(quick=args.quick, log=lambda msg: print(msg, file=sys.stderr), only=only)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        for key, value in results.items():
-            print(f"{key}: {value}")
-    return 0
+def cmd_bench(argv: list[str]) -> int:
+    # The benchmarks sit beside the package in a checkout (benchmarks/), not inside it: imported
+    # only here, so no other command pays for them.
+    try:
+        from benchmarks.cli import main as bench_main
+    except ModuleNotFoundError as exc:
+        if exc.name != "benchmarks":
+            raise
+        print("error: the benchmarks live in the source checkout (benchmarks/); run this from the "
+              "repository's root", file=sys.stderr)
+        return 2
+    return bench_main(argv, prog="python -m nnapps bench")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -501,18 +518,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("delete", help="delete stored runs for everyone (examples included)")
     p.add_argument("run_ids", nargs="+", metavar="RUN_ID")
-    p = sub.add_parser("bench", help="benchmark figures (speed and accuracy)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke check")
-    from .bench import SECTIONS
-    p.add_argument("--only", nargs="+", choices=SECTIONS,
-                   help="run only these sections (default: all)")
+    sub.add_parser("bench", help="benchmark figures (speed, accuracy, memory); see python -m nnapps bench --help",
+                   add_help=False)
     if argv and argv[0] == "train":
         return cmd_train(argv[1:])
     if argv and argv[0] == "gpt":
         return cmd_gpt(argv[1:])
     if argv and argv[0] == "sweep":
         return cmd_sweep(argv[1:])
+    if argv and argv[0] == "bench":
+        return cmd_bench(argv[1:])
     args = parser.parse_args(argv)
-    return {"datasets": cmd_datasets, "models": cmd_models, "bench": cmd_bench, "export": cmd_export,
+    return {"datasets": cmd_datasets, "models": cmd_models, "export": cmd_export,
             "import": cmd_import, "runs": cmd_runs, "delete": cmd_delete, "compare": cmd_compare}[args.command](args)

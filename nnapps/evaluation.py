@@ -1,12 +1,16 @@
 """Evaluation on the test split: probabilities, metrics, confusion matrices, probability tables."""
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 import torch
 from sklearn import metrics as skm
 from torch import nn
 
 from .training import as_input
+
+if TYPE_CHECKING:  # pandas is imported where a table is made: a training never needs it
+    import pandas as pd
 
 
 def softmax_proba(model: nn.Module, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -44,13 +48,15 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict:
 
 
 def probability_table(y_true: np.ndarray, probas: dict[str, np.ndarray],
-                      class_names: list[str]) -> pd.DataFrame:
+                      class_names: list[str]) -> "pd.DataFrame":
     """One row per test sample: true label and, per run label, its prediction and probability.
 
     Columns: index, true, then for each run L: "L pred", "L p" (its probability for its own
     prediction), "L p(true)" and "L ok"; plus "agree" (all runs predict the same) and
     "n_right".
     """
+    import pandas as pd
+
     df = pd.DataFrame({"index": np.arange(len(y_true)),
                        "true": [class_names[i] for i in y_true]})
     preds = []
@@ -70,8 +76,8 @@ def probability_table(y_true: np.ndarray, probas: dict[str, np.ndarray],
 FILTERS = ("all", "models disagree", "all wrong", "A right, B wrong")
 
 
-def filter_rows(table: pd.DataFrame, how: str, run_a: str | None = None,
-                run_b: str | None = None) -> pd.DataFrame:
+def filter_rows(table: "pd.DataFrame", how: str, run_a: str | None = None,
+                run_b: str | None = None) -> "pd.DataFrame":
     """Rows of a probability_table matching one of FILTERS."""
     if how == "all":
         return table

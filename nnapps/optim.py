@@ -1,16 +1,23 @@
-"""Optimizers as one fused kernel call per step.
+"""Optimizers as one fused kernel call per step, through torch.optim's public functional API.
 
-The maths is torch.optim's Adam, AdamW and SGD with momentum (tests compare every step with
-torch.optim); what is left out is its per-step Python bookkeeping, which for the small
-models here costs more than the update itself.
+The maths is torch.optim's Adam, AdamW and SGD with momentum, computed by the very functions
+those classes call (torch.optim.adam.adam, adamw.adamw, sgd.sgd with fused=True; tests compare
+every step with the classes). What is left out is the classes' per-step bookkeeping (state
+dicts, hooks, param-group walks), which for the small models here costs more than the update:
+`python -m benchmarks --only optim` measures a training step with the classes (fused=True)
+against this, and against the private kernels torch's functions call underneath.
 """
 
 import torch
 from torch import nn
+from torch.optim.adam import adam
+from torch.optim.adamw import adamw
+from torch.optim.sgd import sgd
 
 
 class FusedOptimizer:
-    """Adam, AdamW or SGD (with momentum) over a fixed list of parameters."""
+    """Adam, AdamW or SGD (with momentum) over a fixed list of parameters; lr may change
+    between steps (a schedule sets it)."""
 
     def __init__(self, params, kind: str, lr: float, weight_decay: float = 0.0,
                  momentum: float = 0.9, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
@@ -22,20 +29,19 @@ class FusedOptimizer:
         self.kind, self.lr, self.weight_decay = kind, lr, weight_decay
         self.momentum, self.betas, self.eps = momentum, betas, eps
         if kind == "sgd":
+            # Zero buffers: a first step then leaves exactly its gradient in the buffer, as
+            # torch.optim.SGD's first step does (dampening 0), for parameters that start late too.
             self.buffers = [torch.zeros_like(p) for p in self.params]
-            self.first_step = True
         else:
             self.exp_avg = [torch.zeros_like(p) for p in self.params]
             self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
-            # One tensor of step counts, seen by the kernel as one 0-d view per parameter: a
-            # step then costs one add, where a list of separate counters costs an add each.
-            # (All parameters share a device here; the models are small and live on one.)
-            device = self.params[0].device if self.params else "cpu"
-            self.step_counts = torch.zeros(len(self.params), dtype=torch.float32, device=device)
-            self.steps = list(self.step_counts.unbind())
+            # One step count per parameter (a parameter without a grad does not step), float32
+            # on the parameter's device as the fused kernel wants; adam() increments them.
+            self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
 
     def __repr__(self) -> str:
-        return f"FusedOptimizer({self.kind}, lr={self.lr}, weight_decay={self.weight_decay}, n_params={len(self.params)})"
+        return (f"FusedOptimizer({self.kind}, lr={self.lr}, weight_decay={self.weight_decay}, "
+                f"n_params={len(self.params)})")
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -44,38 +50,24 @@ class FusedOptimizer:
     @torch.no_grad()
     def step(self) -> None:
         grads = [p.grad for p in self.params]
-        if any(g is None for g in grads):
-            self._step_some(grads)
-            return
-        if self.kind == "sgd":
-            self._sgd(self.params, grads, self.buffers)
-        else:
-            self.step_counts += 1
-            self._adam(self.params, grads, self.exp_avg, self.exp_avg_sq, self.steps)
-
-    def _step_some(self, grads: list) -> None:
         # Parameters that took no part in this step's loss keep their state untouched.
         live = [i for i, g in enumerate(grads) if g is not None]
         if not live:
             return
-        pick = lambda xs: [xs[i] for i in live]  # noqa: E731
+        if len(live) < len(grads):
+            pick = lambda xs: [xs[i] for i in live]  # noqa: E731
+        else:
+            pick = lambda xs: xs  # noqa: E731
         if self.kind == "sgd":
             self._sgd(pick(self.params), pick(grads), pick(self.buffers))
         else:
-            self.step_counts[live] += 1
-            self._adam(pick(self.params), pick(grads), pick(self.exp_avg), pick(self.exp_avg_sq),
-                       pick(self.steps))
+            update = adamw if self.kind == "adamw" else adam
+            update(pick(self.params), pick(grads), pick(self.exp_avg), pick(self.exp_avg_sq), [],
+                   pick(self.steps), fused=True, amsgrad=False, beta1=self.betas[0], beta2=self.betas[1],
+                   lr=self.lr, weight_decay=self.weight_decay, eps=self.eps, maximize=False)
 
     def _sgd(self, params, grads, buffers) -> None:
-        # Without momentum there is no buffer to keep, and the kernel refuses one.
-        buffers = buffers if self.momentum > 0 else []
-        torch._fused_sgd_(params, grads, buffers, weight_decay=self.weight_decay,
-                          momentum=self.momentum, lr=self.lr, dampening=0.0, nesterov=False,
-                          maximize=False, is_first_step=self.first_step)
-        self.first_step = False
-
-    def _adam(self, params, grads, exp_avg, exp_avg_sq, steps) -> None:
-        fused = torch._fused_adamw_ if self.kind == "adamw" else torch._fused_adam_
-        fused(params, grads, exp_avg, exp_avg_sq, [], steps, lr=self.lr, beta1=self.betas[0],
-              beta2=self.betas[1], weight_decay=self.weight_decay, eps=self.eps, amsgrad=False,
-              maximize=False)
+        # Without momentum there is no buffer to keep.
+        buffers = buffers if self.momentum > 0 else [None] * len(params)
+        sgd(params, grads, buffers, fused=True, weight_decay=self.weight_decay, momentum=self.momentum,
+            lr=self.lr, dampening=0.0, nesterov=False, maximize=False)

@@ -29,8 +29,35 @@ from .training import History
 from .training import SCHEMA as TRAIN_SCHEMA
 from .training import train_defaults
 
-# Bump when a change to training or evaluation would give a stored config other numbers.
-CODE_VERSION = __version__
+# What a run's numbers follow from besides its config: these files of the package (globs). A
+# model, its features, the data as loaded, the training loop and optimizers, the pipeline that
+# ties them, the evaluation of the test split, the GPT's own training. Left out, as they never
+# change a number: storing, showing and sharing runs (runs, bundles, links, code_export, ui,
+# the pages, the CLI), limits and retention, paths, schema (a config holds the validated
+# values themselves), and explain, inside and playground, which only read a trained run. Of the
+# made spoken digits, only the table of clips: the 5.8 MB of audio would cost 60 ms per
+# process, and scripts/make_spoken_digits.py rewrites both together. torch and the other
+# libraries are pinned in requirements.txt.
+NUMBERS_SOURCES = ("models/*.py", "features/*.py", "data/*.py", "data/files/spoken_digits.csv", "gpt/*.py",
+                   "training.py", "optim.py", "pipeline.py", "evaluation.py")
+
+
+def source_digest(root: Path, patterns: tuple[str, ...] = NUMBERS_SOURCES) -> str:
+    """A short hash of the files under root that match patterns: their paths and contents, with
+    line endings made alike (a Windows checkout hashes as a Linux one)."""
+    digest = hashlib.sha256()
+    paths = sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_file()})
+    for path in paths:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return digest.hexdigest()[:12]
+
+
+# Part of every run's identity: the release and the hash of the source above, computed once per
+# process (a few milliseconds). Any edit to those files, a comment included (hashing bytes never
+# misses a change), makes a stored config train again instead of being served from older code;
+# runs from older code stay stored, listed and shown, under their own version.
+CODE_VERSION = f"{__version__}+{source_digest(Path(__file__).resolve().parent)}"
 STATUSES = ("complete", "stopped")
 # The owner of what every visitor sees: the examples, the shipped GPT, runs from the command line.
 EVERYONE = "*"

@@ -293,7 +293,7 @@ def _fit(model, data, config, device, on_epoch, should_stop) -> History:
             optimizer.zero_grad()
             loss.backward()
             if len(losses) % GRAD_NORM_EVERY == 0:
-                grad_norms.extend(torch._foreach_norm([p.grad for p in params]))
+                grad_norms.extend(torch.linalg.vector_norm(p.grad) for p in params)
             optimizer.step()
             losses.append(loss.detach())
             preds.append(logits.detach().argmax(1))
@@ -311,7 +311,7 @@ def _fit(model, data, config, device, on_epoch, should_stop) -> History:
         val_loss, val_acc = evaluate_loss(model, X_val, y_val)
         with torch.no_grad():
             w_sq = torch.zeros(len(names), device=device)
-            w_sq.index_add_(0, owner, torch.stack(torch._foreach_norm(params)) ** 2)
+            w_sq.index_add_(0, owner, torch.stack([torch.linalg.vector_norm(p) for p in params]) ** 2)
         stats = EpochStats(
             epoch=epoch, train_loss=train_loss, train_acc=train_acc,
             val_loss=val_loss, val_acc=val_acc, seconds=time.perf_counter() - t0,

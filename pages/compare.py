@@ -269,7 +269,8 @@ shown = filter_rows(table, how, run_a, run_b)
 shown = clicked_samples(shown, y_test, groups_now, chosen_now, vs, labels, class_names)
 st.caption(f"{len(shown):,} of {len(table):,} test samples"
            # Sounds come a page at a time; a table of all the rest would be slow to send.
-           + (f"; the first {MAX_TABLE_ROWS} are listed" if len(shown) > MAX_TABLE_ROWS and spec.modality != "audio" else "")
+           + (f"; the first {MAX_TABLE_ROWS} are listed"
+              if len(shown) > MAX_TABLE_ROWS and spec.modality != "audio" else "")
            + (". Press Details beside a sound" if spec.modality == "audio" else ". Click a row")
            + " to see every model's full distribution.")
 if shown.empty:

@@ -278,8 +278,10 @@ with tabs[4]:
         st.latex(r"\frac{\partial L}{\partial z^{(L)}} = p - \mathrm{onehot}(y),\quad "
                  r"\frac{\partial L}{\partial W^{(l)}} = \frac{\partial L}{\partial z^{(l)}} a^{(l-1)\top},\quad "
                  r"\frac{\partial L}{\partial b^{(l)}} = \frac{\partial L}{\partial z^{(l)}},\quad "
-                 r"\frac{\partial L}{\partial z^{(l-1)}} = \left(W^{(l)\top} \frac{\partial L}{\partial z^{(l)}}\right) \odot f'(z^{(l-1)})")
-        st.latex(r"W \leftarrow W - \eta \frac{\partial L}{\partial W},\quad b \leftarrow b - \eta \frac{\partial L}{\partial b}")
+                 r"\frac{\partial L}{\partial z^{(l-1)}} = "
+                 r"\left(W^{(l)\top} \frac{\partial L}{\partial z^{(l)}}\right) \odot f'(z^{(l-1)})")
+        st.latex(r"W \leftarrow W - \eta \frac{\partial L}{\partial W},\quad "
+                 r"b \leftarrow b - \eta \frac{\partial L}{\partial b}")
         for number, layer_step in reversed(list(enumerate(step.layers, start=1))):
             name = "output layer" if number == len(step.layers) else f"hidden layer {number} ({layer_step.activation})"
             st.markdown(f"**Layer {number}: {name}**, W is {layer_step.W.shape[0]} x {layer_step.W.shape[1]}; "
@@ -289,7 +291,8 @@ with tabs[4]:
                                        "dL/dz": layer_step.dz[shown], "dL/db": layer_step.db[shown],
                                        "b after": (layer_step.b - lr * layer_step.db)[shown]}),
                          width="stretch", column_config={
-                             **{c: st.column_config.NumberColumn(format="%.5f") for c in ("z = Wa + b", "a = f(z)", "b after")},
+                             **{c: st.column_config.NumberColumn(format="%.5f")
+                                for c in ("z = Wa + b", "a = f(z)", "b after")},
                              **{c: st.column_config.NumberColumn(format="%.3e") for c in ("dL/dz", "dL/db")}})
             st.caption(f"|dL/dW| = {np.linalg.norm(layer_step.dW):.5f}; its largest entry "
                        f"{np.abs(layer_step.dW).max():.5f}. These numbers are computed by hand (numpy, "

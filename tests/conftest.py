@@ -1,9 +1,17 @@
-"""Shared fixtures: every test writes under its own temporary folders, never the user's."""
+"""Shared fixtures: every test writes under its own temporary folders, never the user's; the
+page tests' app (AppTest over app.py) and fresh Streamlit caches; datasets loaded once."""
 
 from pathlib import Path
 
-import pytest  # noqa: E402
-from streamlit import config as streamlit_config  # noqa: E402
+import pytest
+import streamlit as st
+from streamlit import config as streamlit_config
+
+from nnapps.data import load_dataset
+from nnapps.features import ImageStandardizer
+from nnapps.training import TensorData
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -11,12 +19,6 @@ def error_details():
     """.streamlit/config.toml hides error details from a hosted copy's visitors; a failing
     AppTest needs them."""
     streamlit_config.set_option("client.showErrorDetails", "full")
-
-from nnapps.data import load_dataset  # noqa: E402
-from nnapps.features import ImageStandardizer  # noqa: E402
-from nnapps.training import TensorData  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +62,61 @@ def digits_tensors(digits):
     pre = ImageStandardizer().fit(digits.X_train)
     return TensorData.from_numpy(pre.transform(digits.X_train), digits.y_train,
                                  pre.transform(digits.X_val), digits.y_val)
+
+
+# --- the pages in AppTest (helpers in page_helpers.py) ----------------------------------
+
+@pytest.fixture
+def fresh_services(isolated_dirs, monkeypatch):
+    """Empty Streamlit caches, so a page test has its own store and queue (in isolated_dirs'
+    folders); app asks for it, and a module of page tests without app marks its tests with
+    pytest.mark.usefixtures("fresh_services")."""
+    monkeypatch.setenv("NNAPPS_MAX_TRAININGS", "2")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def app_navigation(fresh_services, monkeypatch):
+    """Run app.py the way a server does once its st.navigation has run.
+
+    A server decides once per process whether a pages/ folder means Streamlit's legacy
+    multipage mode, and app.py's st.navigation turns that off for good. AppTest resets the
+    flag before every run, so each run would take the legacy path, nnapps.ui.nav's
+    ensure_app_navigation would rerun it, and that rerun drops the run's button clicks.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def app(app_navigation):
+    """The whole app (st.navigation over pages/), run once on its default page (Home).
+
+    On teardown any training the session left running is stopped and waited for, so no
+    worker thread is still training when the next test (or the interpreter) starts.
+    """
+    from page_helpers import APP, POLL_TIMEOUT, RUN_TIMEOUT
+    from streamlit.testing.v1 import AppTest
+
+    from nnapps.ui import services, state
+
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.run()
+    yield at
+    job_ids = list(at.session_state[state.JOBS]) if state.JOBS in at.session_state else []
+    if job_ids:
+        queue = services.get_queue()
+        for job_id in job_ids:
+            queue.stop(job_id)
+        queue.wait(job_ids, timeout=POLL_TIMEOUT)

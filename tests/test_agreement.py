@@ -8,7 +8,10 @@ from nnapps.agreement import OUTCOMES, embed_2d, outcomes, sample_ids
 from nnapps.ui import compare_view
 
 from test_compare_page import table_ids, train_seeds
-from test_pages import app, app_navigation, assert_ok, fresh_services, open_page, texts  # noqa: F401
+from page_helpers import assert_ok, open_page, texts
+
+# Page tests here get their own store and queue, app or not (see conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_services")
 
 
 def test_outcomes_by_hand():

@@ -1,8 +1,9 @@
 """End to end in a real browser: `streamlit run app.py` driven by Debian's Chromium via Playwright.
 
-The server runs as a subprocess on a free port with its own NNAPPS_HOME; Playwright never
-downloads a browser here, it launches /usr/bin/chromium. The module skips when either is
-missing. Set NNAPPS_SCREENSHOT_DIR to keep a screenshot of the Compare page as compare.png.
+One server per module runs as a subprocess on a free port; each test gets its own empty store
+behind it (see the server fixture). Playwright never downloads a browser here, it launches
+/usr/bin/chromium. The module skips when either is missing. Set NNAPPS_SCREENSHOT_DIR to keep
+a screenshot of the Compare page as compare.png.
 """
 
 import os
@@ -15,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.memory import free_port, healthy
+from nnapps.runs import RunConfig
+
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip(f"the browser test needs Debian's chromium at {CHROMIUM} (apt-get install chromium)",
@@ -24,10 +28,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     pytest.skip(f"the browser test needs the playwright package ({exc})", allow_module_level=True)
 
-from nnapps.bench_memory import free_port, healthy
-from nnapps.runs import RunConfig
-
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,13 +39,27 @@ VIEWPORT = {"width": 1400, "height": 3000}  # tall: Streamlit scrolls inside its
 EXAMPLE_LABELS = [RunConfig.make("digits", family).label() for family in ("mlp", "cnn")]
 
 
-@pytest.fixture
-def server(tmp_path):
-    """A fresh `streamlit run app.py` on a free port, with its own run store; yields its URL."""
+def _point(link: Path, target: Path) -> None:
+    """Make link a symlink to target, replacing what it pointed to in one step."""
+    tmp = link.with_name(link.name + ".new")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target, target_is_directory=True)
+    tmp.replace(link)
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    """One `streamlit run app.py` for the whole module, on a free port; yields (url, home link,
+    data link, log path). Its NNAPPS_HOME and NNAPPS_DATA_DIR are symlinks that server points at
+    each test's own folders, so every test still starts from an empty store."""
+    root = tmp_path_factory.mktemp("server")
+    home, data = root / "nnapps_home", root / "nnapps_data"
+    for link in (home, data):
+        (root / f"{link.name}.empty").mkdir()
+        _point(link, root / f"{link.name}.empty")
     port = free_port()
-    env = {**os.environ, "NNAPPS_HOME": str(tmp_path / "nnapps_home"),
-           "NNAPPS_DATA_DIR": str(tmp_path / "nnapps_data"), "PYTHONUNBUFFERED": "1"}
-    log_path = tmp_path / "streamlit.log"
+    env = {**os.environ, "NNAPPS_HOME": str(home), "NNAPPS_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+    log_path = root / "streamlit.log"
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
@@ -59,9 +74,7 @@ def server(tmp_path):
             if time.monotonic() > deadline:
                 pytest.fail(f"streamlit did not answer in {SERVER_START_TIMEOUT} s:\n{log_path.read_text()}")
             time.sleep(0.25)
-        yield url
-        log_text = log_path.read_text()
-        assert "Traceback" not in log_text, f"the server logged an error:\n{log_text}"
+        yield url, home, data, log_path
     finally:
         proc.terminate()
         try:
@@ -69,6 +82,27 @@ def server(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+
+
+@pytest.fixture
+def server(shared_server, tmp_path):
+    """The module's server with this test's own, empty store (tmp_path / "nnapps_home", the
+    shipped GPT in it) and data folder (tmp_path / "nnapps_data"); yields its URL. A test
+    trains into the server's store with RunStore(tmp_path / "nnapps_home")."""
+    from nnapps.gpt.runs import ensure_shipped
+    from nnapps.runs import RunStore
+
+    url, home, data, log_path = shared_server
+    ensure_shipped(RunStore(tmp_path / "nnapps_home"))  # the server put it into its first store only
+    (tmp_path / "nnapps_data").mkdir(exist_ok=True)
+    _point(home, tmp_path / "nnapps_home")
+    _point(data, tmp_path / "nnapps_data")
+    seen = log_path.stat().st_size
+    yield url
+    with open(log_path, "rb") as log:
+        log.seek(seen)
+        log_text = log.read().decode(errors="replace")
+    assert "Traceback" not in log_text, f"the server logged an error:\n{log_text}"
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from nnapps.bundles import MEMBERS, BundleError, bundle_name, export_bundle, imp
 from nnapps.pipeline import load_model, load_preprocessor, predict_proba, train_run
 from nnapps.runs import RunConfig, RunStore
 from nnapps.ui.escape import escape
+from page_helpers import assert_ok, open_page
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +67,7 @@ def test_round_trip_gives_the_same_run_and_probabilities(runs, tmp_path, index, 
     assert bundle_name(run).endswith(f"-{run.run_id}.zip")
 
 
+@pytest.mark.slow
 def test_a_gpt_run_round_trips(tmp_path):
     from nnapps.data import corpora
     from nnapps.gpt.runs import gpt_config, train_gpt_run
@@ -153,10 +155,8 @@ def test_command_line_exports_and_imports(runs, tmp_path, monkeypatch, capsys):
 
 # --- on the Compare page -------------------------------------------------------------------
 
-from test_pages import app, app_navigation, assert_ok, fresh_services, open_page, texts  # noqa: E402,F401
 
-
-def test_compare_imports_a_bundle_into_an_empty_store_and_lists_it(runs, app):  # noqa: F811
+def test_compare_imports_a_bundle_into_an_empty_store_and_lists_it(runs, app):
     store, made = runs
     data = export_bundle(store, made[1])
     open_page(app, "pages/compare.py")
@@ -172,7 +172,7 @@ def test_compare_imports_a_bundle_into_an_empty_store_and_lists_it(runs, app):  
     assert note and "test probabilities recomputed here from its weights" in note[0]
 
 
-def test_compare_refuses_a_bad_bundle_and_keeps_going(runs, app):  # noqa: F811
+def test_compare_refuses_a_bad_bundle_and_keeps_going(runs, app):
     store, made = runs
     data = rezip(export_bundle(store, made[0]), add={"evil.pkl": b"\x80."})
     open_page(app, "pages/compare.py")
@@ -254,6 +254,7 @@ def test_a_zip_bomb_member_is_refused_before_it_is_unpacked(runs):
         read_bundle(out.getvalue())
 
 
+@pytest.mark.slow
 def test_a_gpt_bundle_cannot_name_a_strange_corpus(tmp_path):
     from nnapps.data import corpora
     from nnapps.gpt.runs import gpt_config, train_gpt_run

@@ -3,7 +3,7 @@ offer both formats beside each chart."""
 
 import numpy as np
 import pytest
-from test_pages import app, app_navigation, assert_ok, fresh_services, open_page, train_two_digits_runs  # noqa: F401
+from page_helpers import open_page, train_two_digits_runs
 
 from nnapps import charts
 from nnapps.gpt.train import EvalPoint
@@ -18,7 +18,8 @@ CHARTS = {
     "confusion": lambda: charts.confusion_chart([[3, 1], [0, 4]], ["cat", "dog"], "MLP"),
     "probability bars": lambda: charts.probability_bars(np.array([0.2, 0.8]), ["cat", "dog"]),
     "signed bars": lambda: charts.signed_bars(np.array([-1.5, 0.0, 2.0]), range(3), "unit", "activation"),
-    "attention": lambda: gpt_views.attention_chart(np.tril(np.ones((4, 4))) / np.arange(1, 5)[:, None], "abcd", "Head 1"),
+    "attention": lambda: gpt_views.attention_chart(np.tril(np.ones((4, 4))) / np.arange(1, 5)[:, None], "abcd",
+                                                   "Head 1"),
     "loss by step": lambda: gpt_views.loss_by_step_chart({"GPT": [EvalPoint(0, 4.0, 4.1, 0.0),
                                                                   EvalPoint(10, 2.0, 2.2, 1.0)]}),
 }
@@ -33,7 +34,7 @@ def test_every_kind_of_chart_converts_to_png_and_svg(make):
     assert svg.lstrip().startswith("<svg") and "</svg>" in svg
 
 
-def test_compare_offers_png_and_svg_beside_every_chart(app):  # noqa: F811
+def test_compare_offers_png_and_svg_beside_every_chart(app):
     train_two_digits_runs()
     open_page(app, "pages/compare.py")
     n_charts = len(app.get("vega_lite_chart"))

@@ -125,6 +125,7 @@ def one_json_object(result) -> dict:
     return json.loads(lines[0])
 
 
+@pytest.mark.slow
 def test_datasets_lists_every_registered_dataset(results):
     r = results["datasets"]
     assert r.returncode == 0, r.stderr
@@ -138,6 +139,7 @@ def test_datasets_lists_every_registered_dataset(results):
     assert "spoken-digits        audio  made      " in r.stdout
 
 
+@pytest.mark.slow
 def test_models_json_lists_every_family_with_its_schema(results):
     r = results["models"]
     assert r.returncode == 0, r.stderr
@@ -152,6 +154,7 @@ def test_models_json_lists_every_family_with_its_schema(results):
             assert h["choices"] == list(p.choices) and h["help"] == p.help
 
 
+@pytest.mark.slow
 def test_train_prints_one_sane_json_object(results):
     out = one_json_object(results["train"])
     assert len(out["run_id"]) == 16 and int(out["run_id"], 16) >= 0
@@ -169,12 +172,14 @@ def test_train_prints_one_sane_json_object(results):
     assert results["train"].stderr.count("epoch ") == 2
 
 
+@pytest.mark.slow
 def test_train_result_is_stored_under_nnapps_home(results):
     out = one_json_object(results["train"])
     run = RunStore(results["home"]).get(out["run_id"])
     assert run is not None and run.metrics["accuracy"] == out["accuracy"]
 
 
+@pytest.mark.slow
 def test_second_identical_call_is_cached(results):
     first, again = one_json_object(results["train"]), one_json_object(results["train_again"])
     assert again["cached"] is True and again["run_id"] == first["run_id"]
@@ -213,6 +218,7 @@ def test_bad_set_key_exits_2_naming_it(capsys):
     assert not RunStore().list_runs()  # nothing was trained
 
 
+@pytest.mark.slow
 def test_unknown_dataset_exits_2_listing_valid_names(results):
     r = results["bad_dataset"]
     assert r.returncode == 2 and r.stdout == ""
@@ -220,6 +226,7 @@ def test_unknown_dataset_exits_2_listing_valid_names(results):
     assert "'digits'" in r.stderr and "'scattered-digits'" in r.stderr
 
 
+@pytest.mark.slow
 def test_train_on_a_folder_of_class_folders(results):
     out = one_json_object(results["folder"])
     assert out["dataset"].startswith("user-") and out["model"] == "logreg"
@@ -269,6 +276,7 @@ def test_datasets_json_in_process(capsys):
 # ---- text ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_train_gru_on_reviews_prints_one_sane_json_object(results):
     out = one_json_object(results["gru"])
     assert set(out) == RESULT_KEYS
@@ -285,6 +293,7 @@ def test_train_gru_on_reviews_prints_one_sane_json_object(results):
     assert run.input_info.shape == (32,) and run.input_info.vocab_size == len(run.preprocessor["vocab"])
 
 
+@pytest.mark.slow
 def test_train_tfidf_on_a_csv_file(results):
     out = one_json_object(results["csv"])
     assert set(out) == RESULT_KEYS
@@ -397,6 +406,7 @@ def test_text_options_are_train_options():
 
 # --- python -m nnapps gpt --------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_gpt_prints_losses_steps_speed_and_seconds(results):
     out = one_json_object(results["gpt"])
     assert {"train_loss", "val_loss", "steps", "tokens_per_s", "seconds"} <= set(out)
@@ -407,6 +417,7 @@ def test_gpt_prints_losses_steps_speed_and_seconds(results):
     assert "step    12" in results["gpt"].stderr  # progress, with samples, goes to stderr
 
 
+@pytest.mark.slow
 def test_gpt_export_writes_a_checkpoint_that_loads(results):
     from nnapps.gpt.runs import read_checkpoint
     out = one_json_object(results["gpt"])

@@ -16,6 +16,7 @@ from nnapps.models import FAMILIES, InputInfo, get_family
 from nnapps.models.registry import LANGUAGE_MODELS
 from nnapps.runs import Run, RunConfig
 from nnapps.training import History
+from page_helpers import open_page, train_two_digits_runs
 
 TORCH = [name for name, f in {**FAMILIES, **LANGUAGE_MODELS}.items() if f.kind == "torch"]
 GPT_INFO = InputInfo((16,), vocab_size=30)
@@ -68,6 +69,7 @@ def test_the_script_follows_the_runs_settings(name, hparams, tmp_path):
         assert torch.equal(namespace["model"](X), model(X))
 
 
+@pytest.mark.slow
 def test_the_script_runs_on_its_own(tmp_path):
     """A fresh interpreter in another folder, where nnapps cannot be imported."""
     run, model, _ = built("cnn")
@@ -88,10 +90,7 @@ def test_a_scikit_learn_run_has_no_pytorch_script():
         model_script(run)
 
 
-from test_pages import app, app_navigation, assert_ok, fresh_services, open_page, train_two_digits_runs  # noqa: E402,F401
-
-
-def test_inside_and_gpt_pages_show_the_code(app):  # noqa: F811
+def test_inside_and_gpt_pages_show_the_code(app):
     runs = train_two_digits_runs()
     open_page(app, "pages/inside.py")
     scripts = [c.value for c in app.code if "load_file(\"weights.safetensors\")" in c.value]

@@ -12,8 +12,11 @@ from nnapps.pipeline import train_run
 from nnapps.runs import RunConfig, RunStore
 from nnapps.ui import compare_view, state
 
-from test_pages import (app, app_navigation, assert_ok, button, chart_data, chart_specs,  # noqa: F401
-                        fresh_services, job_snapshots, open_page, texts)
+from page_helpers import assert_ok, button, chart_specs, job_snapshots, open_page, texts
+from test_pages import chart_data
+
+# Page tests here get their own store and queue, app or not (see conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_services")
 
 
 def train_seeds(families=("mlp", "logreg"), seeds=(0, 1)) -> dict:

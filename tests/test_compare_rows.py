@@ -7,7 +7,10 @@ from nnapps.evaluation import FILTERS, filter_rows, probability_table, shown_row
 from nnapps.pipeline import train_run
 from nnapps.runs import RunConfig, RunStore
 
-from test_pages import app, app_navigation, assert_ok, fresh_services, open_dataset  # noqa: F401
+from test_pages import open_dataset
+
+# Page tests here get their own store and queue, app or not (see conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_services")
 
 # Two quick runs per modality that disagree on some test samples.
 RUNS = {"digits": (("logreg", {}), ("mlp", {})),

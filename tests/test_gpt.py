@@ -95,6 +95,7 @@ def test_configurable_sizes_are_validated():
 
 # --- training ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_short_text_is_learned_by_heart():
     result = train_lm(TEXT, TEXT, TINY, {"steps": 300, "batch_size": 16, "lr": 1e-2, "warmup": 20,
                                          "eval_every": 100, "weight_decay": 0.0})
@@ -107,6 +108,7 @@ def test_a_short_text_is_learned_by_heart():
     assert result.vocab.decode(greedy.ids) == "fox jump"
 
 
+@pytest.mark.slow
 def test_same_seed_same_run_and_another_seed_another():
     kwargs = dict(hparams={**TINY, "dropout": 0.1},
                   train={"steps": 20, "batch_size": 4, "eval_every": 10, "seed": 5})
@@ -119,6 +121,7 @@ def test_same_seed_same_run_and_another_seed_another():
     assert a.curve[-1].val_loss != c.curve[-1].val_loss
 
 
+@pytest.mark.slow
 def test_dropout_is_on_for_every_training_step():
     modes = []
     original = GPT.forward
@@ -144,6 +147,7 @@ def test_too_many_measurements_or_characters_are_refused():
         train_lm(many, many, TINY, {"steps": 1})
 
 
+@pytest.mark.slow
 def test_stop_keeps_what_was_learned_and_measures_it():
     calls = []
     result = train_lm(TEXT, TEXT, TINY, {"steps": 100, "eval_every": 50},

@@ -4,17 +4,18 @@ step-by-step generation, attention maps, longer generation, and training one's o
 import json
 
 import pytest
-from test_pages import (POLL_TIMEOUT, ROOT, RUN_TIMEOUT, app, app_navigation, assert_ok,  # noqa: F401
-                        button, chart_specs, fresh_services, open_page, poll, read)
+from page_helpers import POLL_TIMEOUT, ROOT, RUN_TIMEOUT, assert_ok, button, chart_specs, open_page, poll, read
 from streamlit.testing.v1 import AppTest
 
 from nnapps.gpt.runs import SHIPPED, read_checkpoint
 
 PAGE = "pages/gpt.py"
+# Every test here gets its own store and queue, app or not (see conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_services")
 
 
 @pytest.fixture
-def gpt(app):  # noqa: F811
+def gpt(app):
     return open_page(app, PAGE)
 
 
@@ -162,6 +163,7 @@ def generated(at) -> str:
     return text[len(prompt):]
 
 
+@pytest.mark.slow
 def test_generate_writes_the_same_text_for_the_same_seed(gpt):
     gpt.number_input(key="gpt_gen_length").set_value(60)
     button(gpt, "Generate").click().run()
@@ -192,6 +194,7 @@ def test_own_text_too_short_is_refused_and_nothing_is_lost(gpt):
     assert len(table(gpt)) == len(run.class_names)  # the explored model is still there
 
 
+@pytest.mark.slow
 def test_training_your_own_shows_progress_then_the_new_model(gpt):
     text = "a small text about cats and dogs, and about dogs and cats. " * 30
     gpt.radio(key="gpt_source").set_value("Your own text").run()
@@ -234,6 +237,7 @@ def test_own_text_upload_is_taken(gpt):
     assert [b for b in gpt.button if b.label == "Train"]
 
 
+@pytest.mark.slow
 def test_shakespeare_downloads_on_a_click_and_says_so_offline(gpt, tmp_path, monkeypatch):
     from nnapps.data import corpora
     monkeypatch.setattr(corpora, "SHAKESPEARE_URLS", ("http://127.0.0.1:9/input.txt",))

@@ -14,8 +14,10 @@ import pytest
 import torch
 from safetensors.torch import load as load_tensors, save as save_tensors
 from test_bundles import _json_edit, rezip
-from test_pages import (app, app_navigation, assert_ok, button, fresh_services, open_page,  # noqa: F401
-                        read, texts)
+from page_helpers import assert_ok, button, open_page, read, texts
+
+# Page tests here get their own store and queue, app or not (see conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_services")
 
 from nnapps.bundles import BundleError, export_bundle, import_bundle, read_bundle
 from nnapps.data import DatasetUnavailable, dataset_specs, get_spec, load_dataset

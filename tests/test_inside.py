@@ -17,8 +17,11 @@ from nnapps.models import FAMILIES
 from nnapps.models.mlp import MLP, MLPConfig
 from nnapps.training import TensorData, TrainConfig, WEIGHT_BINS, fit
 from model_inputs import family_infos, small_batch
-from test_pages import (app, app_navigation, assert_ok, button, chart_data, charts_by_field,  # noqa: F401
-                        fresh_services, open_page, poll, texts, validation_items)
+from page_helpers import assert_ok, button, open_page, poll, texts
+from test_pages import chart_data, charts_by_field, validation_items
+
+# Page tests here get their own store and queue, app or not (see conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_services")
 
 TORCH_FAMILIES = [name for name, f in FAMILIES.items() if f.kind == "torch"]
 N_CLASSES = 3

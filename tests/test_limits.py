@@ -12,6 +12,7 @@ from nnapps.gpt.runs import gpt_config
 from nnapps.gpt.train import train_lm
 from nnapps.pipeline import train_run
 from nnapps.runs import RunConfig, RunStore
+from page_helpers import assert_ok, button, open_page
 
 
 def test_defaults_hold_without_the_environment(monkeypatch):
@@ -96,7 +97,7 @@ def test_gpt_steps_size_and_text_are_bounded(monkeypatch):
 def test_an_upload_over_the_dataset_size_limit_is_refused(monkeypatch):
     from nnapps.data.text_table import load_text_table
     from nnapps.data.uploads import store_upload
-    from test_pages import image_zip
+    from page_helpers import image_zip
     monkeypatch.setenv("NNAPPS_MAX_DATASET_ITEMS", "7")
     with pytest.raises(DatasetUnavailable, match=r"the archive holds 8 images; this copy allows at most 7 "
                                                  r"\(NNAPPS_MAX_DATASET_ITEMS\), because"):
@@ -111,17 +112,15 @@ def test_an_upload_over_the_dataset_size_limit_is_refused(monkeypatch):
 
 # --- the pages say which limit -------------------------------------------------------------
 
-from test_pages import app, app_navigation, assert_ok, button, fresh_services, open_page, texts  # noqa: E402,F401
 
-
-def test_train_page_names_the_epoch_limit_and_queues_nothing(app, monkeypatch):  # noqa: F811
+def test_train_page_names_the_epoch_limit_and_queues_nothing(app, monkeypatch):
     monkeypatch.setenv("NNAPPS_MAX_EPOCHS", "5")
     open_page(app, "pages/train.py")
     assert any("this copy allows at most 5 (NNAPPS_MAX_EPOCHS)" in e for e in texts(app.error))
     assert button(app, "Train 0 models").disabled
 
 
-def test_gpt_page_names_the_step_limit(app, monkeypatch):  # noqa: F811
+def test_gpt_page_names_the_step_limit(app, monkeypatch):
     monkeypatch.setenv("NNAPPS_MAX_GPT_STEPS", "100")
     open_page(app, "pages/gpt.py")
     app.radio(key="gpt_source").set_value("Python documentation (built in)").run()
@@ -130,7 +129,7 @@ def test_gpt_page_names_the_step_limit(app, monkeypatch):  # noqa: F811
     assert not [b for b in app.button if b.label == "Train"]
 
 
-def test_a_link_to_a_stored_model_over_a_limit_still_opens_it(app, monkeypatch):  # noqa: F811
+def test_a_link_to_a_stored_model_over_a_limit_still_opens_it(app, monkeypatch):
     from nnapps.gpt.runs import SHIPPED, gpt_config, read_checkpoint
     from nnapps.links import encode_gpt
     monkeypatch.setenv("NNAPPS_MAX_GPT_STEPS", "100")  # the shipped model took 3,000
@@ -147,8 +146,8 @@ def test_a_link_to_a_stored_model_over_a_limit_still_opens_it(app, monkeypatch):
     assert any("will not train it" in w and "NNAPPS_MAX_GPT_STEPS" in w for w in texts(app.warning))
 
 
-def test_data_page_names_the_dataset_size_limit(app, monkeypatch):  # noqa: F811
-    from test_pages import image_zip
+def test_data_page_names_the_dataset_size_limit(app, monkeypatch):
+    from page_helpers import image_zip
     monkeypatch.setenv("NNAPPS_MAX_DATASET_ITEMS", "3")
     open_page(app, "pages/data.py")
     app.file_uploader(key="data_upload").upload("pets.zip", image_zip(), "application/zip").run()

@@ -5,8 +5,7 @@ import json
 import zlib
 
 import pytest
-from test_pages import (POLL_TIMEOUT, app, app_navigation, assert_ok, fresh_services, open_page,  # noqa: F401
-                        poll, texts, train_two_digits_runs)
+from page_helpers import POLL_TIMEOUT, assert_ok, open_page, poll, texts, train_two_digits_runs
 
 from nnapps.links import MAX_RUNS, LinkError, decode_runs, encode_runs
 from nnapps.runs import RunConfig, RunStore
@@ -76,7 +75,7 @@ def test_deep_nesting_and_repeated_runs_are_handled():
 
 # --- the Compare page ----------------------------------------------------------------------
 
-def test_compare_link_round_trip_shows_the_same_runs(app):  # noqa: F811
+def test_compare_link_round_trip_shows_the_same_runs(app):
     runs = train_two_digits_runs()
     open_page(app, "pages/compare.py")
     app.multiselect(key=state.COMPARE_RUNS).set_value([runs[1].run_id]).run()
@@ -85,7 +84,7 @@ def test_compare_link_round_trip_shows_the_same_runs(app):  # noqa: F811
     assert any(token in c.value for c in app.code)  # the link offered to copy
     # The same link, opened in a fresh session, shows exactly that run.
     from streamlit.testing.v1 import AppTest
-    from test_pages import APP, RUN_TIMEOUT
+    from page_helpers import APP, RUN_TIMEOUT
     fresh = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
     fresh.switch_page("pages/compare.py")
     fresh.query_params["dataset"] = "digits"
@@ -96,7 +95,8 @@ def test_compare_link_round_trip_shows_the_same_runs(app):  # noqa: F811
     assert any("1 stored here" in i.value for i in fresh.info)
 
 
-def test_compare_link_trains_the_runs_that_are_missing(app):  # noqa: F811
+@pytest.mark.slow
+def test_compare_link_trains_the_runs_that_are_missing(app):
     stored = RunStore()
     from nnapps.pipeline import train_run
     present = train_run(RunConfig.make("digits", "mlp", train={"epochs": 2}), stored)
@@ -113,7 +113,7 @@ def test_compare_link_trains_the_runs_that_are_missing(app):  # noqa: F811
     assert set(app.multiselect(key=state.COMPARE_RUNS).value) == {present.run_id, absent.run_id}
 
 
-def test_compare_bad_link_shows_a_message_and_the_stored_runs(app):  # noqa: F811
+def test_compare_bad_link_shows_a_message_and_the_stored_runs(app):
     runs = train_two_digits_runs()
     app.switch_page("pages/compare.py")
     app.query_params["dataset"] = "digits"
@@ -126,7 +126,7 @@ def test_compare_bad_link_shows_a_message_and_the_stored_runs(app):  # noqa: F81
 
 # --- the Playground, Inside and GPT pages ----------------------------------------------------
 
-def open_with(app, page: str, **params):  # noqa: F811
+def open_with(app, page: str, **params):
     app.switch_page(page)
     for key, value in params.items():
         app.query_params[key] = value
@@ -137,7 +137,7 @@ def open_with(app, page: str, **params):  # noqa: F811
 
 @pytest.mark.parametrize("page, key", [("pages/playground.py", "playground_runs_digits"),
                                        ("pages/inside.py", "inside_run_digits")])
-def test_playground_and_inside_links_round_trip(app, page, key):  # noqa: F811
+def test_playground_and_inside_links_round_trip(app, page, key):
     runs = train_two_digits_runs()
     for run in runs:
         open_with(app, page, dataset="digits", runs=encode_runs([run.config]))
@@ -148,7 +148,8 @@ def test_playground_and_inside_links_round_trip(app, page, key):  # noqa: F811
         assert any(app.query_params["runs"] in c.value for c in app.code)
 
 
-def test_playground_link_trains_a_missing_run_and_then_shows_it(app):  # noqa: F811
+@pytest.mark.slow
+def test_playground_link_trains_a_missing_run_and_then_shows_it(app):
     train_two_digits_runs()
     absent = RunConfig.make("digits", "mlp", {"width": 16}, {"epochs": 2})
     open_with(app, "pages/playground.py", dataset="digits", runs=encode_runs([absent]))
@@ -157,7 +158,8 @@ def test_playground_link_trains_a_missing_run_and_then_shows_it(app):  # noqa: F
          "the linked run to be trained and chosen", timeout=POLL_TIMEOUT)
 
 
-def test_gpt_link_round_trip_and_a_model_trained_from_a_link(app):  # noqa: F811
+@pytest.mark.slow
+def test_gpt_link_round_trip_and_a_model_trained_from_a_link(app):
     from nnapps.gpt.runs import SHIPPED, gpt_config, read_checkpoint
     from nnapps.links import decode_gpt, encode_gpt
     shipped, _ = read_checkpoint(SHIPPED, header_only=True)
@@ -171,7 +173,7 @@ def test_gpt_link_round_trip_and_a_model_trained_from_a_link(app):  # noqa: F811
          timeout=POLL_TIMEOUT)
 
 
-def test_gpt_links_that_cannot_be_followed_say_why(app):  # noqa: F811
+def test_gpt_links_that_cannot_be_followed_say_why(app):
     from nnapps.gpt.runs import gpt_config
     from nnapps.links import encode_gpt
     elsewhere = gpt_config("user-0123456789ab")
@@ -182,7 +184,7 @@ def test_gpt_links_that_cannot_be_followed_say_why(app):  # noqa: F811
     assert app.selectbox(key="gpt_run").value  # the shipped model is shown instead
 
 
-def test_a_link_leaves_out_what_the_page_cannot_show(app, monkeypatch):  # noqa: F811
+def test_a_link_leaves_out_what_the_page_cannot_show(app, monkeypatch):
     train_two_digits_runs()
     other_split = RunConfig.make("digits", "mlp", split_seed=2)
     baseline = RunConfig.make("digits", "logreg")
@@ -197,7 +199,7 @@ def test_a_link_leaves_out_what_the_page_cannot_show(app, monkeypatch):  # noqa:
     assert not app.session_state[state.JOBS]
 
 
-def test_the_address_keeps_a_links_runs_while_they_train(app):  # noqa: F811
+def test_the_address_keeps_a_links_runs_while_they_train(app):
     train_two_digits_runs()
     absent = RunConfig.make("digits", "mlp", {"width": 24}, {"epochs": 2})
     open_with(app, "pages/compare.py", dataset="digits", runs=encode_runs([absent]))

@@ -185,10 +185,10 @@ def test_cnn_needs_images():
 def test_mlp_layers_follow_the_schema():
     model = FAMILIES["mlp"].make({"n_layers": 3, "width": 20}, InputInfo((1, 8, 8)), 10)
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    assert [(l.in_features, l.out_features) for l in linears] == [(64, 20), (20, 20), (20, 20), (20, 10)]
+    assert [(layer.in_features, layer.out_features) for layer in linears] == [(64, 20), (20, 20), (20, 20), (20, 10)]
     linear_only = FAMILIES["mlp"].make({"n_layers": 0}, InputInfo((3, 12, 12)), 10)
-    assert [(l.in_features, l.out_features) for l in linear_only.modules()
-            if isinstance(l, nn.Linear)] == [(432, 10)]
+    assert [(layer.in_features, layer.out_features) for layer in linear_only.modules()
+            if isinstance(layer, nn.Linear)] == [(432, 10)]
 
 
 @pytest.mark.parametrize("name", TORCH_FAMILIES)

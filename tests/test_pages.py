@@ -10,162 +10,25 @@ import json
 import re
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from PIL import Image
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from nnapps.evaluation import FILTERS
 from nnapps.pipeline import train_run
 from nnapps.runs import EVERYONE, RunConfig, RunStore
 from nnapps.ui import services, state
+from page_helpers import (APP, POLL_TIMEOUT, ROOT, RUN_TIMEOUT, assert_ok, button, chart_specs, chart_titles,
+                          image_zip, job_snapshots, open_page, poll, progress_texts, texts, train_two_digits_runs)
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/compare.py", "pages/playground.py",
          "pages/inside.py")
-RUN_TIMEOUT = 60      # seconds one script run may take (the first import of torch is slow)
-POLL_TIMEOUT = 60     # seconds to wait for background training
 DIGITS_TEST_SIZE = 270
 
-
-@pytest.fixture(autouse=True)
-def fresh_services(tmp_path, monkeypatch):
-    """Temporary folders and empty Streamlit caches, so each test has its own store and queue.
-
-    tests/conftest.py points NNAPPS_HOME and NNAPPS_DATA_DIR into tmp_path as well; setting
-    them here too keeps this module self-contained (and the values are the same).
-    """
-    monkeypatch.setenv("NNAPPS_HOME", str(tmp_path / "nnapps_home"))
-    monkeypatch.setenv("NNAPPS_DATA_DIR", str(tmp_path / "nnapps_data"))
-    monkeypatch.setenv("NNAPPS_MAX_TRAININGS", "2")
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-@pytest.fixture
-def app_navigation(monkeypatch):
-    """Run app.py the way a server does once its st.navigation has run.
-
-    A server decides once per process whether a pages/ folder means Streamlit's legacy
-    multipage mode, and app.py's st.navigation turns that off for good. AppTest resets the
-    flag before every run, so each run would take the legacy path, nnapps.ui.nav's
-    ensure_app_navigation would rerun it, and that rerun drops the run's button clicks.
-    """
-    original_init = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-@pytest.fixture
-def app(app_navigation):
-    """The whole app (st.navigation over pages/), run once on its default page (Home).
-
-    On teardown any training the session left running is stopped and waited for, so no
-    worker thread is still training when the next test (or the interpreter) starts.
-    """
-    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
-    at.run()
-    yield at
-    job_ids = list(at.session_state[state.JOBS]) if state.JOBS in at.session_state else []
-    if job_ids:
-        queue = services.get_queue()
-        for job_id in job_ids:
-            queue.stop(job_id)
-        queue.wait(job_ids, timeout=POLL_TIMEOUT)
-
-
-def open_page(at: AppTest, page: str) -> AppTest:
-    at.switch_page(page).run()
-    assert_ok(at)
-    return at
-
-
-def assert_ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def read(markdown: str) -> str:
-    """What a person reads of Markdown that nnapps.ui.escape made literal: the text itself."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u200b", "")
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if read(b.label) == label]
-    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
-    return matches[0]
-
-
-def texts(elements) -> list[str]:
-    return [read(e.value) for e in elements]
-
-
-def page_html(at: AppTest) -> list[str]:
-    """The bodies of the page's st.html elements, less the hidden cookie element (and its style)
-    that nnapps.ui.visitor draws on every run."""
-    from nnapps.ui.visitor import COOKIE
-    return [h.proto.body for h in at.get("html") if COOKIE not in h.proto.body]
-
-
-def chart_specs(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-
-
-def chart_titles(at: AppTest) -> list[str]:
-    return [spec.get("title") for spec in chart_specs(at)]
-
-
-def progress_texts(at: AppTest) -> list[str]:
-    return [p.proto.text for p in at.get("progress")]
-
-
-def job_snapshots(at: AppTest):
-    queue = services.get_queue()
-    return [queue.snapshot(j) for j in at.session_state[state.JOBS]]
-
-
-def poll(at: AppTest, done, what: str, timeout: float = POLL_TIMEOUT, interval: float = 0.3) -> AppTest:
-    """Rerun the app until done(at) holds (training runs in threads between reruns)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        at.run()
-        assert_ok(at)
-        if done(at):
-            return at
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; "
-                        f"progress: {progress_texts(at)}")
-        time.sleep(interval)
-
-
-def train_two_digits_runs(epochs: int = 2) -> list:
-    """An MLP and a CNN on digits, trained directly into the test's NNAPPS_HOME."""
-    store = RunStore()
-    return [train_run(RunConfig.make("digits", family, train={"epochs": epochs}), store)
-            for family in ("mlp", "cnn")]
-
-
-def image_zip(classes=("cats", "dogs"), per_class: int = 4) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        for c, name in enumerate(classes):
-            for i in range(per_class):
-                pixels = np.full((10, 10, 3), 30 * i + 100 * c, dtype=np.uint8)
-                png = io.BytesIO()
-                Image.fromarray(pixels).save(png, format="PNG")
-                archive.writestr(f"{name}/{i}.png", png.getvalue())
-    return buf.getvalue()
+# Every test here gets its own store and queue, app or not (see conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_services")
 
 
 # --- every page ----------------------------------------------------------------------------
@@ -236,6 +99,7 @@ def test_home_shows_intro_example_and_tables(app):
     assert {"logreg", "mlp", "cnn"} <= set(models.value["name"])
 
 
+@pytest.mark.slow
 def test_home_example_trains_two_runs_and_opens_compare(app):
     button(app, "Train an MLP and a CNN on digits").click().run()
     assert_ok(app)
@@ -256,6 +120,7 @@ def test_home_example_trains_two_runs_and_opens_compare(app):
     assert labels <= set(chart_titles(app))
 
 
+@pytest.mark.slow
 def test_home_example_on_its_own_reruns_instead_of_switching():
     at = AppTest.from_file(str(ROOT / "pages/home.py"), default_timeout=RUN_TIMEOUT).run()
     button(at, "Train an MLP and a CNN on digits").click().run()
@@ -312,6 +177,7 @@ def test_data_page_rejects_a_bad_upload(app):
     assert "not a zip archive" in errors[0]
 
 
+@pytest.mark.slow
 def test_data_page_stores_and_opens_an_upload(app):
     open_page(app, "pages/data.py")
     app.file_uploader(key="data_upload").upload("pets.zip", image_zip(), "application/zip").run()
@@ -356,6 +222,7 @@ def test_train_page_adds_and_removes_slots(app):
     assert not [b for b in app.button if b.label == "Remove"]  # the last slot stays
 
 
+@pytest.mark.slow
 def test_train_page_trains_with_the_chosen_settings(app):
     open_page(app, "pages/train.py")
     app.number_input(key="train_image_epochs").set_value(2)
@@ -382,6 +249,7 @@ def test_train_page_trains_with_the_chosen_settings(app):
     assert runs["mlp"].metrics["epochs_run"] == 2
 
 
+@pytest.mark.slow
 def test_train_page_stop(app):
     open_page(app, "pages/train.py")
     app.selectbox(key="dataset").set_value("scattered-digits").run()
@@ -506,6 +374,7 @@ def test_compare_page_filters(compare):
             assert not [s for s in at.selectbox if s.key in ("filter_a", "filter_b")]
 
 
+@pytest.mark.slow
 def test_compare_page_deletes_a_run(compare):
     at, runs = compare
     store = services.get_store()
@@ -565,6 +434,7 @@ def test_data_page_asks_for_columns_of_an_ambiguous_csv(app):
     assert "2 classes (bad, good)" in " ".join(texts(app.markdown))
 
 
+@pytest.mark.slow
 def test_train_page_trains_text_models(app):
     open_dataset(app, "pages/train.py", "reviews")
     assert app.selectbox(key="slot1_text_family").value == "boe"
@@ -597,6 +467,7 @@ def test_compare_page_shows_texts_and_word_effects(app):
     assert all(word.split("'")[0] in highlighted[0] for word in first_words)
 
 
+@pytest.mark.slow
 def test_home_text_example_queues_a_bag_of_words_and_a_gru_on_reviews(app):
     button(app, "Train a bag of words and a GRU on reviews").click().run()
     assert_ok(app)
@@ -647,6 +518,7 @@ def test_data_page_audio_dataset(app):
     assert any("never heard in training" in c for c in texts(app.caption))
 
 
+@pytest.mark.slow
 def test_data_page_stores_a_sounds_upload(app):
     open_page(app, "pages/data.py")
     app.file_uploader(key="data_upload").upload("tones.zip", sounds_zip(), "application/zip").run()
@@ -669,6 +541,7 @@ def test_data_page_names_a_silent_sound(app):
     assert len(errors) == 1 and "high/1.wav is silent" in errors[0]
 
 
+@pytest.mark.slow
 def test_train_page_trains_audio_models(app):
     open_dataset(app, "pages/train.py", "spoken-digits")
     assert app.selectbox(key="slot1_audio_family").value == "pooled-mlp"
@@ -690,6 +563,7 @@ def test_train_page_trains_audio_models(app):
                r.input_info.shape == (1, 16, 63) for r in runs.values())
 
 
+@pytest.mark.slow
 def test_compare_page_lists_sounds_with_players(app):
     store = RunStore()
     for family in ("pooled-logreg", "pooled-mlp"):
@@ -715,6 +589,7 @@ def test_compare_page_lists_sounds_with_players(app):
     assert caption.startswith(f"{wrong:,} of 600 test samples")
 
 
+@pytest.mark.slow
 def test_home_audio_example_queues_a_pooled_mlp_and_a_cnn_on_spoken_digits(app):
     button(app, "Train a pooled MLP and a CNN on spoken digits").click().run()
     assert_ok(app)
@@ -855,6 +730,7 @@ def test_playground_refuses_a_corrupt_picture_and_keeps_the_last_results(digits_
     assert len(probability_charts(at)) == 2
 
 
+@pytest.mark.slow
 def test_playground_text(app):
     from nnapps.playground import check_text
 
@@ -951,8 +827,8 @@ def test_playground_refuses_a_silent_sound(sound_playground):
 
 # --- Inside --------------------------------------------------------------------------------
 
-def chart_data(element) -> "pd.DataFrame":
-    """The rows a chart draws: Streamlit sends an Altair chart's data beside its spec (proto
+def chart_data(element):
+    """A DataFrame of the rows a chart draws: Streamlit sends an Altair chart's data beside its spec (proto
     datasets, Arrow bytes); an inline dataset in the spec is read as well."""
     import pandas as pd
     from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
@@ -1171,7 +1047,7 @@ def test_inside_backpropagation(inside_digits):
 
     at, mlp, cnn = inside_digits
     assert at.number_input(key="inside_lr").value == 0.1
-    latex = [l.value for l in at.latex]
+    latex = [element.value for element in at.latex]
     assert len(latex) == 3
     assert r"L = -\log p_y" in latex[0] and r"p - \mathrm{onehot}(y)" in latex[1]
     assert r"W \leftarrow W - \eta" in latex[2]

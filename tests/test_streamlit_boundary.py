@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "nnapps"
 
@@ -54,6 +56,7 @@ def test_core_modules_are_found():
     assert not any(m.startswith("nnapps.ui") for m in modules)
 
 
+@pytest.mark.slow
 def test_every_core_module_imports_without_streamlit():
     modules = core_modules()
     env = {**os.environ,

@@ -207,6 +207,7 @@ def test_chosen_columns_are_part_of_the_dataset():
     assert {by_label.name, by_topic.name} <= {s.name for s in uploads.stored_specs()}
 
 
+@pytest.mark.slow
 def test_an_upload_is_still_there_for_a_new_process():
     """A new process (the app restarted, or the command line) lists and loads the upload."""
     spec = uploads.store_upload(table_bytes(), "sentiment.csv")

@@ -608,7 +608,10 @@ def test_a_public_copy_keeps_fewer_rows(monkeypatch):
 
 # --- the Data page --------------------------------------------------------------------------
 
-from test_pages import app, app_navigation, assert_ok, button, fresh_services, open_page  # noqa: E402,F401
+from page_helpers import assert_ok, button, open_page  # noqa: E402
+
+# Page tests here get their own store and queue, app or not (see conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_services")
 
 
 def test_data_page_upload_says_which_lines_were_skipped(app):  # noqa: F811

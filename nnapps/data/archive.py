@@ -36,7 +36,8 @@ def open_zip(data: bytes) -> zipfile.ZipFile:
         raise DatasetUnavailable(f"not a zip archive ({error})") from None
 
 
-def labelled_members(archive: zipfile.ZipFile, rules: FolderRules) -> tuple[list[tuple[zipfile.ZipInfo, str]], list[str]]:
+def labelled_members(archive: zipfile.ZipFile,
+                     rules: FolderRules) -> tuple[list[tuple[zipfile.ZipInfo, str]], list[str]]:
     """Each accepted member with its class, sorted by name, and the sorted class names."""
     members = _members(archive, rules)
     _check_sizes(members, rules)

@@ -152,6 +152,7 @@ def _spec(name: str, meta: dict, data_path: Path) -> DatasetSpec:
              "one length." if audio else "")
     return DatasetSpec(
         name=name, title=f"{meta['title']} (yours)", modality=meta["modality"], origin="upload",
-        licence="yours", load=load, notes=tuple(meta.get("notes", ())), sample_rate=user_audio.SAMPLE_RATE if audio else 0,
+        licence="yours", load=load, notes=tuple(meta.get("notes", ())),
+        sample_rate=user_audio.SAMPLE_RATE if audio else 0,
         description=(f"Your upload {meta['title']!r}: {meta['n_items']:,} {NOUNS[meta['modality']]} in "
                      f"{len(meta['classes'])} classes ({', '.join(meta['classes'][:20])}).{extra}"))

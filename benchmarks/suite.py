@@ -16,12 +16,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from torch import nn
 
-from .data import load_dataset
-from .features import ImageStandardizer
-from .models import InputInfo
-from .pipeline import train_run
-from .runs import RunConfig, RunStore
-from .training import TensorData, TrainConfig, fit
+from nnapps.data import load_dataset
+from nnapps.features import ImageStandardizer
+from nnapps.models import InputInfo
+from nnapps.pipeline import train_run
+from nnapps.runs import RunConfig, RunStore
+from nnapps.training import TensorData, TrainConfig, fit
 
 
 TEXT_FAMILIES = ("tfidf", "boe", "textcnn", "gru", "lstm", "transformer")
@@ -74,7 +74,7 @@ def loop_overhead(dataset: str, family: str, epochs: int, repeats: int) -> dict:
     """Our fit (validation, norms, early-stopping bookkeeping) against bare_loop, same batches."""
     data, _, _ = _tensor_data(dataset)
     config = RunConfig.make(dataset, family)
-    from .pipeline import build_model
+    from nnapps.pipeline import build_model
 
     def make():
         return build_model(config, InputInfo(tuple(data.X_train.shape[1:])), int(data.y_train.max()) + 1)
@@ -145,8 +145,8 @@ def audio_features(repeats: int) -> dict:
     cold and cached, and librosa's melspectrogram on the same clips as the reference."""
     import librosa
 
-    from .data import spoken_digits
-    from .features import audio
+    from nnapps.data import spoken_digits
+    from nnapps.features import audio
 
     t0 = time.perf_counter()
     X = spoken_digits.load().X
@@ -183,8 +183,8 @@ def _playground_case(dataset: str, families: tuple[str, ...], train: dict, featu
                      prepare: Callable[[], object], repeats: int, store: RunStore) -> dict:
     """Time one Playground input through every run: its preparation and all the predictions,
     against the models alone on the already-prepared input."""
-    from .pipeline import Predictor, predict_proba
-    from .playground import as_batch, predict_all
+    from nnapps.pipeline import Predictor, predict_proba
+    from nnapps.playground import as_batch, predict_all
 
     runs = [train_run(RunConfig.make(dataset, f, train=train, features=features), store) for f in families]
     predictors = {r.label: Predictor(r, store) for r in runs}
@@ -214,9 +214,9 @@ def playground_latency(repeats: int) -> list[dict]:
     import soundfile as sf
     from PIL import Image, ImageDraw
 
-    from .data import spoken_digits
-    from .data.audio import resample
-    from .playground import (ImageTarget, canvas_pixels, check_text, prepare_image, prepare_sound,
+    from nnapps.data import spoken_digits
+    from nnapps.data.audio import resample
+    from nnapps.playground import (ImageTarget, canvas_pixels, check_text, prepare_image, prepare_sound,
                              recording_samples)
 
     canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
@@ -259,7 +259,8 @@ def vanishing_gradient() -> list[dict]:
     return out
 
 
-SECTIONS = ("speed", "image", "text", "audio", "playground", "inside", "gpt", "memory", "snapshots")
+SECTIONS = ("speed", "optim", "image", "text", "audio", "playground", "inside", "gpt", "memory", "snapshots",
+            "sweep")
 
 
 def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
@@ -272,6 +273,10 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
                                     loop_overhead("digits", "cnn", 5 if quick else 15, repeats)]
         log("against scikit-learn's MLPClassifier on digits")
         results["vs_sklearn_mlp"] = against_sklearn(repeats)
+    if "optim" in only:
+        from .optim import optimizer_speed
+        log("optimizers: a training step with ours against torch.optim's classes and the private kernels")
+        results["optimizer_speed"] = optimizer_speed(repeats)
     if "image" in only:
         log("test accuracy on digits and scattered digits")
         runs = accuracy_runs([
@@ -303,19 +308,23 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
         log("inside: the vanishing gradient of a deep Sigmoid MLP against a deep ReLU MLP")
         results["vanishing_gradient"] = vanishing_gradient()
     if "gpt" in only:
-        from .bench_gpt import gpt_training, next_char_latency
+        from .gpt import gpt_training, next_char_latency
         log("gpt: training against a nanoGPT-style reference on the built-in corpus (about 3 minutes)")
         results["gpt_training"] = gpt_training(quick)
         log("gpt: the next-character table for a 64-character prompt")
         results["gpt_next_char"] = next_char_latency()
     if "snapshots" in only:
-        from .bench_compare import snapshot_overhead
+        from .compare import snapshot_overhead
         log("snapshots: training with the epoch scrubber's test probabilities kept, against without")
         results["snapshot_overhead"] = [snapshot_overhead("digits", "mlp", 30, repeats),
                                         snapshot_overhead("reviews", "gru", 2, repeats),
                                         snapshot_overhead("spoken-digits", "pooled-mlp", 10, repeats)]
+    if "sweep" in only:
+        from .sweep import run as sweep_run
+        log("sweep: a 12-trial digits CNN sweep through each executor and local Ray, against one after another")
+        results["sweep"] = sweep_run(quick=quick, log=log)
     if "memory" in only:
-        from .bench_memory import server_memory
+        from .memory import server_memory
         log("memory: the server with ten stored runs, Compare open on each dataset, then the GPT page")
         results["server_memory"] = server_memory(log)
     return results

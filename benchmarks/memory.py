@@ -63,9 +63,9 @@ def server_memory(log=print) -> dict:
         return {"skipped": f"needs Debian's chromium at {CHROMIUM}"}
     from playwright.sync_api import sync_playwright
 
-    from .gpt.runs import ensure_shipped
-    from .pipeline import train_run
-    from .runs import RunConfig, RunStore
+    from nnapps.gpt.runs import ensure_shipped
+    from nnapps.pipeline import train_run
+    from nnapps.runs import RunConfig, RunStore
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "NNAPPS_HOME": f"{tmp}/home", "NNAPPS_DATA_DIR": f"{tmp}/data"}

@@ -3,13 +3,13 @@ kept (epochs.SnapshotRecorder) against the same training without, and the bytes 
 
 import time
 
-from .bench import _median_times
-from .data import load_dataset
-from .epochs import SnapshotRecorder
-from .features import make_preprocessor
-from .pipeline import build_model, predict_proba
-from .runs import RunConfig
-from .training import TensorData, TrainConfig, fit
+from .suite import _median_times
+from nnapps.data import load_dataset
+from nnapps.epochs import SnapshotRecorder
+from nnapps.features import make_preprocessor
+from nnapps.pipeline import build_model, predict_proba
+from nnapps.runs import RunConfig
+from nnapps.training import TensorData, TrainConfig, fit
 
 
 def snapshot_overhead(dataset: str, family: str, epochs: int, repeats: int) -> dict:
