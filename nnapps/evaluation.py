@@ -92,12 +92,14 @@ def filter_rows(table: "pd.DataFrame", how: str, run_a: str | None = None,
     raise ValueError(f"unknown filter {how!r}; valid: {list(FILTERS)}")
 
 
-def shown_rows(shown: pd.DataFrame, run_names: list[str]) -> pd.DataFrame:
+def shown_rows(shown: "pd.DataFrame", run_names: list[str]) -> "pd.DataFrame":
     """Rows of a (filtered) probability_table as the sample table shows them, on a fresh index.
 
     Columns: "#" (the test sample's index), "true", then per run L: "L" ("✓ " or "✗ " and its
     prediction), "L p" (its probability for its prediction) and "L ok".
     """
+    import pandas as pd
+
     # Every column goes through .to_numpy(): a filtered table keeps its old index, and pandas
     # would align a Series from it with the fresh one, giving rows other samples' values.
     rows = pd.DataFrame({"#": shown["index"].to_numpy(), "true": shown["true"].to_numpy()})
