@@ -12,7 +12,7 @@ from nnapps.bundles import MEMBERS, BundleError, bundle_name, export_bundle, imp
 from nnapps.pipeline import load_model, load_preprocessor, predict_proba, train_run
 from nnapps.runs import RunConfig, RunStore
 from nnapps.ui.escape import escape
-from page_helpers import assert_ok, open_page
+from page_helpers import assert_ok, open_page, texts
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from nnapps.evaluation import FILTERS, filter_rows, probability_table, shown_row
 from nnapps.pipeline import train_run
 from nnapps.runs import RunConfig, RunStore
 
+from page_helpers import assert_ok
 from test_pages import open_dataset
 
 # Page tests here get their own store and queue, app or not (see conftest.py).

@@ -16,8 +16,6 @@ from safetensors.torch import load as load_tensors, save as save_tensors
 from test_bundles import _json_edit, rezip
 from page_helpers import assert_ok, button, open_page, read, texts
 
-# Page tests here get their own store and queue, app or not (see conftest.py).
-pytestmark = pytest.mark.usefixtures("fresh_services")
 
 from nnapps.bundles import BundleError, export_bundle, import_bundle, read_bundle
 from nnapps.data import DatasetUnavailable, dataset_specs, get_spec, load_dataset
@@ -28,6 +26,9 @@ from nnapps.runs import RunConfig, RunStore
 from nnapps.ui import state
 from nnapps.ui.escape import code_span, escape
 from nnapps.ui.visitor import KEY as VISITOR
+
+# Page tests here get their own store and queue, app or not (see conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_services")
 
 ANN, BOB = "a" * 32, "b" * 32
 QUICK = {"epochs": 2}

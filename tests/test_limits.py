@@ -12,7 +12,7 @@ from nnapps.gpt.runs import gpt_config
 from nnapps.gpt.train import train_lm
 from nnapps.pipeline import train_run
 from nnapps.runs import RunConfig, RunStore
-from page_helpers import assert_ok, button, open_page
+from page_helpers import assert_ok, button, open_page, texts
 
 
 def test_defaults_hold_without_the_environment(monkeypatch):

@@ -7,8 +7,6 @@ goes on in the queue's threads between script runs; tests rerun the app until it
 
 import io
 import json
-import re
-import time
 import zipfile
 
 import numpy as np
@@ -21,7 +19,8 @@ from nnapps.pipeline import train_run
 from nnapps.runs import EVERYONE, RunConfig, RunStore
 from nnapps.ui import services, state
 from page_helpers import (APP, POLL_TIMEOUT, ROOT, RUN_TIMEOUT, assert_ok, button, chart_specs, chart_titles,
-                          image_zip, job_snapshots, open_page, poll, progress_texts, texts, train_two_digits_runs)
+                          image_zip, job_snapshots, open_page, page_html, poll, progress_texts, read, texts,
+                          train_two_digits_runs)
 
 PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/compare.py", "pages/playground.py",
          "pages/inside.py")
