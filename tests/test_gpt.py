@@ -182,6 +182,14 @@ def test_vocabulary_names_unknown_characters():
         vocab.encode("hi!")
 
 
+def test_encoding_gives_each_character_its_index_in_any_vocabulary_order():
+    text = "ab\né😀 ba\n"
+    for chars in (tuple(sorted(set(text))), ("😀", "b", "\n", "a", "é", " ")):
+        vocab = CharVocab(chars)
+        ids = vocab.encode(text)
+        assert ids.dtype == torch.int64 and ids.tolist() == [vocab.index[c] for c in text]
+        assert vocab.decode(ids) == text
+
 # --- sampling ------------------------------------------------------------------------------
 
 def test_temperature_zero_is_greedy_and_ignores_the_seed():
