@@ -6,7 +6,6 @@ from ..schema import Param, Schema
 from .family import InputInfo, ModelFamily
 from .logreg import export_linear, import_linear
 
-
 SCHEMA = Schema((
     Param("C", "float", 10.0, "Inverse regularisation strength: smaller means simpler weights",
           1e-4, 1e4, log=True),
