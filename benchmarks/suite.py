@@ -24,9 +24,9 @@ from nnapps.runs import RunConfig, RunStore
 from nnapps.training import TensorData, TrainConfig, fit
 
 
-TEXT_FAMILIES = ("tfidf", "boe", "textcnn", "gru", "lstm", "transformer")
+TEXT_FAMILIES = ("tfidf", "fasttext", "boe", "textcnn", "gru", "lstm", "transformer")
 AUDIO_FAMILIES = ("pooled-logreg", "pooled-mlp", "frame-gru", "cnn")
-BAG_OF_WORDS = ("tfidf", "boe")  # models that cannot see word order
+BAG_OF_WORDS = ("tfidf", "boe")  # models that cannot see word order (fastText reads word pairs)
 
 
 def _median_times(fns: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
@@ -297,6 +297,8 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
         best = max((r for r in text if r["model"] not in BAG_OF_WORDS), key=lambda r: r["accuracy"])
         results["text_best_sequence_model"] = best["label"]
         results["text_sequence_minus_bag_points"] = 100 * (best["accuracy"] - bag)
+        from .text import small_text
+        results["text_small_data"] = small_text(quick, log)
     if "audio" in only:
         log("audio: log-mel extraction and every family on the made spoken digits (unheard voices)")
         results["audio_features"] = audio_features(repeats)

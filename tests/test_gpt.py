@@ -15,7 +15,7 @@ from nnapps.gpt.sampling import attention, generate, next_logits, next_probs, re
 from nnapps.gpt.train import EvalPoint, fixed_windows, lr_at, mean_loss, train_lm
 from nnapps.gpt.vocab import CharVocab
 from nnapps.jobs import JobQueue
-from nnapps.models.gpt import GPT
+from nnapps.models.gpt import GPT, KVCache
 from nnapps.runs import RunStore
 
 TINY = {"n_layers": 2, "n_heads": 2, "width": 32, "context": 16}
@@ -186,6 +186,14 @@ def test_vocabulary_names_unknown_characters():
         vocab.encode("hi!")
 
 
+def test_encoding_gives_each_character_its_index_in_any_vocabulary_order():
+    text = "ab\né😀 ba\n"
+    for chars in (tuple(sorted(set(text))), ("😀", "b", "\n", "a", "é", " ")):
+        vocab = CharVocab(chars)
+        ids = vocab.encode(text)
+        assert ids.dtype == torch.int64 and ids.tolist() == [vocab.index[c] for c in text]
+        assert vocab.decode(ids) == text
+
 # --- sampling ------------------------------------------------------------------------------
 
 def test_temperature_zero_is_greedy_and_ignores_the_seed():
@@ -235,6 +243,32 @@ def test_prompts_longer_than_the_context_are_cut_to_it():
     assert torch.equal(next_probs(model, long), next_probs(model, long[-16:]))
     with pytest.raises(ValueError, match="empty"):
         next_logits(model, torch.tensor([], dtype=torch.int64))
+
+
+@pytest.mark.parametrize("record", [False, True])  # the fused kernel and the written-out sums
+def test_a_cache_read_in_pieces_gives_the_scores_of_one_pass(record):
+    model = tiny_model(seed=8)
+    ids = torch.randint(0, 30, (2, 16), generator=torch.Generator().manual_seed(8))
+    model.record_attention(record)
+    with torch.no_grad():
+        whole = model(ids)
+        cache = KVCache()
+        # A prompt, one character, then several at once: each piece sees what came before.
+        pieces = [model(ids[:, :5], cache), model(ids[:, 5:6], cache), model(ids[:, 6:], cache)]
+    assert cache.length == 16
+    assert torch.allclose(torch.cat(pieces, 1), whole, atol=1e-5)
+    with pytest.raises(ValueError, match="at most 16"):
+        model(ids[:, :1], cache)
+
+
+def test_sampling_with_the_cache_gives_the_same_text_and_scores_as_without():
+    model = tiny_model(seed=9)
+    # 3 + 40 characters run past the context of 16: the window slides for the last ones.
+    for temperature, top_k in ((1.0, 0), (0.7, 5), (0.0, 0)):
+        cached, plain = (generate(model, torch.tensor([1, 2, 3]), 40, temperature, top_k, seed=3,
+                                  use_cache=use) for use in (True, False))
+        assert cached.ids == plain.ids
+        assert torch.allclose(cached.probs, plain.probs, atol=1e-6)
 
 
 # --- runs, the store and checkpoints ---------------------------------------------------------

@@ -16,7 +16,8 @@ from torch import nn
 from nnapps.data import Dataset, DatasetSpec, RawData
 from nnapps.data.splits import split_indices
 from nnapps.models import FAMILIES, InputInfo
-from nnapps.models.layers import masked_max, masked_mean, padding_mask, trim_padding
+from nnapps.models.fasttext import auto_embed_dim, n_buckets
+from nnapps.models.layers import masked_max, masked_mean, padding_mask, set_dropout_generator, trim_padding
 from nnapps.models.rnn import RNNClassifier, RNNConfig
 from nnapps.models.transformer import (POSITIONAL, SelfAttention, TransformerClassifier,
                                        TransformerConfig)
@@ -56,7 +57,7 @@ def pad_to(ids: torch.Tensor, width: int) -> torch.Tensor:
 
 
 def test_text_families_are_registered():
-    assert set(TEXT_FAMILIES) == {"tfidf", "boe", "textcnn", "gru", "lstm", "transformer"}
+    assert set(TEXT_FAMILIES) == {"tfidf", "fasttext", "boe", "textcnn", "gru", "lstm", "transformer"}
     assert FAMILIES["tfidf"].kind == "sklearn" and set(TEXT_TORCH) == set(TEXT_FAMILIES) - {"tfidf"}
     assert all(FAMILIES[name].modalities == ("text",) for name in TEXT_FAMILIES)
 
@@ -91,6 +92,7 @@ def case(name: str, hparams: dict, *marks) -> pytest.param:
 
 
 PADDING_CASES = [
+    case("fasttext", {}), case("fasttext", {"bigrams": False, "embed_dim": 16}),
     case("boe", {}), case("boe", {"n_layers": 0}),
     case("textcnn", {}), case("textcnn", {"kernel_size": 5}),
     case("textcnn", {"kernel_size": 7, "activation": "tanh"}),
@@ -192,7 +194,8 @@ def test_order_aware_families_fit_a_task_only_word_order_solves(name):
     assert loss < 0.05, f"{name} did not fit the order task: loss {loss:.3f} after {step} steps"
 
 
-@pytest.mark.parametrize("name, hparams", [("boe", {}), ("transformer", {"positional": "none"})])
+@pytest.mark.parametrize("name, hparams", [("boe", {}), ("transformer", {"positional": "none"}),
+                                           ("fasttext", {"bigrams": False})])
 def test_bag_of_words_models_cannot_tell_the_pairs_apart(name, hparams):
     """Same words in another order, same logits: these models cannot fit the order task."""
     X, _ = order_task()
@@ -342,3 +345,51 @@ def test_embedding_has_a_row_per_vocabulary_id_and_a_zero_padding_row(name):
     model = make(name, vocab=77)
     assert model.embed.num_embeddings == 77 and model.embed.padding_idx == PAD_ID
     assert (model.embed.weight[PAD_ID] == 0).all()
+
+
+# ---- fastText: word pairs, word dropout, sizes from the vocabulary --------------------------------
+
+
+def test_fasttext_word_pairs_tell_an_order_apart_that_words_alone_cannot():
+    X, _ = order_task()
+    with_pairs = logits(make("fasttext", {"bigrams": True}, max_len=12), X)
+    assert not torch.allclose(with_pairs[0::2], with_pairs[1::2], atol=1e-4)
+
+
+def test_fasttext_averages_word_and_pair_vectors():
+    """By hand: the mean of the words' vectors and the pairs' (both words real) vectors."""
+    model = make("fasttext", {"embed_dim": 8}, max_len=6)
+    ids = torch.tensor([[5, 9, 7, 0, 0, 0]])
+    buckets = model.config.bigram_buckets
+    pair = lambda a, b: model.pairs.weight[(a * 1_000_003 + b) % buckets]  # noqa: E731
+    words = model.embed.weight
+    mean = (words[5] + words[9] + words[7] + pair(5, 9) + pair(9, 7)) / 5
+    torch.testing.assert_close(logits(model, ids)[0], model.out(mean).detach())
+
+
+def test_fasttext_word_dropout_leaves_words_out_only_while_training_and_by_its_seed():
+    model = make("fasttext", {"dropout": 0.5})
+    ids = token_ids(8, 40, VOCAB, seed=5, empty_rows=0)
+    model.eval()
+    assert torch.equal(logits(model, ids), logits(model, ids))
+    model.train()
+    runs = []
+    for seed in (1, 1, 2):
+        set_dropout_generator(model, torch.Generator().manual_seed(seed))
+        runs.append(logits(model, ids))
+    assert torch.equal(runs[0], runs[1]) and not torch.allclose(runs[0], runs[2])
+    assert not torch.allclose(runs[0], (model.eval(), logits(model, ids))[1])
+    mask = torch.ones(1000, 50, dtype=torch.bool)
+    model.word_dropout.train()
+    kept = model.word_dropout(mask).float().mean().item()
+    assert 0.45 < kept < 0.55
+
+
+def test_fasttext_sizes_follow_the_vocabulary():
+    dims = [auto_embed_dim(v) for v in (3, 100, 1000, 5000, 10**9)]
+    assert dims == sorted(dims) and dims[0] == 8 and dims[-1] == 128 and all(d % 4 == 0 for d in dims)
+    assert dims[2] == 4 * round(1.5 * 1000 ** 0.25)  # about 6 x 1000^(1/4)
+    small, large = make("fasttext", vocab=100), make("fasttext", vocab=5000)
+    assert small.embed.embedding_dim == auto_embed_dim(100) < large.embed.embedding_dim
+    assert small.pairs.num_embeddings == n_buckets(100) < large.pairs.num_embeddings
+    assert make("fasttext", {"embed_dim": 24, "bigrams": False}).pairs is None

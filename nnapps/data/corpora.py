@@ -11,15 +11,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..gpt.vocab import MAX_DISTINCT
 from ..limits import CORPUS_MB
 from ..paths import data_dir, write_atomically
 from . import download
 from .dataset import DatasetUnavailable, ProgressFn
 
 MIN_CHARS = 200  # enough for a few training windows and a validation tail
-# Every distinct character is a row of the model's embedding and a column of every step's
-# scores: a text of a million different code points would take gigabytes to train on.
-MAX_DISTINCT = 1000
 VAL_SHARE = 0.1
 SHAKESPEARE_URLS = ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",)
 # The file's first words and a floor on its length stand in for a checksum: the raw file's

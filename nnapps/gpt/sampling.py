@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..models.gpt import GPT
+from ..models.gpt import GPT, KVCache
 
 
 def reshape(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0) -> torch.Tensor:
@@ -60,19 +60,37 @@ class Generation:
     probs: torch.Tensor       # (len(ids), vocab): the distribution each was drawn from
 
 
+@torch.inference_mode()
 def generate(model: GPT, prompt: torch.Tensor, n: int, temperature: float = 1.0, top_k: int = 0,
-             seed: int = 0) -> Generation:
-    """n characters after prompt, each drawn from the reshaped distribution; same seed, same text."""
+             seed: int = 0, use_cache: bool = True) -> Generation:
+    """n characters after prompt, each drawn from the reshaped distribution; same seed, same text.
+
+    With use_cache, the keys and values of what was read are kept (a KVCache) while the text
+    fits the context, so each new character costs one position's work. Past the context the
+    window slides and every position moves, so each character is then read afresh from the
+    last context characters, as it is without the cache: the scores are the same either way.
+    """
+    if len(prompt) == 0:
+        raise ValueError("the prompt is empty: the model needs at least one character to continue")
     gen = torch.Generator().manual_seed(seed)
-    ids = prompt.cpu().clone()
     device = next(model.parameters()).device
+    ids = prompt.tolist()
     out, dists = [], []
-    for _ in range(n):
-        probs = next_probs(model, ids.to(device), temperature, top_k).cpu()
-        nxt = int(torch.multinomial(probs, 1, generator=gen)) if temperature > 0 else int(probs.argmax())
-        out.append(nxt)
-        dists.append(probs)
-        ids = torch.cat([ids, torch.tensor([nxt])])
+    with evaluating(model):
+        cache = KVCache() if use_cache else None
+        logits = model(torch.tensor([ids[-model.context:]], device=device), cache)[0, -1]
+        for i in range(n):
+            probs = reshape(logits, temperature, top_k).cpu()
+            nxt = int(torch.multinomial(probs, 1, generator=gen)) if temperature > 0 else int(probs.argmax())
+            out.append(nxt)
+            dists.append(probs)
+            ids.append(nxt)
+            if i + 1 == n:
+                break
+            if cache is not None and cache.length < model.context:
+                logits = model(torch.tensor([[nxt]], device=device), cache)[0, -1]
+            else:
+                logits = model(torch.tensor([ids[-model.context:]], device=device))[0, -1]
     return Generation(out, torch.stack(dists) if dists else torch.zeros(0, model.vocab_size))
 
 

@@ -3,7 +3,12 @@
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import torch
+
+# Every distinct character is a row of the model's embedding and a column of every step's
+# scores: a text of a million different code points would take gigabytes to train on.
+MAX_DISTINCT = 1000
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,19 @@ class CharVocab:
         if missing:
             shown = ", ".join(repr(c) for c in missing[:10])
             raise ValueError(f"{len(missing)} character(s) are not in the model's vocabulary: {shown}")
-        index = self.index
-        return torch.tensor([index[c] for c in text], dtype=torch.int64)
+        # Code points through numpy rather than a Python int per character: a million-character
+        # text would otherwise pass through a list of a million objects.
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        order, sorted_points = self._lookup
+        return torch.from_numpy(order[np.searchsorted(sorted_points, points)])
+
+    @cached_property
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ids in code-point order and their code points (a stored run's characters are
+        in code-point order already; this does not rely on it)."""
+        points = np.array([ord(c) for c in self.chars], dtype=np.uint32)
+        order = np.argsort(points).astype(np.int64)
+        return order, points[order]
 
     def decode(self, ids) -> str:
         return "".join(self.chars[int(i)] for i in ids)

@@ -7,6 +7,7 @@ to read it and to score it as the next one).
 """
 
 import math
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -24,6 +25,18 @@ SCHEMA = Schema((
     Param("context", "int", 64, "How many characters back the model can see", 8, 256),
     Param("dropout", "float", 0.0, "Share of units zeroed at random while training", 0.0, 0.5),
 ))
+
+
+@dataclass
+class KVCache:
+    """The keys and values of the characters a GPT has read so far, [keys, values] per layer,
+    each (B, heads, length, width / heads): the next character then costs one position's
+    work instead of the whole context's."""
+    layers: list[list[torch.Tensor]] = field(default_factory=list)
+
+    @property
+    def length(self) -> int:
+        return self.layers[0][0].shape[2] if self.layers and self.layers[0] else 0
 
 
 class GPT(nn.Module):
@@ -53,13 +66,17 @@ class GPT(nn.Module):
     def from_hparams(cls, hp: dict, vocab_size: int) -> "GPT":
         return cls(vocab_size, **SCHEMA.validate(hp))
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """With a cache, ids (B, T) follow the characters it holds, and it keeps theirs too."""
+        start = 0 if cache is None else cache.length
         T = ids.shape[1]
-        if T > self.context:
-            raise ValueError(f"the model sees at most {self.context} characters, got {T}")
-        x = self.dropout(self.tok(ids) + self.pos.weight[:T])
-        for block in self.blocks:
-            x = block(x)
+        if start + T > self.context:
+            raise ValueError(f"the model sees at most {self.context} characters, got {start + T}")
+        x = self.dropout(self.tok(ids) + self.pos.weight[start:start + T])  # (B, T, C)
+        if cache is not None and not cache.layers:
+            cache.layers.extend([] for _ in self.blocks)
+        for i, block in enumerate(self.blocks):
+            x = block(x, kv=None if cache is None else cache.layers[i])
         return self.head(self.ln_f(x))
 
     def record_attention(self, on: bool) -> None:

@@ -1,7 +1,6 @@
 """Logistic regression: scikit-learn's linear baseline on the flattened, standardised input."""
 
 import torch
-from sklearn.linear_model import LogisticRegression
 
 from ..schema import Param, Schema
 from .family import InputInfo, ModelFamily
@@ -13,16 +12,19 @@ SCHEMA = Schema((
 ))
 
 
-def build(hp: dict, inputs: InputInfo, n_classes: int) -> LogisticRegression:
+def build(hp: dict, inputs: InputInfo, n_classes: int):
+    """A scikit-learn LogisticRegression (imported here: the registry, and with it the GPT's
+    training, is imported by processes that never fit one)."""
+    from sklearn.linear_model import LogisticRegression
     return LogisticRegression(C=hp["C"], max_iter=hp["max_iter"])
 
 
-def export_linear(clf: LogisticRegression) -> dict[str, torch.Tensor]:
+def export_linear(clf) -> dict[str, torch.Tensor]:
     return {"coef": torch.as_tensor(clf.coef_), "intercept": torch.as_tensor(clf.intercept_),
             "classes": torch.as_tensor(clf.classes_)}
 
 
-def import_linear(clf: LogisticRegression, weights: dict[str, torch.Tensor]) -> LogisticRegression:
+def import_linear(clf, weights: dict[str, torch.Tensor]):
     clf.coef_ = weights["coef"].numpy()
     clf.intercept_ = weights["intercept"].numpy()
     clf.classes_ = weights["classes"].numpy()

@@ -6,9 +6,6 @@ that a linear model or an MLP can take; it is the audio baseline the CNN and GRU
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
 from torch import nn
 
 from ..schema import Param, Schema
@@ -40,16 +37,20 @@ def _pooled_rows(n_mels: int, n_frames: int):
     return pool
 
 
-def build_logreg(hp: dict, inputs: InputInfo, n_classes: int) -> Pipeline:
+def build_logreg(hp: dict, inputs: InputInfo, n_classes: int):
+    """A scikit-learn Pipeline (scikit-learn imported here, as in logreg.build)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
     return Pipeline([("pool", FunctionTransformer(_pooled_rows(*_bands(inputs)))),
                      ("clf", LogisticRegression(C=hp["C"], max_iter=hp["max_iter"]))])
 
 
-def export_logreg(model: Pipeline) -> dict[str, torch.Tensor]:
+def export_logreg(model) -> dict[str, torch.Tensor]:
     return logreg.export_linear(model.named_steps["clf"])
 
 
-def import_logreg(model: Pipeline, weights: dict[str, torch.Tensor]) -> Pipeline:
+def import_logreg(model, weights: dict[str, torch.Tensor]):
     logreg.import_linear(model.named_steps["clf"], weights)
     return model
 

@@ -1,11 +1,11 @@
 """The model registry: family names to ModelFamily (classifiers, and the language model)."""
 
-from . import boe, cnn, frames, gpt, logreg, mlp, pooled, rnn, textcnn, tfidf, transformer
+from . import boe, cnn, fasttext, frames, gpt, logreg, mlp, pooled, rnn, textcnn, tfidf, transformer
 from .family import ModelFamily
 
 FAMILIES: dict[str, ModelFamily] = {f.name: f for f in (
     logreg.FAMILY, mlp.FAMILY, cnn.FAMILY,                                    # images
-    tfidf.FAMILY, boe.FAMILY, textcnn.FAMILY, rnn.GRU_FAMILY, rnn.LSTM_FAMILY,  # text
+    tfidf.FAMILY, fasttext.FAMILY, boe.FAMILY, textcnn.FAMILY, rnn.GRU_FAMILY, rnn.LSTM_FAMILY,  # text
     transformer.FAMILY,
     pooled.LOGREG_FAMILY, pooled.MLP_FAMILY, frames.FAMILY,                   # sounds (and cnn)
 )}

@@ -1,35 +1,10 @@
 """TF-IDF + logistic regression: scikit-learn's bag-of-words baseline on the tokenizer's ids."""
 
-import numpy as np
 import torch
-from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
 
 from ..schema import Param, Schema
 from .family import InputInfo, ModelFamily
 from .logreg import export_linear, import_linear
-
-
-class TokenCounts(BaseEstimator, TransformerMixin):
-    """(N, T) token ids -> (N, vocab_size) sparse counts; padding (id 0) is not counted."""
-
-    def __init__(self, vocab_size: int = 2):
-        self.vocab_size = vocab_size
-
-    def fit(self, X, y=None):
-        return self
-
-    def transform(self, X):
-        X = np.asarray(X)
-        rows = np.repeat(np.arange(len(X)), X.shape[1])
-        ids = X.reshape(-1)
-        keep = ids != 0
-        data = np.ones(int(keep.sum()), dtype=np.float64)
-        return sparse.csr_matrix((data, (rows[keep], ids[keep])), shape=(len(X), self.vocab_size))
-
 
 SCHEMA = Schema((
     Param("C", "float", 10.0, "Inverse regularisation strength: smaller means simpler weights",
@@ -38,16 +13,22 @@ SCHEMA = Schema((
 ))
 
 
-def build(hp: dict, inputs: InputInfo, n_classes: int) -> Pipeline:
+def build(hp: dict, inputs: InputInfo, n_classes: int):
+    """A scikit-learn Pipeline (scikit-learn imported here, as in logreg.build)."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from .token_counts import TokenCounts
     return Pipeline([("counts", TokenCounts(inputs.vocab_size)), ("tfidf", TfidfTransformer()),
                      ("clf", LogisticRegression(C=hp["C"], max_iter=hp["max_iter"]))])
 
 
-def export_weights(model: Pipeline) -> dict[str, torch.Tensor]:
+def export_weights(model) -> dict[str, torch.Tensor]:
     return {"idf": torch.as_tensor(model.named_steps["tfidf"].idf_), **export_linear(model.named_steps["clf"])}
 
 
-def import_weights(model: Pipeline, weights: dict[str, torch.Tensor]) -> Pipeline:
+def import_weights(model, weights: dict[str, torch.Tensor]):
     tfidf = model.named_steps["tfidf"]
     tfidf.idf_ = weights["idf"].numpy()
     tfidf.n_features_in_ = len(tfidf.idf_)
