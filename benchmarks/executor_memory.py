@@ -4,7 +4,8 @@
 
 For each backend it starts a fresh "server" process: the app's services (streamlit's caches,
 used in bare mode), the job queue as the server makes it (NNAPPS_MAX_TRAININGS=1) on a
-temporary store, the spoken-digits splits loaded once into the pages' cache. It reads VmRSS / VmHWM from /proc (psutil is not installed) of the server
+temporary store, the spoken-digits splits loaded once into the pages' cache. It reads VmRSS / VmHWM from /proc
+(psutil is not installed) of the server
 and of its worker processes: idle, every half second while the Home page's spoken-digits
 example trains, and after it ends once the backend's idle time has passed.
 Measures; asserts nothing.
@@ -69,7 +70,9 @@ def main() -> None:
     rows = []
     for backend in ("threads", "processes"):
         with tempfile.TemporaryDirectory() as home:
-            env = {"NNAPPS_EXECUTOR": backend, "NNAPPS_MAX_TRAININGS": "1", "NNAPPS_HOME": home, "NNAPPS_DATA_DIR": f"{home}/data", "NNAPPS_WORKER_IDLE_SECONDS": str(args.idle),
+            env = {"NNAPPS_EXECUTOR": backend, "NNAPPS_MAX_TRAININGS": "1", "NNAPPS_HOME": home,
+                   "NNAPPS_DATA_DIR": f"{home}/data",
+                   "NNAPPS_WORKER_IDLE_SECONDS": str(args.idle),
                    "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
             t0 = time.perf_counter()
             out = subprocess.run([sys.executable, "-c", SERVER, backend, str(args.epochs), args.families],

@@ -194,7 +194,8 @@ with explore:
             chosen, dist = gen.ids[step], gen.probs[step].numpy()
             rank = int((dist > dist[chosen]).sum()) + 1
             so_far = kept + vocab.decode(gen.ids[:step])
-            st.markdown(f"Step {step + 1}: after {code_span('…' + ''.join(gpt_views.visible(c) for c in so_far[-40:]))} "
+            context = code_span('…' + ''.join(gpt_views.visible(c) for c in so_far[-40:]))
+            st.markdown(f"Step {step + 1}: after {context} "
                         f"the model drew **{escape(gpt_views.visible(vocab.chars[chosen]))}** "
                         f"(probability {dist[chosen]:.1%}, rank {rank} of {len(vocab)}).")
             show_chart(gpt_views.alternatives_chart(dist, vocab.chars, chosen), f"gpt-step-{step + 1}",

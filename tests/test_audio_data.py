@@ -866,7 +866,7 @@ def test_padding_to_one_length_is_bounded_by_the_memory_it_takes(monkeypatch):
     monkeypatch.setattr(user_audio, "load_clip", lambda *args: decoded.append(args) or 1 / 0)
     monkeypatch.setenv("NNAPPS_MAX_DECODED_MB", "1")  # 21 clips x 16,000 float32 samples: 1.3 MB
     with pytest.raises(DatasetUnavailable, match=r"21 clips of 2\.0 s \(the length 95% of them fit in\) take "
-                                                 r"1 MB at 8 kHz; this copy allows at most 1 \(NNAPPS_MAX_DECODED_MB\)"):
+                                                 r"1 MB at 8 kHz; this copy allows at most 1 \(NNAPPS_MAX_DECODED_MB\)"):  # noqa: E501
         user_audio.load_audio_archive(make_zip(members), rate=8000)
     assert not decoded
 

@@ -455,7 +455,8 @@ def test_a_difference_cell_lists_its_samples_and_the_scrubber_replays_an_epoch(s
     changed = next((a, b) for a in range(10) for b in range(10)
                    if counts[a, b] != mlp.metrics["confusion"][a][b])
     cell = matrix_cell(page, mlp.label, names[changed[0]], names[changed[1]])
-    expect(cell).to_have_attribute("aria-label", re.compile(f"count: {mlp.metrics['confusion'][changed[0]][changed[1]]}\\b"))
+    final_count = mlp.metrics['confusion'][changed[0]][changed[1]]
+    expect(cell).to_have_attribute("aria-label", re.compile(f"count: {final_count}\\b"))
     slider = page.get_by_role("slider").first
     slider.focus()
     slider.press("Home")

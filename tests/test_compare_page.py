@@ -151,7 +151,8 @@ def test_cell_samples_are_exactly_that_cell():
     for i in range(4):
         for j in range(4):
             assert set(cell_samples(y, probas[:1], i, j)) == {k for k in range(200) if y[k] == i and preds[0][k] == j}
-            assert set(cell_samples(y, probas, i, j)) == {k for k in range(200) if y[k] == i and j in (preds[0][k], preds[1][k])}
+            assert set(cell_samples(y, probas, i, j)) == {
+                k for k in range(200) if y[k] == i and j in (preds[0][k], preds[1][k])}
     with pytest.raises(ValueError):
         cell_samples(y, [], 0, 0)
 

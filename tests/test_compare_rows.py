@@ -89,6 +89,7 @@ def test_compare_sounds_match_stored_probabilities_under_every_filter(app):  # n
         if not ids:
             continue
         shown = [m.value for m in app.markdown if m.value.startswith(("✓ ", "✗ "))]
-        expected = [("✓ " if r.test_proba[i].argmax() == r.y_test[i] else "✗ ") + r.class_names[r.test_proba[i].argmax()]
+        expected = [("✓ " if r.test_proba[i].argmax() == r.y_test[i] else "✗ ") +
+                    r.class_names[r.test_proba[i].argmax()]
                     for i in ids for r in runs]
         assert shown == expected

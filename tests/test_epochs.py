@@ -100,7 +100,8 @@ def test_snapshots_count_in_the_store_size_and_go_with_the_run(trained):
 def test_forgetting_counts_right_to_wrong_flips():
     y = np.array([0, 1, 2])
     right, wrong = np.eye(3), np.roll(np.eye(3), 1, axis=1)
-    # sample 0: right, wrong, right, wrong (2 flips); 1: wrong, right, right, right (0); 2: right, right, right, wrong (1)
+    # sample 0: right, wrong, right, wrong (2 flips);
+    # 1: wrong, right, right, right (0); 2: right, right, right, wrong (1)
     proba = np.stack([np.stack([right[0], wrong[1], right[2]]), np.stack([wrong[0], right[1], right[2]]),
                       np.stack([right[0], right[1], right[2]]), np.stack([wrong[0], right[1], wrong[2]])])
     snaps = {"epochs": np.arange(1, 5), "proba": proba.astype(np.float16)}

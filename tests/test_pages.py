@@ -1056,7 +1056,8 @@ def test_inside_backpropagation(inside_digits):
     X, y = X[i:], y[i:]
     step = backprop_step(dense_layers(model), X[0].numpy(), int(y[0]), 0.1)
     report = next(m for m in texts(at.markdown) if "Loss = -log p(true class)" in m)
-    assert report.startswith(f"Sample #{i}, the one this run finds hardest (true class **{dataset.class_names[y[0]]}**).")
+    true_class = dataset.class_names[y[0]]
+    assert report.startswith(f"Sample #{i}, the one this run finds hardest (true class **{true_class}**).")
     assert f"-log {step.probabilities[step.target]:.4f} = **{step.loss:.4f}**" in report
     assert f"After one step of size 0.1 against the gradient, the loss is **{step.loss_after:.4f}**" in report
     assert step.loss_after < step.loss

@@ -188,7 +188,8 @@ def _map_coordinates(dataset: str, split_seed: int, modality: str, sample_rate: 
     return ids, embed_2d(modality, X_test[ids], sample_rate)
 
 
-def agreement_view(spec, split_seed: int, X_test: np.ndarray, a: SeedGroup, b: SeedGroup, class_names: list[str]) -> None:
+def agreement_view(spec, split_seed: int, X_test: np.ndarray, a: SeedGroup, b: SeedGroup,
+                   class_names: list[str]) -> None:
     """The test samples in 2-D by their inputs, coloured by who of A and B gets them right;
     clicking one lists it alone in the sample table."""
     ids, xy = _map_coordinates(spec.name, split_seed, spec.modality, spec.sample_rate)
@@ -208,7 +209,8 @@ def agreement_view(spec, split_seed: int, X_test: np.ndarray, a: SeedGroup, b: S
     elif spec.modality == "text":
         points["text"] = [str(X_test[i])[:120] for i in ids]
     counts = points["outcome"].value_counts()
-    st.caption(f"Each dot is a test sample{'' if len(ids) == len(X_test) else f' ({len(ids):,} of {len(X_test):,}, drawn at random)'}, "
+    drawn = '' if len(ids) == len(X_test) else f' ({len(ids):,} of {len(X_test):,}, drawn at random)'
+    st.caption(f"Each dot is a test sample{drawn}, "
                "placed by its input (principal components: similar inputs sit close). "
                + ", ".join(f"{o}: {counts.get(o, 0):,}" for o in OUTCOMES)
                + ". Hover for both models' answers; click a dot to list it below.")

@@ -65,7 +65,8 @@ def sweep_form(spec: DatasetSpec) -> None:
     """The definition, its count of trials, and Start."""
     names = [f.name for f in families_for(spec.modality)]
     first = state.DEFAULT_FAMILIES.get(spec.modality, names)[0]
-    chosen = st.multiselect("Models", names, default=[first if first in names else names[0]], format_func=lambda n: get_family(n).title,
+    chosen = st.multiselect("Models", names, default=[first if first in names else names[0]],
+                            format_func=lambda n: get_family(n).title,
                             key=f"sweep_{spec.modality}_families")
     st.caption(VALUES_HELP)
     settings: dict[str, str] = {}
