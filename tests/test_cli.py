@@ -334,6 +334,9 @@ def quirky_text_files() -> dict[str, tuple[bytes, list[str]]]:
                                  enumerate(rows)]), []),
         "cases.tsv": (labelled([(t, ("Spam", "ham", "spam", "HAM")[i % 4]) for i, (t, _) in
                                 enumerate(rows)], delimiter="\t"), []),
+        # Published without a suffix, as the UCI SMS collection is.
+        "SMSSpamCollection": ("".join(f"{('ham', 'spam')[i % 2]}\t{t}\n" for i, (t, _) in
+                                      enumerate(rows)).encode(), []),
     }
 
 

@@ -122,10 +122,13 @@ def store_path(path: Path, text_column: str | None = None, label_column: str | N
     path = Path(path)
     if path.is_dir():
         return store_upload(user_images.zip_folder(path), f"{path.name}.zip")
-    _check_suffix(path.name)
+    # Some well-known text collections are published without a suffix (the UCI SMS collection
+    # is a file named SMSSpamCollection): on the command line such a file is read as a table.
+    filename = path.name if path.suffix else f"{path.name}.txt"
+    _check_suffix(filename)
     if why := over(UPLOAD_MB, path.stat().st_size / 2**20):
         raise DatasetUnavailable(f"{path}: {path.stat().st_size / 2**20:.1f} MB; {why}")
-    return store_upload(path.read_bytes(), path.name, text_column, label_column)
+    return store_upload(path.read_bytes(), filename, text_column, label_column)
 
 
 def stored_specs() -> list[DatasetSpec]:
