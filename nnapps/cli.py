@@ -143,7 +143,8 @@ def cmd_train(argv: list[str]) -> int:
               "label": run.label, "status": run.status, "cached": cached,
               "accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "log_loss": m["log_loss"],
               "params": m["params"], "train_seconds": m["train_seconds"],
-              "epochs_run": m["epochs_run"], "infer_ms_per_sample": m["infer_ms_per_sample"],
+              "epochs_run": m["epochs_run"], "stopped_early": run.history.stopped_early,
+              "best_epoch": run.history.best_epoch, "infer_ms_per_sample": m["infer_ms_per_sample"],
               "hparams": config.hparams, "train": config.train, "features": config.features,
               "notes": list(spec.notes)}
     if args.json:
@@ -152,6 +153,9 @@ def cmd_train(argv: list[str]) -> int:
         print(f"{run.label} on {config.dataset}: accuracy {m['accuracy']:.2%}, macro-F1 "
               f"{m['macro_f1']:.3f}, log loss {m['log_loss']:.3f}, {m['params']:,} parameters, "
               f"{m['train_seconds']:.1f} s{' (stored run)' if cached else ''}  [run {run.run_id}]")
+        note = run.history.stop_note(config.train.get("patience", 0), config.train.get("epochs", 0))
+        if note:
+            print(note[0].upper() + note[1:] + ".")
     return 0
 
 
@@ -229,6 +233,9 @@ def cmd_gpt(argv: list[str]) -> int:
         print(f"{run.label} on {corpus.title}: train loss {m['train_loss']:.3f}, val loss "
               f"{m['val_loss']:.3f} after {m['steps']:,} steps, {m['tokens_per_s']:,.0f} tokens/s, "
               f"{m['train_seconds']:.1f} s{' (stored run)' if cached else ''}  [run {run.run_id}]")
+        note = run.history.stop_note(config.train.get("patience", 0), config.train.get("epochs", 0))
+        if note:
+            print(note[0].upper() + note[1:] + ".")
     return 0
 
 

@@ -333,6 +333,16 @@ def test_train_page_default_slots(app):
     assert not app.get("progress")
 
 
+def test_train_page_words_and_momentum_only_for_sgd(app):
+    open_page(app, "pages/train.py")
+    assert app.select_slider(key="train_image_lr").label == "Learning rate (lr)"
+    assert "`lr`" in app.select_slider(key="train_image_lr").help
+    assert not [w for w in app.number_input if w.key == "train_image_momentum"]  # Adam: no momentum
+    app.selectbox(key="train_image_optimizer").set_value("sgd").run()
+    assert_ok(app)
+    assert app.number_input(key="train_image_momentum").label == "Momentum"
+
+
 def test_train_page_adds_and_removes_slots(app):
     open_page(app, "pages/train.py")
     button(app, "Add an architecture").click().run()
@@ -592,7 +602,7 @@ def test_compare_page_shows_texts_and_word_effects(app):
 
 
 def test_home_text_example_queues_a_bag_of_words_and_a_gru_on_reviews(app):
-    button(app, "Train a bag of words and a GRU on reviews").click().run()
+    button(app, "Train TF-IDF and a GRU on reviews").click().run()
     assert_ok(app)
     assert texts(app.title) == ["Compare"]
     assert app.session_state[state.DATASET] == "reviews"
