@@ -391,13 +391,17 @@ def test_train_page_stop(app):
     app.selectbox(key="dataset").set_value("scattered-digits").run()
     assert_ok(app)
     app.number_input(key="train_image_epochs").set_value(200)
-    app.number_input(key="train_image_patience").set_value(0)
+    app.number_input(key="train_image_patience").set_value(0).run()
+    estimate = [c.value for c in app.caption if c.value.startswith("Time on this machine")]
+    assert len(estimate) == 1 and estimate[0].count("x 200 epochs") == 2  # the MLP's and the CNN's
     button(app, "Train 2 models").click().run()
     assert_ok(app)
     assert button(app, "Train 2 models").disabled  # busy while this session trains
+    assert not [c for c in app.caption if c.value.startswith("Time on this machine")]
 
-    # Stop once every job has trained at least one epoch.
-    poll(app, lambda at: all(j.epochs for j in job_snapshots(at)), "the first epochs")
+    # Stop once every job has trained at least one epoch and says how long it has left.
+    poll(app, lambda at: all(j.epochs for j in job_snapshots(at))
+         and all(t.endswith(" left") for t in progress_texts(at)), "the first epochs")
     assert not any(j.finished for j in job_snapshots(app))
     app.button(key="stop_training").click().run()
     assert_ok(app)
