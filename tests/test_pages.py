@@ -871,12 +871,12 @@ def test_playground_text(app):
     assert sorted(app.multiselect(key="playground_runs_reviews").value) == sorted(r.run_id for r in runs)
     assert not app.metric and not page_html(app)
 
-    app.text_area(key="playground_text").set_value("   ").run()
+    app.text_input(key="playground_text").set_value("   ").run()
     assert_ok(app)
     assert not app.error and not app.metric and not probability_charts(app)
 
     text = "Not bad at all, the battery zzqx lasts for days"
-    app.text_area(key="playground_text").set_value(text).run()
+    app.text_input(key="playground_text").set_value(text).run()
     assert_ok(app)
     assert not app.error, texts(app.error)
     bodies = page_html(app)
@@ -894,7 +894,7 @@ def test_playground_text(app):
     assert len(probability_charts(app)) == 2
 
     # Emptied again: no error, and no results.
-    app.text_area(key="playground_text").set_value("").run()
+    app.text_input(key="playground_text").set_value("").run()
     assert_ok(app)
     assert not app.error and not app.metric and not probability_charts(app)
 
