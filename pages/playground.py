@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from nnapps import charts
+from nnapps.models import get_family
 from nnapps.playground import (InputError, ImageTarget, best_per_family, canvas_pixels, check_text,
                                picture_pixels, predict_all, prepare_image, prepare_sound,
                                recording_samples, tokens_seen)
@@ -14,7 +15,7 @@ from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import display_scale, to_pil
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
-from nnapps.ui.nav import page_link
+from nnapps.ui.nav import page_link, switch_page
 from nnapps.ui.progress import live_progress
 from nnapps.ui.run_labels import unique_labels
 from nnapps.ui.services import cached_dataset, get_store, load_predictors
@@ -172,6 +173,7 @@ def sound_input():
 
 
 INPUTS = {"image": image_input, "text": text_input, "audio": sound_input}
+INPUT_WORDS = {"image": "drawing", "text": "sentence", "audio": "recording"}
 last_items = st.session_state.setdefault(LAST_ITEM, {})
 try:
     item = INPUTS[spec.modality]()
@@ -191,6 +193,7 @@ summary = " · ".join(f"{name} → **{class_names[i]}** ({probas[name][i]:.0%})"
 agree = len(set(tops.values())) == 1
 st.markdown(summary + ("  \nAll models agree." if agree or len(tops) == 1 else "  \n**The models disagree.**"))
 names = list(probas)
+id_of = {labels[i]: i for i in chosen_ids}
 for start in range(0, len(names), RESULTS_PER_ROW):
     for col, name in zip(st.columns(RESULTS_PER_ROW), names[start:start + RESULTS_PER_ROW]):
         with col.container(border=True):
@@ -198,3 +201,10 @@ for start in range(0, len(names), RESULTS_PER_ROW):
             st.metric("prediction", class_names[tops[name]], f"{probas[name][tops[name]]:.0%} sure",
                       delta_color="off", delta_arrow="off")
             show_chart(charts.probability_bars(probas[name], class_names), f"playground-{name}", width="stretch")
+            run = by_id[id_of[name]]
+            if get_family(run.config.family).kind == "torch" and st.button(
+                    f"Look inside with this {INPUT_WORDS[spec.modality]}", key=f"playground_inside_{run.run_id}",
+                    icon=":material/neurology:", help="The Inside page's forward pass, for this input"):
+                st.session_state[state.OWN_INPUT] = {spec.name: item}
+                st.session_state[f"inside_run_{spec.name}"] = run.run_id
+                switch_page("pages/inside.py")

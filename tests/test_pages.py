@@ -863,6 +863,40 @@ def test_playground_refuses_a_corrupt_picture_and_keeps_the_last_results(digits_
     assert len(probability_charts(at)) == 2
 
 
+def test_playground_sends_its_sentence_to_inside(app):
+    """Look inside with this sentence: Inside's forward pass runs on the Playground's text and
+    its softmax is the model's own probabilities for it."""
+    from nnapps.pipeline import Predictor
+    from nnapps.playground import as_batch
+
+    tfidf, boe = train_into_store("reviews", [("tfidf", {}), ("boe", {"train": {"epochs": 1}})])
+    open_dataset(app, "pages/playground.py", "reviews")
+    text = "the screen is far from perfect, but the battery never lets me down"
+    app.text_input(key="playground_text").set_value(text).run()
+    assert_ok(app)
+    # Only the network can be looked inside; the scikit-learn baseline has no button.
+    inside = [b for b in app.button if b.label == "Look inside with this sentence"]
+    assert [b.key for b in inside] == [f"playground_inside_{boe.run_id}"]
+    inside[0].click().run()
+    assert_ok(app)
+    assert texts(app.title) == ["Inside"]
+    assert app.selectbox(key="inside_run_reviews").value == boe.run_id
+    assert "Your input from the Playground" in texts(app.markdown)
+    assert text in texts(app.text)
+    expected = Predictor(boe, RunStore())(as_batch(text))[0]
+    softmax = [c for c in app.get("vega_lite_chart")
+               if json.loads(c.proto.spec).get("encoding", {}).get("x", {}).get("field") == "probability"]
+    assert len(softmax) == 1
+    assert chart_data(softmax[0])["probability"].tolist() == pytest.approx(expected, abs=1e-5)
+
+    # Off: the validation sample again. (AppTest reruns the page it was last told to open.)
+    app.switch_page("pages/inside.py")
+    app.toggle(key="inside_own_reviews").set_value(False).run()
+    assert_ok(app)
+    assert "Your input from the Playground" not in texts(app.markdown)
+    assert any(m.startswith("Validation sample #") for m in texts(app.markdown)), texts(app.markdown)
+
+
 def test_playground_text(app):
     from nnapps.playground import check_text
 

@@ -12,6 +12,7 @@ COMPARE_RUNS = "compare_runs"  # the runs picked on the Compare page (a widget k
 COMPARE_SEEN = "compare_seen_runs"  # run ids the Compare page has shown, to add new ones
 TRAIN_SLOTS = "train_slots"    # the architectures set up on the Train page
 NEXT_SLOT = "next_slot"
+OWN_INPUT = "own_input"        # {dataset name: the Playground input last sent to Inside}
 
 DEFAULT_SLOTS = ({"id": 1, "family": "mlp"}, {"id": 2, "family": "cnn"})
 # What a fresh Train page offers for each modality: a baseline-beating pair to compare.
