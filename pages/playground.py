@@ -5,12 +5,15 @@ import html
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
 from nnapps import charts
 from nnapps.models import get_family
-from nnapps.playground import (InputError, ImageTarget, best_per_family, canvas_pixels, check_text,
+from nnapps.models.rnn import RNNClassifier
+from nnapps.playground import (InputError, ImageTarget, as_batch, best_per_family, canvas_pixels, check_text,
                                picture_pixels, predict_all, prepare_image, prepare_sound,
                                recording_samples, tokens_seen)
+from nnapps.recurrent import memory_by_word
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.images import display_scale, to_pil
@@ -208,3 +211,20 @@ for start in range(0, len(names), RESULTS_PER_ROW):
                 st.session_state[state.OWN_INPUT] = {spec.name: item}
                 st.session_state[f"inside_run_{spec.name}"] = run.run_id
                 switch_page("pages/inside.py")
+
+# A recurrent network's memory word by word, for the text just read.
+recurrent = {name: p for name, p in predictors.items() if isinstance(p.model, RNNClassifier)}
+if spec.modality == "text" and recurrent:
+    st.subheader("Word by word")
+    st.markdown("A GRU or LSTM reads one word at a time and carries a memory: below, what it would "
+                "predict had the text ended at each word, and its memory after each word.")
+    for name, predictor in recurrent.items():
+        ids = torch.as_tensor(predictor.preprocessor.transform(as_batch(item)))[0]
+        tokens = [t for t, _ in tokens_seen(item, predictor.preprocessor)[0]]
+        if not tokens:
+            continue
+        memory = memory_by_word(predictor.model, ids, tokens)
+        with st.container(border=True):
+            st.markdown(f"**{name}**")
+            show_chart(charts.memory_chart(memory.tokens, memory.states_, memory.probas_, class_names),
+                       f"memory-{name}")

@@ -863,27 +863,35 @@ def test_playground_refuses_a_corrupt_picture_and_keeps_the_last_results(digits_
     assert len(probability_charts(at)) == 2
 
 
-def test_playground_sends_its_sentence_to_inside(app):
+def test_playground_sends_its_sentence_to_inside_and_shows_a_grus_memory(app):
     """Look inside with this sentence: Inside's forward pass runs on the Playground's text and
     its softmax is the model's own probabilities for it."""
     from nnapps.pipeline import Predictor
     from nnapps.playground import as_batch
 
-    tfidf, boe = train_into_store("reviews", [("tfidf", {}), ("boe", {"train": {"epochs": 1}})])
+    tfidf, gru = train_into_store("reviews", [("tfidf", {}), ("gru", {"hparams": {"hidden": 8},
+                                                                       "train": {"epochs": 1}})])
     open_dataset(app, "pages/playground.py", "reviews")
     text = "the screen is far from perfect, but the battery never lets me down"
     app.text_input(key="playground_text").set_value(text).run()
     assert_ok(app)
+    # The GRU's memory word by word: one chart of two parts, one column per word read.
+    assert "Word by word" in texts(app.subheader)
+    memory = [json.loads(c.proto.spec) for c in app.get("vega_lite_chart")
+              if "vconcat" in json.loads(c.proto.spec)]
+    assert len(memory) == 1
+    assert [part["title"] for part in memory[0]["vconcat"]] == ["Prediction after each word",
+                                                                "Memory after each word"]
     # Only the network can be looked inside; the scikit-learn baseline has no button.
     inside = [b for b in app.button if b.label == "Look inside with this sentence"]
-    assert [b.key for b in inside] == [f"playground_inside_{boe.run_id}"]
+    assert [b.key for b in inside] == [f"playground_inside_{gru.run_id}"]
     inside[0].click().run()
     assert_ok(app)
     assert texts(app.title) == ["Inside"]
-    assert app.selectbox(key="inside_run_reviews").value == boe.run_id
+    assert app.selectbox(key="inside_run_reviews").value == gru.run_id
     assert "Your input from the Playground" in texts(app.markdown)
     assert text in texts(app.text)
-    expected = Predictor(boe, RunStore())(as_batch(text))[0]
+    expected = Predictor(gru, RunStore())(as_batch(text))[0]
     softmax = [c for c in app.get("vega_lite_chart")
                if json.loads(c.proto.spec).get("encoding", {}).get("x", {}).get("field") == "probability"]
     assert len(softmax) == 1
