@@ -9,16 +9,23 @@ from ..features import make_preprocessor
 from ..jobs import Job
 from ..models.family import InputInfo
 from ..runs import RunConfig
+from ..training import TensorData
 from .services import cached_dataset
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _data_shape(dataset: str, split_seed: int, features: str) -> tuple[dict, int, int, int]:
-    """What a model for dataset sees (the fitted preprocessor's input info), the class count and
-    the training and validation sizes; features is the JSON of the representation's options."""
+CALIBRATION_ITEMS = 1024   # real training items kept for calibration (cycled when fewer)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _data_shape(dataset: str, split_seed: int, features: str) -> tuple[InputInfo, int, TensorData, int, int]:
+    """What a model for dataset sees (the fitted preprocessor's input info), the class count,
+    the first training items as the model takes them, and the training and validation sizes;
+    features is the JSON of the representation's options. Read-only once made."""
     data = cached_dataset(dataset, split_seed)
     pre = make_preprocessor(data.spec.modality, json.loads(features), data.spec.sample_rate).fit(data.X_train)
-    return pre.input_info().to_dict(), data.n_classes, len(data.y_train), len(data.y_val)
+    sample = TensorData.from_numpy(pre.transform(data.X_train[:CALIBRATION_ITEMS]), data.y_train[:CALIBRATION_ITEMS],
+                                   pre.transform(data.X_train[:0]), data.y_train[:0])
+    return pre.input_info(), data.n_classes, sample, len(data.y_train), len(data.y_val)
 
 
 def train_caption(configs: list[RunConfig]) -> str:
@@ -26,9 +33,9 @@ def train_caption(configs: list[RunConfig]) -> str:
     figure per network ('' when none is a network)."""
     parts = []
     for config in configs:
-        info, n_classes, n_train, n_val = _data_shape(config.dataset, config.split_seed,
-                                                      json.dumps(config.features, sort_keys=True))
-        guess = estimate(config, InputInfo.from_dict(info), n_classes, n_train, n_val)
+        inputs, n_classes, sample, n_train, n_val = _data_shape(config.dataset, config.split_seed,
+                                                                json.dumps(config.features, sort_keys=True))
+        guess = estimate(config, inputs, n_classes, sample.X_train, sample.y_train, n_train, n_val)
         if guess is not None:
             parts.append(f"{config.label()} {in_words(guess.seconds)} ({guess.n_params:,} parameters, "
                          f"{n_train:,} examples x {guess.epochs} epochs)")
