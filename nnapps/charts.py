@@ -189,7 +189,7 @@ def memory_chart(tokens: list[str], states: np.ndarray, probas: np.ndarray, clas
     lines = alt.Chart(prediction).mark_line(point=True).encode(
         x=alt.X("word:N", sort=words, title=None, axis=alt.Axis(labels=False, ticks=False)),
         y=alt.Y("probability:Q", title="Prediction", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
-        color=alt.Color("class:N", title="Class", sort=list(class_names),
+        color=alt.Color("class:N", title="Class", sort=list(class_names), scale=alt.Scale(scheme="tableau10"),
                         legend=alt.Legend(orient="top", columns=min(len(class_names), 5))),
         tooltip=["word", "class", alt.Tooltip("probability:Q", format=".1%")],
     ).properties(width=width, height=140, title="Prediction after each word")
