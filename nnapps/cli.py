@@ -233,9 +233,6 @@ def cmd_gpt(argv: list[str]) -> int:
         print(f"{run.label} on {corpus.title}: train loss {m['train_loss']:.3f}, val loss "
               f"{m['val_loss']:.3f} after {m['steps']:,} steps, {m['tokens_per_s']:,.0f} tokens/s, "
               f"{m['train_seconds']:.1f} s{' (stored run)' if cached else ''}  [run {run.run_id}]")
-        note = run.history.stop_note(config.train.get("patience", 0), config.train.get("epochs", 0))
-        if note:
-            print(note[0].upper() + note[1:] + ".")
     return 0
 
 
