@@ -16,11 +16,11 @@ from .services import cached_dataset
 CALIBRATION_ITEMS = 1024   # real training items kept for calibration (cycled when fewer)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False)
 def _data_shape(dataset: str, split_seed: int, features: str) -> tuple[InputInfo, int, TensorData, int, int]:
     """What a model for dataset sees (the fitted preprocessor's input info), the class count,
     the first training items as the model takes them, and the training and validation sizes;
-    features is the JSON of the representation's options. Read-only once made."""
+    features is the JSON of the representation's options."""
     data = cached_dataset(dataset, split_seed)
     pre = make_preprocessor(data.spec.modality, json.loads(features), data.spec.sample_rate).fit(data.X_train)
     sample = TensorData.from_numpy(pre.transform(data.X_train[:CALIBRATION_ITEMS]), data.y_train[:CALIBRATION_ITEMS],
