@@ -185,3 +185,32 @@ def length_chart(lengths: pd.DataFrame, height: int = 220) -> alt.Chart:
         )
         .properties(height=height, title="Text length")
     )
+
+
+def memory_chart(tokens: list[str], states: np.ndarray, probas: np.ndarray, class_names: list[str],
+                 width: int = 640) -> alt.VConcatChart:
+    """A recurrent network's memory word by word: above, its probability for each class had
+    the text ended at each word; below, its state after each word as a heat map (a row per
+    memory unit, red for positive, blue for negative)."""
+    words = [f"{i + 1}. {t}" for i, t in enumerate(tokens)]
+    x = alt.X("word:N", sort=words, title=None, axis=alt.Axis(labelAngle=-45, labelLimit=120))
+    prediction = pd.DataFrame([{"word": w, "class": c, "probability": float(probas[i, k])}
+                               for i, w in enumerate(words) for k, c in enumerate(class_names)])
+    lines = alt.Chart(prediction).mark_line(point=True).encode(
+        x=alt.X("word:N", sort=words, title=None, axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("probability:Q", title="Prediction", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
+        color=alt.Color("class:N", title="Class", sort=list(class_names), scale=alt.Scale(scheme="tableau10"),
+                        legend=alt.Legend(orient="top", columns=min(len(class_names), 5))),
+        tooltip=["word", "class", alt.Tooltip("probability:Q", format=".1%")],
+    ).properties(width=width, height=140, title="Prediction after each word")
+    cells = pd.DataFrame([{"word": w, "unit": u, "state": float(states[i, u])}
+                          for i, w in enumerate(words) for u in range(states.shape[1])])
+    limit = max(float(np.abs(states).max()), 1e-6)
+    heat = alt.Chart(cells).mark_rect().encode(
+        x=x,
+        y=alt.Y("unit:O", title="Memory unit", axis=alt.Axis(labels=False, ticks=False)),
+        color=alt.Color("state:Q", title="State", scale=alt.Scale(scheme="redblue", domain=[limit, -limit]),
+                        legend=alt.Legend(orient="right")),
+        tooltip=["word", "unit", alt.Tooltip("state:Q", format=".3f")],
+    ).properties(width=width, height=min(4 * states.shape[1], 260), title="Memory after each word")
+    return alt.vconcat(lines, heat).resolve_scale(color="independent")

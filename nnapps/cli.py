@@ -171,7 +171,8 @@ def cmd_train(argv: list[str]) -> int:
                   "model": config.family, "label": run.label, "status": run.status, "cached": cached,
                   "accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "log_loss": m["log_loss"],
                   "params": m["params"], "train_seconds": m["train_seconds"],
-                  "epochs_run": m["epochs_run"], "infer_ms_per_sample": m["infer_ms_per_sample"],
+                  "epochs_run": m["epochs_run"], "stopped_early": run.history.stopped_early,
+                  "best_epoch": run.history.best_epoch, "infer_ms_per_sample": m["infer_ms_per_sample"],
                   "hparams": config.hparams, "train": config.train, "features": config.features,
                   "notes": list(spec.notes)}
         results.append(result)
@@ -179,6 +180,9 @@ def cmd_train(argv: list[str]) -> int:
             print(f"{run.label} on {config.dataset}: accuracy {m['accuracy']:.2%}, macro-F1 "
                   f"{m['macro_f1']:.3f}, log loss {m['log_loss']:.3f}, {m['params']:,} parameters, "
                   f"{m['train_seconds']:.1f} s{' (stored run)' if cached else ''}  [run {run.run_id}]")
+            note = run.history.stop_note(config.train.get("patience", 0), config.train.get("epochs", 0))
+            if note:
+                print(note[0].upper() + note[1:] + ".")
     group = group_runs([run for _, run, _ in done])[0]
     mean, std = group.spread("accuracy")
     if args.json:

@@ -288,6 +288,8 @@ class JobQueue:
                 job.points = [EvalPoint(**p) for p in run.metrics.get("curve", [])]
             summary = (f"validation loss {run.metrics['val_loss']:.3f}" if job.config.family == GPT.name
                        else f"test accuracy {run.metrics['accuracy']:.1%}")
+            note = run.history.stop_note(job.config.train.get("patience", 0), job.config.train.get("epochs", 0))
+            summary += f"; {note}" if note else ""
             self._set(job, "stopped" if run.status == "stopped" else "done", summary)
 
     def _fail(self, job: Job, error: str) -> None:

@@ -5,12 +5,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+# What the UI calls each hyperparameter, in words a learner knows; the technical name goes in
+# the widget's help. A Param's own label wins where a name means something else in its family.
+LABELS = {
+    "lr": "Learning rate (lr)", "batch_size": "Batch size", "weight_decay": "Weight decay",
+    "patience": "Early-stopping patience (epochs)", "optimizer": "Optimizer", "momentum": "Momentum",
+    "n_layers": "Hidden layers", "width": "Neurons per layer", "embed_dim": "Word vector length",
+    "hidden": "Memory size", "n_blocks": "Convolution blocks", "channels": "Filters",
+    "kernel_size": "Filter size", "batch_norm": "Batch normalisation", "head": "Classifier input",
+    "n_heads": "Attention heads", "positional": "Position encoding", "context": "Context length",
+    "C": "Regularisation (C: higher is weaker)", "max_iter": "Solver iterations",
+    "tokenizer": "Split text into", "vocab_size": "Vocabulary size", "min_freq": "Minimum word count",
+    "max_len": "Tokens read per text", "window_ms": "Window (ms)", "hop_ms": "Step between windows (ms)",
+    "n_mels": "Mel bands", "steps": "Training steps", "warmup": "Warm-up steps",
+    "eval_every": "Steps between measurements", "bidirectional": "Read both ways",
+}
+
+
 @dataclass(frozen=True)
 class Param:
     """One hyperparameter: its name, kind, default, allowed range or choices and a help line.
 
     kind is one of "int", "float", "choice", "bool". For "float" with log=True the UI uses a
-    log scale (learning rates).
+    log scale (learning rates). label is what the UI calls it, in words a learner knows (the
+    name stays the CLI's and the config's); shown_if = (other param, its values) hides a
+    widget that does nothing unless that param holds one of those values (momentum for SGD).
     """
 
     name: str
@@ -21,16 +40,28 @@ class Param:
     high: float | None = None
     choices: tuple = ()
     log: bool = False
+    label: str = ""
+    shown_if: tuple = ()
 
     def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", LABELS.get(self.name, self.name.replace("_", " ").capitalize()))
         if self.kind not in ("int", "float", "choice", "bool"):
             raise ValueError(f"Param {self.name!r}: kind must be int, float, choice or bool, got {self.kind!r}")
         if self.kind == "choice" and self.default not in self.choices:
             raise ValueError(f"Param {self.name!r}: default {self.default!r} not in {self.choices}")
 
     @property
-    def label(self) -> str:
-        return self.name.replace("_", " ").capitalize()
+    def help_text(self) -> str:
+        """The help line ending with the technical name, as the CLI and configs spell it."""
+        return f"{self.help}. Technical name: `{self.name}`." if self.help else f"Technical name: `{self.name}`."
+
+    def shown(self, values: dict[str, Any]) -> bool:
+        """Whether this Param matters given the values of the Params before it."""
+        if not self.shown_if:
+            return True
+        other, allowed = self.shown_if
+        return values.get(other) in allowed
 
     def coerce(self, value: Any) -> Any:
         """Convert value (possibly a string from the command line or a URL) and check its range."""

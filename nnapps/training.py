@@ -18,7 +18,8 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEMA = Schema((
     Param("optimizer", "choice", "adam", "How weights move along the gradient", choices=OPTIMIZERS),
     Param("lr", "float", 1e-3, "Learning rate: the step size of each update", 1e-5, 1.0, log=True),
-    Param("momentum", "float", 0.9, "SGD only: how much of the last step carries over", 0.0, 0.99),
+    Param("momentum", "float", 0.9, "SGD only: how much of the last step carries over", 0.0, 0.99,
+          shown_if=("optimizer", ("sgd",))),
     Param("batch_size", "int", 64, "Examples per gradient step", 1, 4096),
     Param("epochs", "int", 20, "Passes over the training split", 1, 200),
     Param("weight_decay", "float", 0.0, "Pull of every weight towards zero", 0.0, 0.1),
@@ -86,6 +87,15 @@ class History:
     stopped_early: bool = False
     stopped_by_user: bool = False
     device: str = "cpu"
+
+    def stop_note(self, patience: int, epochs: int) -> str:
+        """Why training ended before its last epoch, in words ("" when it did not stop early)."""
+        if not self.stopped_early or not self.epochs:
+            return ""
+        plural = "s" if patience != 1 else ""
+        return (f"stopped early at epoch {self.epochs[-1].epoch} of {epochs}: validation loss had not "
+                f"improved for {patience} epoch{plural} (patience), so the weights of epoch "
+                f"{self.best_epoch}, the best, were kept")
 
     @property
     def train_seconds(self) -> float:

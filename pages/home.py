@@ -14,17 +14,18 @@ from nnapps.ui.sidebar import visible_specs
 EXAMPLES = (
     ("Train an MLP and a CNN on digits",
      "Train an **MLP** (layers of neurons) and a **CNN** (filters that slide over the image) on "
-     "1,797 handwritten 8x8 digits, then compare them. It takes a few seconds.",
+     "1,797 handwritten 8x8 digits, then compare them. Usually well under a minute.",
      "digits", ("mlp", "cnn")),
-    ("Train a bag of words and a GRU on reviews",
-     "Train a **bag-of-words** model (which words occur) and a **GRU** (reads the words in order) "
+    ("Train TF-IDF and a GRU on reviews",
+     "Train **TF-IDF + logistic regression** (a bag of words: which words occur, in any order) and a "
+     "**GRU** (reads the words in order) "
      "on reviews where \"not bad at all\" is praise, then see which words each one listened to. "
-     "About half a minute.",
+     "Usually one to two minutes.",
      "reviews", ("tfidf", "gru")),
     ("Train a pooled MLP and a CNN on spoken digits",
      "Listen to digits said by synthetic voices, then train an **MLP** on each pitch band's "
      "average loudness and a **CNN** on the whole spectrogram, and test both on voices they "
-     "never heard. About a minute.",
+     "never heard. Usually a few minutes: the CNN reads whole spectrograms.",
      "spoken-digits", ("pooled-mlp", "cnn")),
 )
 
@@ -64,6 +65,6 @@ st.dataframe(pd.DataFrame([{"name": s.name, "dataset": s.title, "kind": s.modali
 st.subheader("Models")
 st.dataframe(pd.DataFrame([{"name": f.name, "model": f.title, "data": ", ".join(f.modalities),
                             "what it is": f.description,
-                            "hyperparameters": ", ".join(p.name for p in f.schema)}
+                            "settings": ", ".join(p.label for p in f.schema)}
                            for f in FAMILIES.values()]),
              hide_index=True, width="stretch")

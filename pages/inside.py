@@ -14,6 +14,7 @@ from nnapps import charts
 from nnapps.inside import (activation_curves, activation_usage, backprop_step, dense_layers, gradient_ends,
                            hardest_item, natural_order, trace, vanishing_sentence)
 from nnapps.models import get_family
+from nnapps.playground import as_batch
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.code_view import show_code
@@ -172,17 +173,28 @@ sample = int(st.sidebar.number_input(
 # The chosen sample as the model takes it, for the forward pass and the backpropagation step.
 x_sample = (X_seen[sample] if sample < len(X_seen)
             else torch.as_tensor(predictor.preprocessor.transform(X_val[sample:sample + 1]))[0])
+# A drawing, sentence or recording sent from the Playground replaces the sample here only: it
+# has no true class for the backpropagation step.
+own_input = st.session_state.get(state.OWN_INPUT, {}).get(spec.name)
+if own_input is not None and not st.sidebar.toggle(
+        "Forward pass: your Playground input", value=True, key=f"inside_own_{spec.name}",
+        help="Off: the validation sample above"):
+    own_input = None
 with tabs[2]:
-    item = X_val[sample]
-    st.markdown(f"Validation sample #{sample}, true class **{escape(dataset.class_names[y_val[sample]])}**")
+    if own_input is not None:
+        item, x_forward = own_input, torch.as_tensor(predictor.preprocessor.transform(as_batch(own_input)))[0]
+        st.markdown("Your input from the Playground")
+    else:
+        item, x_forward = X_val[sample], x_sample
+        st.markdown(f"Validation sample #{sample}, true class **{escape(dataset.class_names[y_val[sample]])}**")
     if spec.modality == "image":
         st.image(to_pil(item, display_scale(item, 120)))
     elif spec.modality == "audio":
         st.image(to_picture(spectrograms(item, spec.sample_rate)[0]))
         st.audio(item, sample_rate=spec.sample_rate)
     else:
-        st.write(item)
-    _, _, outputs, logits = trace(model, x_sample[None])
+        st.text(item)  # as written: a visitor's text is never markdown
+    _, _, outputs, logits = trace(model, x_forward[None])
     for layer in layers:
         if not (layer.activation or layer.kind in ("GRU", "LSTM", "PoolStats")) or layer.name not in outputs:
             continue

@@ -10,6 +10,7 @@ from nnapps.training import SCHEMA as TRAIN_SCHEMA
 from nnapps.training import train_defaults
 from nnapps.ui import state
 from nnapps.ui.escape import dataset_title, escape
+from nnapps.ui.estimates import train_caption
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import interrupted_jobs, live_progress, session_jobs, submit
 from nnapps.ui.sidebar import dataset_picker
@@ -123,6 +124,8 @@ if st.button(label, type="primary", icon=":material/play_arrow:", disabled=busy 
         st.rerun()  # else the page keeps the message that says why not
 if len(unique) < len(configs):
     st.caption("Identical architectures are trained once.")
+if unique and not errors and not busy and (estimate := train_caption(unique)):
+    st.caption(estimate)
 
 interrupted_jobs(lambda config: config.dataset == spec.name, "train")
 live_progress(spec.name)

@@ -31,7 +31,7 @@ MLP_PARAMS = 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
 # Every result line of train --json has these keys.
 RESULT_KEYS = {"run_id", "dataset", "model", "label", "status", "cached", "accuracy", "macro_f1",
                "log_loss", "params", "train_seconds", "epochs_run", "infer_ms_per_sample", "hparams",
-               "train", "features", "notes"}
+               "train", "features", "notes", "stopped_early", "best_epoch"}
 RESULT_KEYS |= {"config_id"}  # config_id: the config without its seed (for python -m nnapps compare)
 TEXT_DEFAULTS = {"tokenizer": "word", "vocab_size": 5000, "min_freq": 1, "max_len": 64}
 
@@ -465,3 +465,16 @@ def test_runs_lists_whose_each_run_is_and_delete_removes_it(capsys):
     assert store.get(example.run_id) is None
     assert cli.main(["delete", example.run_id]) == 2
     assert "no stored run" in capsys.readouterr().err
+
+
+def test_train_says_why_it_stopped_early(tmp_path):
+    """A large step size makes validation loss bounce; with patience 1 the first worse epoch ends
+    the training, and the output says so (as test_training's early-stopping test shows)."""
+    runner = Cli(tmp_path / "home", tmp_path / "data")
+    done = runner.finish(runner.start("train", "--dataset", "digits", "--model", "mlp", "--epochs", "50",
+                                      "--lr", "0.05", "--patience", "1"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("Stopped early at epoch ") and lines[1].endswith(
+        "of 50: validation loss had not improved for 1 epoch (patience), so the weights of epoch "
+        f"{int(lines[1].split()[4]) - 1}, the best, were kept.")

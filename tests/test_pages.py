@@ -204,6 +204,16 @@ def test_train_page_default_slots(app):
     assert not app.get("progress")
 
 
+def test_train_page_words_and_momentum_only_for_sgd(app):
+    open_page(app, "pages/train.py")
+    assert app.select_slider(key="train_image_lr").label == "Learning rate (lr)"
+    assert "`lr`" in app.select_slider(key="train_image_lr").help
+    assert not [w for w in app.number_input if w.key == "train_image_momentum"]  # Adam: no momentum
+    app.selectbox(key="train_image_optimizer").set_value("sgd").run()
+    assert_ok(app)
+    assert app.number_input(key="train_image_momentum").label == "Momentum"
+
+
 def test_train_page_adds_and_removes_slots(app):
     open_page(app, "pages/train.py")
     button(app, "Add an architecture").click().run()
@@ -254,13 +264,17 @@ def test_train_page_stop(app):
     app.selectbox(key="dataset").set_value("scattered-digits").run()
     assert_ok(app)
     app.number_input(key="train_image_epochs").set_value(200)
-    app.number_input(key="train_image_patience").set_value(0)
+    app.number_input(key="train_image_patience").set_value(0).run()
+    estimate = [c.value for c in app.caption if c.value.startswith("Time on this machine")]
+    assert len(estimate) == 1 and estimate[0].count("x 200 epochs") == 2  # the MLP's and the CNN's
     button(app, "Train 2 models").click().run()
     assert_ok(app)
     assert button(app, "Train 2 models").disabled  # busy while this session trains
+    assert not [c for c in app.caption if c.value.startswith("Time on this machine")]
 
-    # Stop once every job has trained at least one epoch.
-    poll(app, lambda at: all(j.epochs for j in job_snapshots(at)), "the first epochs")
+    # Stop once every job has trained at least one epoch and says how long it has left.
+    poll(app, lambda at: all(j.epochs for j in job_snapshots(at))
+         and all(t.endswith(" left") for t in progress_texts(at)), "the first epochs")
     assert not any(j.finished for j in job_snapshots(app))
     app.button(key="stop_training").click().run()
     assert_ok(app)
@@ -468,7 +482,7 @@ def test_compare_page_shows_texts_and_word_effects(app):
 
 @pytest.mark.slow
 def test_home_text_example_queues_a_bag_of_words_and_a_gru_on_reviews(app):
-    button(app, "Train a bag of words and a GRU on reviews").click().run()
+    button(app, "Train TF-IDF and a GRU on reviews").click().run()
     assert_ok(app)
     assert texts(app.title) == ["Compare"]
     assert app.session_state[state.DATASET] == "reviews"
@@ -730,6 +744,49 @@ def test_playground_refuses_a_corrupt_picture_and_keeps_the_last_results(digits_
 
 
 @pytest.mark.slow
+def test_playground_sends_its_sentence_to_inside_and_shows_a_grus_memory(app):
+    """Look inside with this sentence: Inside's forward pass runs on the Playground's text and
+    its softmax is the model's own probabilities for it."""
+    from nnapps.pipeline import Predictor
+    from nnapps.playground import as_batch
+
+    tfidf, gru = train_into_store("reviews", [("tfidf", {}), ("gru", {"hparams": {"hidden": 8},
+                                                                       "train": {"epochs": 1}})])
+    open_dataset(app, "pages/playground.py", "reviews")
+    text = "the screen is far from perfect, but the battery never lets me down"
+    app.text_input(key="playground_text").set_value(text).run()
+    assert_ok(app)
+    # The GRU's memory word by word: one chart of two parts, one column per word read.
+    assert "Word by word" in texts(app.subheader)
+    memory = [json.loads(c.proto.spec) for c in app.get("vega_lite_chart")
+              if "vconcat" in json.loads(c.proto.spec)]
+    assert len(memory) == 1
+    assert [part["title"] for part in memory[0]["vconcat"]] == ["Prediction after each word",
+                                                                "Memory after each word"]
+    # Only the network can be looked inside; the scikit-learn baseline has no button.
+    inside = [b for b in app.button if b.label == "Look inside with this sentence"]
+    assert [b.key for b in inside] == [f"playground_inside_{gru.run_id}"]
+    inside[0].click().run()
+    assert_ok(app)
+    assert texts(app.title) == ["Inside"]
+    assert app.selectbox(key="inside_run_reviews").value == gru.run_id
+    assert "Your input from the Playground" in texts(app.markdown)
+    assert text in texts(app.text)
+    expected = Predictor(gru, RunStore())(as_batch(text))[0]
+    softmax = [c for c in app.get("vega_lite_chart")
+               if json.loads(c.proto.spec).get("encoding", {}).get("x", {}).get("field") == "probability"]
+    assert len(softmax) == 1
+    assert chart_data(softmax[0])["probability"].tolist() == pytest.approx(expected, abs=1e-5)
+
+    # Off: the validation sample again. (AppTest reruns the page it was last told to open.)
+    app.switch_page("pages/inside.py")
+    app.toggle(key="inside_own_reviews").set_value(False).run()
+    assert_ok(app)
+    assert "Your input from the Playground" not in texts(app.markdown)
+    assert any(m.startswith("Validation sample #") for m in texts(app.markdown)), texts(app.markdown)
+
+
+@pytest.mark.slow
 def test_playground_text(app):
     from nnapps.playground import check_text
 
@@ -738,12 +795,12 @@ def test_playground_text(app):
     assert sorted(app.multiselect(key="playground_runs_reviews").value) == sorted(r.run_id for r in runs)
     assert not app.metric and not page_html(app)
 
-    app.text_area(key="playground_text").set_value("   ").run()
+    app.text_input(key="playground_text").set_value("   ").run()
     assert_ok(app)
     assert not app.error and not app.metric and not probability_charts(app)
 
     text = "Not bad at all, the battery zzqx lasts for days"
-    app.text_area(key="playground_text").set_value(text).run()
+    app.text_input(key="playground_text").set_value(text).run()
     assert_ok(app)
     assert not app.error, texts(app.error)
     bodies = page_html(app)
@@ -761,7 +818,7 @@ def test_playground_text(app):
     assert len(probability_charts(app)) == 2
 
     # Emptied again: no error, and no results.
-    app.text_area(key="playground_text").set_value("").run()
+    app.text_input(key="playground_text").set_value("").run()
     assert_ok(app)
     assert not app.error and not app.metric and not probability_charts(app)
 

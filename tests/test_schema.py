@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from nnapps.features import feature_schema
 from nnapps.models import FAMILIES
 from nnapps.schema import Param, Schema, parse_assignments
 from nnapps.training import SCHEMA as TRAIN_SCHEMA
@@ -139,8 +140,35 @@ def test_every_declared_default_is_valid(schema):
             assert p.low is not None and p.low > 0 and math.isfinite(p.high)
 
 
+FEATURE_IDS = ("image", "text", "audio")
+
+
+def feature_schemas():
+    return [feature_schema(m) for m in FEATURE_IDS]
+
+
 def test_label():
     assert Param("batch_size", "int", 1, "").label == "Batch size"
+    assert Param("some_knob", "int", 1, "").label == "Some knob"  # no glossary entry: the name in words
+    lr = Param("lr", "float", 1e-3, "Step size", 1e-5, 1.0)
+    assert lr.label == "Learning rate (lr)" and lr.help_text == "Step size. Technical name: `lr`."
+    assert Param("width", "int", 1, "", label="Token vector length").label == "Token vector length"
+
+
+@pytest.mark.parametrize("schema", [TRAIN_SCHEMA, *feature_schemas()] + [f.schema for f in FAMILIES.values()],
+                         ids=["train", *FEATURE_IDS] + list(FAMILIES))
+def test_every_label_is_words_not_a_name(schema):
+    """What a learner reads: no underscores, no `N mels`-style abbreviations, the name in the help."""
+    for p in schema:
+        assert "_" not in p.label and not p.label.startswith(("N ", "Max ", "Min ")), p.label
+        assert f"`{p.name}`" in p.help_text
+
+
+def test_momentum_is_shown_only_for_sgd():
+    momentum = next(p for p in TRAIN_SCHEMA if p.name == "momentum")
+    assert momentum.shown({"optimizer": "sgd"})
+    assert not momentum.shown({"optimizer": "adam"}) and not momentum.shown({"optimizer": "adamw"})
+    assert all(p.shown({}) for p in TRAIN_SCHEMA if p.name != "momentum")
 
 
 def test_parse_assignments():

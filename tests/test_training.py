@@ -192,6 +192,14 @@ def test_early_stopping_restores_the_best_weights(digits_tensors):
     val_loss, _ = evaluate_loss(model, digits_tensors.X_val, digits_tensors.y_val)
     assert abs(val_loss - history.epochs[history.best_epoch - 1].val_loss) < 1e-5
     assert abs(val_loss - history.epochs[-1].val_loss) > 1e-4  # the last epoch's weights were dropped
+    note = history.stop_note(patience=1, epochs=50)
+    assert note == (f"stopped early at epoch {len(history.epochs)} of 50: validation loss had not improved "
+                    f"for 1 epoch (patience), so the weights of epoch {history.best_epoch}, the best, were kept")
+
+
+def test_stop_note_is_empty_when_training_ran_its_course(digits_tensors):
+    _, history = train(digits_tensors, epochs=2, patience=0)
+    assert history.stop_note(patience=0, epochs=2) == ""
 
 
 def test_patience_zero_never_stops_early_and_keeps_the_last_weights(digits_tensors):

@@ -42,7 +42,7 @@ class FrameGRU(nn.Module):
 
 SCHEMA = Schema((
     Param("hidden", "int", 64, "Size of the memory carried from frame to frame", 4, 512),
-    Param("n_layers", "int", 1, "Recurrent layers stacked", 1, 3),
+    Param("n_layers", "int", 1, "Recurrent layers stacked", 1, 3, label="Recurrent layers"),
     Param("bidirectional", "bool", True, "Also listen backwards and combine both readings"),
     Param("dropout", "float", 0.0, "Share of input and output units zeroed while training", 0.0, 0.9),
 ))

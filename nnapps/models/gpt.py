@@ -18,10 +18,11 @@ from .layers import SeededDropout
 from .transformer import Block
 
 SCHEMA = Schema((
-    Param("n_layers", "int", 4, "Transformer blocks (attention + MLP)", 1, 8),
+    Param("n_layers", "int", 4, "Transformer blocks (attention + MLP)", 1, 8, label="Transformer blocks"),
     Param("n_heads", "choice", 4, "Attention heads per block: each learns its own way of looking "
           "back", choices=(1, 2, 4, 8)),
-    Param("width", "choice", 128, "Size of every character's vector", choices=(32, 64, 128, 192, 256)),
+    Param("width", "choice", 128, "Size of every character's vector", choices=(32, 64, 128, 192, 256),
+          label="Character vector length"),
     Param("context", "int", 64, "How many characters back the model can see", 8, 256),
     Param("dropout", "float", 0.0, "Share of units zeroed at random while training", 0.0, 0.5),
 ))

@@ -56,7 +56,7 @@ class RNNClassifier(nn.Module):
 SCHEMA = Schema((
     Param("embed_dim", "int", 64, "Length of each word's learned vector", 4, 512),
     Param("hidden", "int", 64, "Size of the memory carried from word to word", 4, 512),
-    Param("n_layers", "int", 1, "Recurrent layers stacked", 1, 3),
+    Param("n_layers", "int", 1, "Recurrent layers stacked", 1, 3, label="Recurrent layers"),
     Param("bidirectional", "bool", True, "Also read the text backwards and combine both readings"),
     Param("dropout", "float", 0.0, "Share of embedding and output units zeroed while training", 0.0, 0.9),
 ))

@@ -140,10 +140,11 @@ class TransformerClassifier(nn.Module):
 
 
 SCHEMA = Schema((
-    Param("n_layers", "int", 2, "Transformer blocks (attention + MLP)", 1, 6),
+    Param("n_layers", "int", 2, "Transformer blocks (attention + MLP)", 1, 6, label="Transformer blocks"),
     Param("n_heads", "choice", 4, "Attention heads: each learns its own way of relating words",
           choices=(1, 2, 4, 8)),
-    Param("width", "choice", 64, "Size of every token's vector", choices=(32, 64, 128, 256)),
+    Param("width", "choice", 64, "Size of every token's vector", choices=(32, 64, 128, 256),
+          label="Token vector length"),
     Param("positional", "choice", "learned", "How word positions are added: without them word "
           "order is invisible", choices=POSITIONAL),
     Param("dropout", "float", 0.0, "Share of units zeroed at random while training", 0.0, 0.9),

@@ -11,6 +11,7 @@ from ..limits import LimitExceeded
 from ..runs import EVERYONE, RunConfig
 from . import state
 from .escape import escape
+from .estimates import job_time_left
 from .services import get_queue
 from .visitor import visitor
 
@@ -115,7 +116,7 @@ def _job_row(job: Job, position: int) -> None:
     else:
         last = job.epochs[-1] if job.epochs else None
         detail = (f" · val accuracy {last.val_acc:.1%}, loss {last.val_loss:.3f}" if last else "")
-        text = f"{job.config.label()}: {job.message}{detail}"
+        text = f"{job.config.label()}: {job.message}{detail}{job_time_left(job)}"
         if job.state == "stopped":
             text += " (stopped)"
     fraction = 1.0 if job.finished else min(done / max(job.total_epochs, 1), 1.0)

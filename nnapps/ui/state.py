@@ -15,6 +15,7 @@ TRAIN_SEEDS = "train_seeds"    # how many seeds of each architecture the Train p
 NEXT_SLOT = "next_slot"
 SWEEP = "sweep_id"             # the sweep this session started or looks at (also ?sweep= on Sweeps)
 TRAIN_MODE = "train_mode"      # the Train page's mode: train some models, or sweep
+OWN_INPUT = "own_input"        # {dataset name: the Playground input last sent to Inside}
 
 DEFAULT_SLOTS = ({"id": 1, "family": "mlp"}, {"id": 2, "family": "cnn"})
 # What a fresh Train page offers for each modality: a baseline-beating pair to compare.

@@ -27,26 +27,36 @@ def param_widget(p: Param, key: str, container=st, default: Any = None) -> Any:
     if default is not None:
         p = replace(p, default=p.coerce(default))
     if p.kind == "choice":
-        return container.selectbox(p.label, p.choices, index=p.choices.index(p.default), key=key, help=p.help)
+        return container.selectbox(p.label, p.choices, index=p.choices.index(p.default), key=key, help=p.help_text)
     if p.kind == "bool":
-        return container.toggle(p.label, value=p.default, key=key, help=p.help)
+        return container.toggle(p.label, value=p.default, key=key, help=p.help_text)
     if p.kind == "float" and p.log:
         return container.select_slider(p.label, options=log_choices(p), value=p.default, key=key,
-                                       help=p.help, format_func=lambda v: f"{v:g}")
+                                       help=p.help_text, format_func=lambda v: f"{v:g}")
     if p.kind == "float":
         return container.number_input(p.label, min_value=float(p.low), max_value=float(p.high),
-                                      value=float(p.default), step=0.05, key=key, help=p.help)
+                                      value=float(p.default), step=0.05, key=key, help=p.help_text)
     if p.kind == "int":
         return container.number_input(p.label, min_value=int(p.low), max_value=int(p.high),
-                                      value=int(p.default), step=1, key=key, help=p.help)
+                                      value=int(p.default), step=1, key=key, help=p.help_text)
     raise ValueError(f"no widget for parameter kind {p.kind!r}")
 
 
 def schema_widgets(schema: Schema, key_prefix: str, n_columns: int = 2, skip: tuple = (),
                    defaults: dict | None = None) -> dict:
-    """Widgets for every Param of schema laid out in columns; returns {name: value}."""
-    params = [p for p in schema if p.name not in skip]
+    """Widgets for every Param of schema laid out in columns; returns {name: value}.
+
+    A Param that does nothing for the values chosen before it (momentum with Adam) gets no
+    widget and keeps its default, so hiding it does not change the run."""
     columns = st.columns(n_columns)
     defaults = defaults or {}
-    return {p.name: param_widget(p, f"{key_prefix}_{p.name}", columns[i % n_columns], defaults.get(p.name))
-            for i, p in enumerate(params)}
+    values: dict = {}
+    n_drawn = 0
+    for p in (p for p in schema if p.name not in skip):
+        default = defaults.get(p.name)
+        if not p.shown(values):
+            values[p.name] = p.coerce(default) if default is not None else p.default
+            continue
+        values[p.name] = param_widget(p, f"{key_prefix}_{p.name}", columns[n_drawn % n_columns], default)
+        n_drawn += 1
+    return values
