@@ -63,3 +63,18 @@ def test_the_map_on_the_page_and_a_picked_sample(app):  # noqa: F811
     assert "Test sample #7, picked on the agreement map" in texts(app.markdown)
     app.button(key="every_sample_point").click().run()
     assert len(table_ids(app)) == len(a.y_test)
+
+
+def test_a_sound_on_the_map_shows_its_spectrogram_when_hovered(app):
+    """A tooltip cannot play a sound; each dot of a sound dataset carries its spectrogram."""
+    from nnapps.pipeline import train_run
+    from nnapps.runs import RunConfig, RunStore
+    from test_compare_page import chart_rows
+    from test_pages import open_dataset
+
+    store = RunStore()
+    for family in ("pooled-logreg", "pooled-mlp"):
+        train_run(RunConfig.make("spoken-digits", family, train={"epochs": 1}), store)
+    open_dataset(app, "pages/compare.py", "spoken-digits")
+    rows = chart_rows(app, "Agreement map: which samples each model gets right")
+    assert rows and all(r["image"].startswith("data:image/png;base64,") for r in rows)

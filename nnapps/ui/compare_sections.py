@@ -17,7 +17,8 @@ from ..runs import Run
 from . import compare_view as view
 from .charts_out import show_chart
 from .escape import escape
-from .images import data_uri
+from .images import data_uri, png_uri
+from .sounds import spectrograms, to_picture
 from .services import cached_dataset, get_store
 
 MATRICES_PER_ROW = 3
@@ -208,6 +209,10 @@ def agreement_view(spec, split_seed: int, X_test: np.ndarray, a: SeedGroup, b: S
         points["image"] = [data_uri(X_test[i], 64) for i in ids]
     elif spec.modality == "text":
         points["text"] = [str(X_test[i])[:120] for i in ids]
+    elif spec.modality == "audio":
+        # A tooltip cannot play a sound: it shows the clip's spectrogram, and a click lists the
+        # sample below, with its player.
+        points["image"] = [png_uri(to_picture(db, scale=1)) for db in spectrograms(X_test[ids], spec.sample_rate)]
     counts = points["outcome"].value_counts()
     drawn = '' if len(ids) == len(X_test) else f' ({len(ids):,} of {len(X_test):,}, drawn at random)'
     st.caption(f"Each dot is a test sample{drawn}, "
