@@ -47,11 +47,14 @@ def _point(link: Path, target: Path) -> None:
     tmp.replace(link)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def shared_server(tmp_path_factory):
-    """One `streamlit run app.py` for the whole module, on a free port; yields (url, home link,
-    data link, log path). Its NNAPPS_HOME and NNAPPS_DATA_DIR are symlinks that server points at
-    each test's own folders, so every test still starts from an empty store."""
+    """A `streamlit run app.py` on a free port; yields (url, home link, data link, log path). Its
+    NNAPPS_HOME and NNAPPS_DATA_DIR are symlinks that server points at the test's own folders.
+
+    One server per test, not per module: the server keeps its run store's job queue (its job
+    journal, its in-memory jobs) for its life, so a store swapped under it would lack the
+    queue's tables and could be told of another test's finished trainings."""
     root = tmp_path_factory.mktemp("server")
     home, data = root / "nnapps_home", root / "nnapps_data"
     for link in (home, data):
