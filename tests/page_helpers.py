@@ -109,4 +109,9 @@ def upload(at: AppTest, name: str, data: bytes, mime: str = "application/zip") -
     """Give the Data page's uploader a file and rerun until its check (in a worker) has ended."""
     at.file_uploader(key="data_upload").upload(name, data, mime).run()
     assert_ok(at)
-    return poll(at, lambda at: not any(b.key == "upload_stop" for b in at.button), f"the check of {name}")
+    return checked(at)
+
+
+def checked(at: AppTest) -> AppTest:
+    """Rerun until the Data page's upload check (in a worker) has ended."""
+    return poll(at, lambda at: not any(b.key == "upload_stop" for b in at.button), "the upload's check")

@@ -20,7 +20,7 @@ from nnapps.runs import EVERYONE, RunConfig, RunStore
 from nnapps.ui import services, state
 from page_helpers import (APP, POLL_TIMEOUT, ROOT, RUN_TIMEOUT, assert_ok, button, chart_specs, chart_titles,
                           image_zip, job_snapshots, open_page, page_html, poll, progress_texts, read, texts,
-                          train_two_digits_runs, upload)
+                          train_two_digits_runs, checked, upload)
 
 PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/compare.py", "pages/playground.py",
          "pages/inside.py")
@@ -425,7 +425,7 @@ def test_data_page_asks_for_columns_of_an_ambiguous_csv(app):
     assert_ok(app)
     assert app.selectbox(key="upload_text_column").value == "review"
     app.selectbox(key="upload_label_column").set_value("rating").run()
-    assert_ok(app)
+    checked(app)  # other columns, another dataset: checked again
     assert not app.error, texts(app.error)
     button(app, "Open mine.csv (yours)").click().run()
     assert_ok(app)
