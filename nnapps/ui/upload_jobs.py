@@ -8,6 +8,7 @@ with the same file finds the same job instead of starting a second decode.
 
 import hashlib
 import json
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -67,11 +68,17 @@ class UploadJob:
             with self._lock:
                 self.error, self.stopped = str(exc), isinstance(exc, DecodingStopped)
         except Exception as exc:  # noqa: BLE001 - a worker must end its job, whatever it met
+            logging.getLogger(__name__).exception("checking upload %r failed", self.filename)
             with self._lock:
                 self.error = f"unexpected error while checking it ({type(exc).__name__}: {exc})"
         finally:
             with self._lock:
                 self.done = True
+
+    def _cancelled(self) -> None:
+        """The pool shut down before the job ran (its cache was released): end it, or the page waits forever."""
+        with self._lock:
+            self.error, self.stopped, self.done = "the server stopped checking it; check it again", True, True
 
 
 def upload_job(data: bytes, filename: str, columns: dict) -> UploadJob:
@@ -87,7 +94,8 @@ def upload_job(data: bytes, filename: str, columns: dict) -> UploadJob:
         job.stop()
     job = UploadJob(key=key, filename=filename)
     st.session_state[_JOB] = job
-    _pool().submit(job._run, data, dict(columns))
+    future = _pool().submit(job._run, data, dict(columns))
+    future.add_done_callback(lambda f: f.cancelled() and job._cancelled())
     return job
 
 
