@@ -16,20 +16,20 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from ..data import DatasetSpec, DatasetUnavailable
+from ..limits import UPLOAD_DECODERS
 from ..data.dataset import DecodingStopped
 from ..data.uploads import store_upload
 from .escape import escape
 
-# Two decoders for the whole server: a third upload waits its turn instead of taking more cores
-# from training.
-DECODERS = 2
 _JOB = "upload_job"
 POLL_SECONDS = 0.5
 
 
 @st.cache_resource(on_release=lambda pool: pool.shutdown(wait=False, cancel_futures=True))
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=DECODERS, thread_name_prefix="nnapps-upload")
+    """The server's decoders, shared by every session: one more upload waits its turn for one."""
+    return ThreadPoolExecutor(max_workers=max(int(min(UPLOAD_DECODERS.value(), 64)), 1),
+                              thread_name_prefix="nnapps-upload")
 
 
 @dataclass
