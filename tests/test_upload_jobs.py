@@ -67,8 +67,11 @@ def test_data_page_shows_progress_then_the_stored_upload(app, held):
     poll(app, checking, "the first image decoded")
     assert [p.proto.value for p in app.get("progress")] == [12]  # 1 of 8, in percent
     assert button(app, "Stop checking")
-    app.run()  # a rerun with the same file finds the same job: no second decode
+    # The page answers meanwhile: another dataset opens, and the rerun, with the same file still in
+    # the uploader, finds the same job instead of starting a second decode.
+    app.selectbox(key="dataset").set_value("reviews").run()
     assert_ok(app)
+    assert texts(app.title)[0].startswith("Reviews")
     assert len(calls) == 2 and checking(app)
     go_on.set()
     poll(app, lambda at: texts(at.success), "the stored upload")
