@@ -109,6 +109,9 @@ DECODED_MB = Limit("NNAPPS_MAX_DECODED_MB", 4096, "MB that an upload's decoded i
 # Trainings at once: each takes a core and, in a worker process, its own few hundred MB.
 TRAININGS = Limit("NNAPPS_MAX_TRAININGS", os.cpu_count() or 1, "trainings at once",
                   "each training takes a CPU core and its memory until it ends", public=1)
+# Uploads checked at once by the server: decoding one takes a core for as long as it lasts.
+UPLOAD_DECODERS = Limit("NNAPPS_MAX_UPLOAD_DECODERS", 2, "uploads checked at once",
+                        "decoding an upload's images or sounds takes a CPU core until it ends", public=1)
 SEEDS = Limit("NNAPPS_MAX_SEEDS", 20, "seeds of one config trained at once",
               "each seed is a whole training that holds a training slot", public=5)
 SWEEP_TRIALS = Limit("NNAPPS_MAX_SWEEP_TRIALS", 1000, "trials in one sweep",
@@ -116,7 +119,8 @@ SWEEP_TRIALS = Limit("NNAPPS_MAX_SWEEP_TRIALS", 1000, "trials in one sweep",
 
 LIMITS = (TRAININGS, PARAMS, EPOCHS, GPT_STEPS, CORPUS_MB, DATASET_ITEMS, TEXT_MB, TEXT_ROWS, TEXT_CHARS,
           TEXT_CLASSES, RUNS_PER_VISITOR, RUN_AGE_DAYS, STORE_MB, UPLOAD_MB, MEMBER_MB, ARCHIVE_MB, CLASSES,
-          IMAGE_SIDE, MEGAPIXELS, CLIP_SECONDS, SOUND_MINUTES, AUDIO_MSAMPLES, DECODED_MB, SEEDS, SWEEP_TRIALS)
+          IMAGE_SIDE, MEGAPIXELS, CLIP_SECONDS, SOUND_MINUTES, AUDIO_MSAMPLES, DECODED_MB, SEEDS, SWEEP_TRIALS,
+          UPLOAD_DECODERS)
 
 
 def check(limit: Limit, value: float) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 from nnapps import charts
 from nnapps.data import DatasetUnavailable, load_dataset
 from nnapps.data.text_table import detect_columns
-from nnapps.data.uploads import ARCHIVE_SUFFIXES, TEXT_SUFFIXES, store_upload
+from nnapps.data.uploads import ARCHIVE_SUFFIXES, TEXT_SUFFIXES
 from nnapps.limits import CLIP_SECONDS, UPLOAD_MB
 from nnapps.features.text import split_words
 from nnapps.ui import state
@@ -17,6 +17,7 @@ from nnapps.ui.images import display_scale, to_pil
 from nnapps.ui.services import cached_dataset, get_store
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.sounds import spectrograms, to_picture
+from nnapps.ui.upload_jobs import forget_upload, show_progress, upload_job
 from nnapps.ui.visitor import visitor
 
 IMAGES_PER_CLASS = 8
@@ -119,6 +120,7 @@ def upload_section() -> None:
                               type=[s.lstrip(".") for s in ARCHIVE_SUFFIXES + TEXT_SUFFIXES],
                               key="data_upload", max_upload_size=int(min(UPLOAD_MB.value(), 2**10)))
     if upload is None:
+        forget_upload()
         return
     data = upload.getvalue()
     columns: dict = {}
@@ -138,11 +140,17 @@ def upload_section() -> None:
             columns["label_column"] = right.selectbox(
                 "Label column", cols, index=cols.index(found.label) if found.label in cols else min(1, len(cols) - 1),
                 key="upload_label_column")
-    try:
-        new_spec = store_upload(data, upload.name, **columns)
-    except DatasetUnavailable as exc:
-        st.error(escape(f"{upload.name} could not be used: {exc}"))
+    # Decoded in a worker, not here: the page stays usable and can stop it.
+    job = upload_job(data, upload.name, columns)
+    if not job.done:
+        show_progress(job)
         return
+    if job.error is not None:
+        st.error(escape(f"{upload.name} could not be used: {job.error}"))
+        if job.stopped:
+            st.button("Check it again", icon=":material/refresh:", on_click=forget_upload)
+        return
+    new_spec = job.spec
     get_store().claim(new_spec.name, visitor())  # listed for this visitor only
     st.success(escape(f"Stored {new_spec.title}: {new_spec.description}"))
     for note in new_spec.notes:

@@ -103,3 +103,15 @@ def image_zip(classes=("cats", "dogs"), per_class: int = 4) -> bytes:
                 Image.fromarray(pixels).save(png, format="PNG")
                 archive.writestr(f"{name}/{i}.png", png.getvalue())
     return buf.getvalue()
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str = "application/zip") -> AppTest:
+    """Give the Data page's uploader a file and rerun until its check (in a worker) has ended."""
+    at.file_uploader(key="data_upload").upload(name, data, mime).run()
+    assert_ok(at)
+    return checked(at)
+
+
+def checked(at: AppTest) -> AppTest:
+    """Rerun until the Data page's upload check (in a worker) has ended."""
+    return poll(at, lambda at: not any(b.key == "upload_stop" for b in at.button), "the upload's check")

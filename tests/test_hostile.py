@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load as load_tensors, save as save_tensors
 from test_bundles import _json_edit, rezip
-from page_helpers import assert_ok, button, open_page, read, texts
+from page_helpers import assert_ok, button, open_page, read, texts, upload
 
 
 from nnapps.bundles import BundleError, export_bundle, import_bundle, read_bundle
@@ -319,7 +319,7 @@ def test_labels_and_file_names_show_literally_on_every_page(app):  # noqa: F811
     # Before: pages/data.py wrote the description, the upload message and class names as Markdown.
     app.session_state[VISITOR] = ANN
     open_page(app, "pages/data.py")
-    app.file_uploader(key="data_upload").upload(FILE_NAME, hostile_csv(), "text/csv").run()
+    upload(app, FILE_NAME, hostile_csv(), "text/csv")
     assert_ok(app)
     assert_literal(app, [f"Stored {FILE_NAME} (yours)", *HOSTILE])
     button(app, f"Open {FILE_NAME} (yours)").click().run()

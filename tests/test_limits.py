@@ -147,10 +147,10 @@ def test_a_link_to_a_stored_model_over_a_limit_still_opens_it(app, monkeypatch):
 
 
 def test_data_page_names_the_dataset_size_limit(app, monkeypatch):
-    from page_helpers import image_zip
+    from page_helpers import image_zip, upload
     monkeypatch.setenv("NNAPPS_MAX_DATASET_ITEMS", "3")
     open_page(app, "pages/data.py")
-    app.file_uploader(key="data_upload").upload("pets.zip", image_zip(), "application/zip").run()
+    upload(app, "pets.zip", image_zip())
     assert_ok(app)
     assert any("pets.zip could not be used" in e and "NNAPPS_MAX_DATASET_ITEMS" in e for e in texts(app.error))
 

@@ -20,7 +20,7 @@ from nnapps.runs import EVERYONE, RunConfig, RunStore
 from nnapps.ui import services, state
 from page_helpers import (APP, POLL_TIMEOUT, ROOT, RUN_TIMEOUT, assert_ok, button, chart_specs, chart_titles,
                           image_zip, job_snapshots, open_page, page_html, poll, progress_texts, read, texts,
-                          train_two_digits_runs)
+                          train_two_digits_runs, checked, upload)
 
 PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/compare.py", "pages/playground.py",
          "pages/inside.py")
@@ -169,7 +169,7 @@ def test_data_page_offers_download_of_an_uncached_dataset(app):
 
 def test_data_page_rejects_a_bad_upload(app):
     open_page(app, "pages/data.py")
-    app.file_uploader(key="data_upload").upload("bad.zip", b"not a zip", "application/zip").run()
+    upload(app, "bad.zip", b"not a zip")
     assert_ok(app)
     errors = texts(app.error)
     assert len(errors) == 1 and errors[0].startswith("bad.zip could not be used")
@@ -179,7 +179,7 @@ def test_data_page_rejects_a_bad_upload(app):
 @pytest.mark.slow
 def test_data_page_stores_and_opens_an_upload(app):
     open_page(app, "pages/data.py")
-    app.file_uploader(key="data_upload").upload("pets.zip", image_zip(), "application/zip").run()
+    upload(app, "pets.zip", image_zip())
     assert_ok(app)
     assert not app.error
     assert any("Stored pets.zip" in s for s in texts(app.success))
@@ -435,11 +435,11 @@ def test_data_page_asks_for_columns_of_an_ambiguous_csv(app):
     open_page(app, "pages/data.py")
     rows = ["id,review,rating,stars"] + [f"{i},{t},{label},{i % 5}" for i, (t, label) in enumerate(
         [("not bad at all", "good"), ("awful phone", "bad"), ("great screen", "good"), ("it broke", "bad")] * 3)]
-    app.file_uploader(key="data_upload").upload("mine.csv", "\n".join(rows).encode(), "text/csv").run()
+    upload(app, "mine.csv", "\n".join(rows).encode(), "text/csv")
     assert_ok(app)
     assert app.selectbox(key="upload_text_column").value == "review"
     app.selectbox(key="upload_label_column").set_value("rating").run()
-    assert_ok(app)
+    checked(app)  # other columns, another dataset: checked again
     assert not app.error, texts(app.error)
     button(app, "Open mine.csv (yours)").click().run()
     assert_ok(app)
@@ -534,7 +534,7 @@ def test_data_page_audio_dataset(app):
 @pytest.mark.slow
 def test_data_page_stores_a_sounds_upload(app):
     open_page(app, "pages/data.py")
-    app.file_uploader(key="data_upload").upload("tones.zip", sounds_zip(), "application/zip").run()
+    upload(app, "tones.zip", sounds_zip())
     assert_ok(app)
     assert not app.error, texts(app.error)
     assert any("Stored tones.zip" in s and "6 sounds in 2 classes" in s for s in texts(app.success))
@@ -547,8 +547,7 @@ def test_data_page_stores_a_sounds_upload(app):
 
 def test_data_page_names_a_silent_sound(app):
     open_page(app, "pages/data.py")
-    app.file_uploader(key="data_upload").upload("tones.zip", sounds_zip(silent="high/1.wav"),
-                                                "application/zip").run()
+    upload(app, "tones.zip", sounds_zip(silent="high/1.wav"))
     assert_ok(app)
     errors = texts(app.error)
     assert len(errors) == 1 and "high/1.wav is silent" in errors[0]

@@ -608,7 +608,7 @@ def test_a_public_copy_keeps_fewer_rows(monkeypatch):
 
 # --- the Data page --------------------------------------------------------------------------
 
-from page_helpers import assert_ok, button, open_page  # noqa: E402
+from page_helpers import assert_ok, button, open_page, texts, upload  # noqa: E402
 
 # Page tests here get their own store and queue, app or not (see conftest.py).
 pytestmark = pytest.mark.usefixtures("fresh_services")
@@ -616,11 +616,11 @@ pytestmark = pytest.mark.usefixtures("fresh_services")
 
 def test_data_page_upload_says_which_lines_were_skipped(app):  # noqa: F811
     open_page(app, "pages/data.py")
-    app.file_uploader(key="data_upload").upload("sms.tsv", sms_with_bad_lines(), "text/tab-separated-values").run()
+    upload(app, "sms.tsv", sms_with_bad_lines(), "text/tab-separated-values")
     assert_ok(app)
     assert not app.error, [e.value for e in app.error]
-    assert [w.value for w in app.warning] == SMS_NOTES
+    assert texts(app.warning) == SMS_NOTES
     button(app, "Open sms.tsv (yours)").click().run()
     assert_ok(app)
-    assert app.title[0].value == "sms.tsv (yours)"
-    assert [i.value for i in app.info] == SMS_NOTES  # and on the dataset's page, on every visit
+    assert texts(app.title)[0] == "sms.tsv (yours)"
+    assert texts(app.info) == SMS_NOTES  # and on the dataset's page, on every visit

@@ -17,6 +17,27 @@ class DatasetUnavailable(RuntimeError):
     """A dataset that cannot be loaded here, with a message meant for a person (offline, bad upload)."""
 
 
+class DecodingStopped(DatasetUnavailable):
+    """Decoding an upload stopped because someone asked (its should_stop said so); nothing was kept."""
+
+
+StopFn = Callable[[], bool]
+
+
+def decode_each(items: list, decode: Callable, noun: str, progress: ProgressFn | None = None,
+                should_stop: StopFn | None = None) -> list:
+    """decode(item) for each item, reporting progress after each and checking should_stop before
+    each, so that a long upload can be watched and stopped between two files."""
+    out = []
+    for i, item in enumerate(items):
+        if should_stop is not None and should_stop():
+            raise DecodingStopped(f"stopped after {i:,} of {len(items):,} {noun}; nothing was stored")
+        out.append(decode(item))
+        if progress is not None:
+            progress((i + 1) / len(items), f"decoded {i + 1:,} of {len(items):,} {noun}")
+    return out
+
+
 @dataclass
 class RawData:
     """Items and labels before splitting.

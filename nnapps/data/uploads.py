@@ -17,7 +17,7 @@ from ..paths import home_dir, write_atomically
 from . import text_table, user_audio, user_images
 from .archive import member_suffixes
 from .audio import AUDIO_SUFFIXES
-from .dataset import DatasetSpec, DatasetUnavailable, RawData
+from .dataset import DatasetSpec, DatasetUnavailable, ProgressFn, RawData, StopFn
 
 # The Data page's uploader reads this once (it takes whole MB); the checks below read the limit
 # each time. No limit (inf) is a size no upload reaches.
@@ -64,19 +64,22 @@ def _modality(filename: str, data: bytes) -> str:
     return "audio" if has_sounds else "image"
 
 
-def _read(data: bytes, meta: dict) -> RawData:
+def _read(data: bytes, meta: dict, progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> RawData:
     if meta["modality"] == "image":
-        return user_images.load_image_archive(data)
+        return user_images.load_image_archive(data, progress=progress, should_stop=should_stop)
     if meta["modality"] == "audio":
-        return user_audio.load_audio_archive(data)
+        return user_audio.load_audio_archive(data, progress=progress, should_stop=should_stop)
     return text_table.load_text_table(data, meta.get("text_column"), meta.get("label_column"))
 
 
 def store_upload(data: bytes, filename: str, text_column: str | None = None,
-                 label_column: str | None = None) -> DatasetSpec:
+                 label_column: str | None = None, progress: ProgressFn | None = None,
+                 should_stop: StopFn | None = None) -> DatasetSpec:
     """Validate an upload, store it, and return its spec.
 
-    Raises DatasetUnavailable with a message for a person when the file is unusable.
+    Raises DatasetUnavailable with a message for a person when the file is unusable, and its
+    subclass DecodingStopped when should_stop said to stop; either way nothing is stored.
+    progress(fraction, message) hears how far decoding is, ending at 1.
     """
     if why := over(UPLOAD_MB, len(data) / 2**20):
         raise DatasetUnavailable(f"{filename}: the file is {len(data) / 2**20:.1f} MB; {why}")
@@ -88,17 +91,21 @@ def store_upload(data: bytes, filename: str, text_column: str | None = None,
     data_path, meta_path = folder / f"{name}{suffix}", folder / f"{name}.json"
     if data_path.exists() and meta_path.exists():
         # Stored and checked before (a page rerun keeps the file in its widget): no re-decoding.
+        if progress is not None:
+            progress(1.0, "stored before")
         return _spec(name, json.loads(meta_path.read_text()), data_path)
     modality = _modality(filename, data)
     meta = {"title": filename, "modality": modality, "suffix": suffix}
     if modality == "text":
         meta.update(text_column=text_column, label_column=label_column)
-    raw = _read(data, meta)  # raises with a clear message when unusable
+    raw = _read(data, meta, progress, should_stop)  # raises with a clear message when unusable
     meta.update(n_items=int(len(raw.y)), classes=list(raw.class_names), notes=list(raw.notes))
     if not data_path.exists():
         write_atomically(data_path, data)
     # Other processes list the uploads by reading these files: never let them see one half written.
     write_atomically(meta_path, json.dumps(meta).encode())
+    if progress is not None:
+        progress(1.0, "stored")
     return _spec(name, meta, data_path)
 
 

@@ -18,7 +18,7 @@ import soundfile as sf
 from ..limits import AUDIO_MSAMPLES, CLIP_SECONDS, DECODED_MB, SOUND_MINUTES, over
 from .archive import FolderRules, labelled_members, open_zip, read_member
 from .audio import AUDIO_SUFFIXES, DECODE_ERRORS, fit_length, load_clip, loudest_stretch, unreadable
-from .dataset import DatasetUnavailable, RawData
+from .dataset import DatasetUnavailable, ProgressFn, RawData, StopFn, decode_each
 
 SAMPLE_RATE = 16_000
 LENGTH_QUANTILE = 0.95
@@ -37,11 +37,13 @@ class _Header:
         return self.frames / self.rate
 
 
-def load_audio_archive(data: bytes, rate: int = SAMPLE_RATE) -> RawData:
+def load_audio_archive(data: bytes, rate: int = SAMPLE_RATE, progress: ProgressFn | None = None,
+                       should_stop: StopFn | None = None) -> RawData:
     """Decode a zip of class folders of sounds into (N, L) float32 mono samples at rate.
 
     Raises DatasetUnavailable, naming the file or the limit, for an unsafe or badly laid out
     archive, a corrupt or silent clip, and sounds too long or too costly to decode.
+    progress hears after each sound; should_stop, asked before each, ends it with DecodingStopped.
     """
     with open_zip(data) as archive:
         labelled, class_names = labelled_members(archive, _rules())
@@ -51,10 +53,14 @@ def load_audio_archive(data: bytes, rate: int = SAMPLE_RATE) -> RawData:
         length = clip_length(lengths, rate)
         _check_memory(len(lengths), length, rate)
         X = np.empty((len(labelled), length), dtype=np.float32)
-        for i, ((info, _), header) in enumerate(zip(labelled, headers)):
+
+        def decode(i: int) -> None:
+            info, header = labelled[i][0], headers[i]
             # Decoding stops at the header's length: a header that understates cannot cost more.
             clip = load_clip(read_member(archive, info, "sounds"), info.filename, rate, header.seconds)
             X[i] = fit_length(loudest_stretch(clip, length), length)
+
+        decode_each(list(range(len(labelled))), decode, "sounds", progress, should_stop)
     index = {name: i for i, name in enumerate(class_names)}
     y = np.array([index[name] for _, name in labelled], dtype=np.int64)
     return RawData(X=X, y=y, class_names=class_names, notes=_notes(headers, lengths, length, rate))

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 
 from ..limits import DECODED_MB, IMAGE_SIDE, MEGAPIXELS, UPLOAD_MB, over
 from .archive import FolderRules, labelled_members, open_member, open_zip, read_member
-from .dataset import DatasetUnavailable, RawData
+from .dataset import DatasetUnavailable, ProgressFn, RawData, StopFn, decode_each
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 IMAGE_FORMATS = ("PNG", "JPEG")
@@ -31,16 +31,19 @@ _SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
 _WHITE = (255, 255, 255, 255)
 
 
-def load_image_archive(data: bytes, size: int = 32) -> RawData:
+def load_image_archive(data: bytes, size: int = 32, progress: ProgressFn | None = None,
+                       should_stop: StopFn | None = None) -> RawData:
     """Decode a zip of class folders (PNG/JPEG) into (N, C, size, size) images in [0, 1].
 
     C is 1 when every image is grey, else 3. Raises DatasetUnavailable with a message for a
     person when the archive is unsafe, too big, badly laid out or holds an unreadable image.
+    progress hears after each image; should_stop, asked before each, ends it with DecodingStopped.
     """
     with open_zip(data) as archive:
         labelled, class_names = labelled_members(archive, _rules())
         _check_costs(archive, [info for info, _ in labelled], size)
-        images = [_decode(archive, info, size) for info, _ in labelled]
+        images = decode_each([info for info, _ in labelled], lambda info: _decode(archive, info, size),
+                             "images", progress, should_stop)
     index = {name: i for i, name in enumerate(class_names)}
     y = np.array([index[name] for _, name in labelled], dtype=np.int64)
     return RawData(X=_stack(images), y=y, class_names=class_names)
