@@ -126,10 +126,10 @@ def test_dropout_is_on_for_every_training_step():
     modes = []
     original = GPT.forward
 
-    def recording(self, ids):
+    def recording(self, ids, *args, **kwargs):
         if torch.is_grad_enabled():  # a training step, not a measurement or a sample
             modes.append(self.training)
-        return original(self, ids)
+        return original(self, ids, *args, **kwargs)
 
     GPT.forward = recording
     try:

@@ -335,7 +335,7 @@ def test_labels_and_file_names_show_literally_on_every_page(app):  # noqa: F811
     shown = " ".join(read(v) for v in rendered(app))
     assert any(f"true class **{label}**" in shown for label in HOSTILE), shown
     open_on(app, "pages/playground.py", spec.name)
-    app.text_area(key="playground_text").set_value("item number 3 says often").run()
+    app.text_input(key="playground_text").set_value("item number 3 says often").run()
     assert_ok(app)
     assert_literal(app, [])
     predicted = [read(m.value) for m in app.metric]
