@@ -33,7 +33,7 @@ def _text_inputs(schema, defaults: dict, key: str, shown: set[str]) -> dict[str,
     columns = st.columns(3)
     for i, p in enumerate(params):
         default = str(defaults.get(p.name, p.default))
-        text = columns[i % 3].text_input(p.label, value=default, key=f"{key}_{p.name}", help=p.help)
+        text = columns[i % 3].text_input(p.label, value=default, key=f"{key}_{p.name}", help=p.help_text)
         shown.add(p.name)
         if text.strip() != default:
             changed[p.name] = text
