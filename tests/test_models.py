@@ -43,7 +43,7 @@ def test_unknown_family_lists_valid_names():
 
 def test_families_for_modality():
     assert {f.name for f in families_for("image")} == {"logreg", "mlp", "cnn"}
-    assert {f.name for f in families_for("text")} == {"tfidf", "boe", "textcnn", "gru", "lstm",
+    assert {f.name for f in families_for("text")} == {"tfidf", "fasttext", "boe", "textcnn", "gru", "lstm",
                                                       "transformer"}
     assert {f.name for f in families_for("audio")} == {"pooled-logreg", "pooled-mlp", "frame-gru", "cnn"}
     assert FAMILIES["cnn"].modalities == ("image", "audio")
