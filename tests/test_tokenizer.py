@@ -213,7 +213,8 @@ def test_feature_schemas():
     assert FEATURE_SCHEMAS["image"].names() == []
     assert FEATURE_SCHEMAS["text"].defaults() == {"tokenizer": "word", "vocab_size": 5000,
                                                   "min_freq": 1, "max_len": 64}
-    assert FEATURE_SCHEMAS["audio"].defaults() == {"window_ms": 25.0, "hop_ms": 16.0, "n_mels": 32}
+    assert FEATURE_SCHEMAS["audio"].defaults() == {"window_ms": 25.0, "hop_ms": 16.0, "n_mels": 32,
+                                                   "trim_silence": True}
     with pytest.raises(ValueError, match="no preprocessor for modality 'video'"):
         feature_schema("video")
 
