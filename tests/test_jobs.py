@@ -357,8 +357,9 @@ def test_idle_workers_end_and_a_new_one_starts_when_needed(store):
     [pid] = backend.worker_pids()
     backend.tidy()  # what the queue's tidier does every few seconds
     assert backend.worker_pids() == [] and gone(pid)
+    # Done although the only worker had ended: a new one was started for it. (Whether it is still
+    # alive now is a race with the queue's own tidier, which ends idle workers at once here.)
     assert queue.wait([queue.submit(quick(2))], timeout=WAIT)[0].state == "done"
-    assert len(backend.worker_pids()) == 1
     queue.close()
     assert backend.worker_pids() == []
 
