@@ -3,6 +3,7 @@ their time counted before starting; then the sweep's live progress."""
 
 import streamlit as st
 
+from .escape import escape
 from .. import limits
 from ..data import DatasetSpec
 from ..features import feature_schema
@@ -96,7 +97,7 @@ def sweep_form(spec: DatasetSpec) -> None:
         return
     bad = [t for t in found if t.config is None]
     for t in bad[:3]:
-        st.warning(f"{get_family(t.family).title} {t.settings}: {t.error}")
+        st.warning(f"{get_family(t.family).title} {t.settings}: {escape(t.error)}")
     good = [t for t in found if t.config is not None]
     stored = {t.config.run_id for t in good if (run := get_store().get(t.config.run_id)) and run.status == "complete"}
     missing = [t for t in good if t.config.run_id not in stored]
