@@ -5,11 +5,11 @@ import time
 
 from .suite import _median_times
 from nnapps.data import load_dataset
-from nnapps.epochs import SnapshotRecorder
+from nnapps.analysis.epochs import SnapshotRecorder
 from nnapps.features import make_preprocessor
-from nnapps.pipeline import build_model, predict_proba
-from nnapps.runs import RunConfig
-from nnapps.training import TensorData, TrainConfig, fit
+from nnapps.training.pipeline import build_model, predict_proba
+from nnapps.store.runs import RunConfig
+from nnapps.training.loop import TensorData, TrainConfig, fit
 
 
 def snapshot_overhead(dataset: str, family: str, epochs: int, repeats: int) -> dict:

@@ -25,7 +25,7 @@ SERVER = r"""
 import json, sys, time
 from pathlib import Path
 import logging
-from nnapps.runs import RunConfig
+from nnapps.store.runs import RunConfig
 from nnapps.ui import services
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # bare mode: no script run, on purpose
 

@@ -64,8 +64,8 @@ def server_memory(log=print) -> dict:
     from playwright.sync_api import sync_playwright
 
     from nnapps.gpt.runs import ensure_shipped
-    from nnapps.pipeline import train_run
-    from nnapps.runs import RunConfig, RunStore
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import RunConfig, RunStore
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "NNAPPS_HOME": f"{tmp}/home", "NNAPPS_DATA_DIR": f"{tmp}/data"}

@@ -1,9 +1,9 @@
-"""Optimizer benchmark: a training step with nnapps.optim (torch.optim's public functional API,
+"""Optimizer benchmark: a training step with nnapps.training.optim (torch.optim's public functional API,
 fused) against torch.optim's classes (fused=True) and against the private kernels underneath.
 
-The private-kernel optimizer below is what nnapps.optim was before it moved to public APIs;
+The private-kernel optimizer below is what nnapps.training.optim was before it moved to public APIs;
 it stays here only as the reference that says whether a private call would be worth keeping
-(the rule: only at 1.2x or more). Each step is the one `nnapps.training.fit` takes: forward,
+(the rule: only at 1.2x or more). Each step is the one `nnapps.training.loop.fit` takes: forward,
 backward, the per-layer gradient norms on every GRAD_NORM_EVERY-th step, the update.
 """
 
@@ -16,8 +16,8 @@ from torch import nn
 
 from nnapps.models import InputInfo, get_family
 from nnapps.models.gpt import GPT
-from nnapps.optim import FusedOptimizer
-from nnapps.training import GRAD_NORM_EVERY
+from nnapps.training.optim import FusedOptimizer
+from nnapps.training.loop import GRAD_NORM_EVERY
 
 STEPS = 64
 

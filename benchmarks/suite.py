@@ -19,9 +19,9 @@ from torch import nn
 from nnapps.data import load_dataset
 from nnapps.features import ImageStandardizer
 from nnapps.models import InputInfo
-from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
-from nnapps.training import TensorData, TrainConfig, fit
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import RunConfig, RunStore
+from nnapps.training.loop import TensorData, TrainConfig, fit
 
 
 TEXT_FAMILIES = ("tfidf", "fasttext", "boe", "textcnn", "gru", "lstm", "transformer")
@@ -74,7 +74,7 @@ def loop_overhead(dataset: str, family: str, epochs: int, repeats: int) -> dict:
     """Our fit (validation, norms, early-stopping bookkeeping) against bare_loop, same batches."""
     data, _, _ = _tensor_data(dataset)
     config = RunConfig.make(dataset, family)
-    from nnapps.pipeline import build_model
+    from nnapps.training.pipeline import build_model
 
     def make():
         return build_model(config, InputInfo(tuple(data.X_train.shape[1:])), int(data.y_train.max()) + 1)
@@ -183,8 +183,8 @@ def _playground_case(dataset: str, families: tuple[str, ...], train: dict, featu
                      prepare: Callable[[], object], repeats: int, store: RunStore) -> dict:
     """Time one Playground input through every run: its preparation and all the predictions,
     against the models alone on the already-prepared input."""
-    from nnapps.pipeline import Predictor, predict_proba
-    from nnapps.playground import as_batch, predict_all
+    from nnapps.training.pipeline import Predictor, predict_proba
+    from nnapps.analysis.playground import as_batch, predict_all
 
     runs = [train_run(RunConfig.make(dataset, f, train=train, features=features), store) for f in families]
     predictors = {r.label: Predictor(r, store) for r in runs}
@@ -216,7 +216,7 @@ def playground_latency(repeats: int) -> list[dict]:
 
     from nnapps.data import spoken_digits
     from nnapps.data.audio import resample
-    from nnapps.playground import (ImageTarget, canvas_pixels, check_text, prepare_image, prepare_sound,
+    from nnapps.analysis.playground import (ImageTarget, canvas_pixels, check_text, prepare_image, prepare_sound,
                              recording_samples)
 
     canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 255))

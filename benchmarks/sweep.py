@@ -57,13 +57,13 @@ def sample():
 threading.Thread(target=sample, daemon=True).start()
 
 mode, slots, settings, n_seeds = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4])
-from nnapps.runs import RunStore
-from nnapps.sweeps import Sweep, trials
+from nnapps.store.runs import RunStore
+from nnapps.sweeps.plan import Sweep, trials
 sweep = Sweep.make("digits", ["cnn"], settings, n_seeds)
 store, started = RunStore(), 0.0
 t0 = time.perf_counter()
 if mode.startswith("sequential"):
-    from nnapps.pipeline import train_run
+    from nnapps.training.pipeline import train_run
     from nnapps.data import load_dataset
     dataset = load_dataset("digits", 0)
     threads = None if mode == "sequential-auto" else 1
@@ -71,8 +71,8 @@ if mode.startswith("sequential"):
     states = [r.status for r in runs]
     wall = time.perf_counter() - t0
 else:
-    from nnapps.jobs import JobQueue
-    from nnapps.sweep_jobs import SweepRunner
+    from nnapps.execution.jobs import JobQueue
+    from nnapps.sweeps.jobs import SweepRunner
     if mode == "ray":
         from nnapps.execution.ray_backend import RayBackend
         backend = RayBackend("local", num_cpus=slots)

@@ -16,8 +16,8 @@ import numpy as np
 from nnapps.data import Dataset, DatasetSpec, RawData
 from nnapps.data.splits import split_indices
 from nnapps.models import families_for
-from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import RunConfig, RunStore
 
 _FILLER = ("the i it this was and a to is of my for in but with so that on they have be at as "
            "one just very really all after about we when had from an or there would what if more "

@@ -7,7 +7,7 @@ import sys
 
 # Only what every command needs: each command imports the rest (torch, scikit-learn, the
 # registries) itself, so `--help` and the light commands start at once.
-from .schema import Param, Schema, parse_assignments
+from nnapps.schema import Param, Schema, parse_assignments
 
 
 def _add_schema_options(parser: argparse.ArgumentParser, schema: Schema, skip=()) -> None:
@@ -25,7 +25,7 @@ def _param_help(p: Param) -> str:
 
 
 def cmd_datasets(args) -> int:
-    from .data import dataset_specs
+    from nnapps.data import dataset_specs
 
     specs = dataset_specs()
     if args.json:
@@ -38,9 +38,9 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .features import FEATURE_SCHEMAS
-    from .models import FAMILIES
-    from .training import SCHEMA as TRAIN_SCHEMA
+    from nnapps.features import FEATURE_SCHEMAS
+    from nnapps.models import FAMILIES
+    from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
 
     if args.json:
         print(json.dumps([{"name": f.name, "title": f.title, "modalities": list(f.modalities),
@@ -67,9 +67,9 @@ def cmd_models(args) -> int:
 
 
 def _train_parser(family_name: str | None) -> argparse.ArgumentParser:
-    from .features import FEATURE_SCHEMAS
-    from .models import FAMILIES, get_family
-    from .training import SCHEMA as TRAIN_SCHEMA
+    from nnapps.features import FEATURE_SCHEMAS
+    from nnapps.models import FAMILIES, get_family
+    from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
 
     parser = argparse.ArgumentParser(prog="python -m nnapps train",
                                      description="Train a model (or return its stored run).")
@@ -102,12 +102,12 @@ def cmd_train(argv: list[str]) -> int:
 
     from pathlib import Path
 
-    from .data import DatasetUnavailable, get_spec, uploads
-    from .features import FEATURE_SCHEMAS
-    from .models import get_family
-    from .pipeline import train_run
-    from .runs import EVERYONE, RunConfig, RunStore
-    from .training import SCHEMA as TRAIN_SCHEMA
+    from nnapps.data import DatasetUnavailable, get_spec, uploads
+    from nnapps.features import FEATURE_SCHEMAS
+    from nnapps.models import get_family
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import EVERYONE, RunConfig, RunStore
+    from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
     try:
         family = get_family(args.model)
         if Path(args.dataset).exists():
@@ -133,8 +133,8 @@ def cmd_train(argv: list[str]) -> int:
             raise ValueError(f"unknown --set key(s) {sorted(unknown)}; valid for {family.name} on "
                              f"{spec.modality} data: "
                              f"{family.schema.names() + TRAIN_SCHEMA.names() + feature_names}")
-        from . import limits
-        from .comparison import config_id, group_runs
+        from nnapps import limits
+        from nnapps.analysis.comparison import config_id, group_runs
         if args.seeds < 1:
             raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
         limits.check(limits.SEEDS, args.seeds)
@@ -197,8 +197,8 @@ def cmd_train(argv: list[str]) -> int:
 
 
 def _gpt_parser() -> argparse.ArgumentParser:
-    from .gpt.train import SCHEMA as LM_SCHEMA
-    from .models.gpt import SCHEMA as GPT_SCHEMA
+    from nnapps.gpt.train import SCHEMA as LM_SCHEMA
+    from nnapps.models.gpt import SCHEMA as GPT_SCHEMA
     parser = argparse.ArgumentParser(prog="python -m nnapps gpt",
                                      description="Train a character-level GPT (or return its stored run).")
     parser.add_argument("--corpus", required=True,
@@ -220,11 +220,11 @@ def cmd_gpt(argv: list[str]) -> int:
 
     from pathlib import Path
 
-    from .data import DatasetUnavailable, corpora
-    from .gpt.runs import export_checkpoint, gpt_config, train_gpt_run
-    from .gpt.train import SCHEMA as LM_SCHEMA
-    from .models.gpt import SCHEMA as GPT_SCHEMA
-    from .runs import RunStore
+    from nnapps.data import DatasetUnavailable, corpora
+    from nnapps.gpt.runs import export_checkpoint, gpt_config, train_gpt_run
+    from nnapps.gpt.train import SCHEMA as LM_SCHEMA
+    from nnapps.models.gpt import SCHEMA as GPT_SCHEMA
+    from nnapps.store.runs import RunStore
     try:
         assigned = parse_assignments(args.set)
         unknown = set(assigned) - set(GPT_SCHEMA.names()) - set(LM_SCHEMA.names())
@@ -276,8 +276,8 @@ def cmd_gpt(argv: list[str]) -> int:
 def cmd_export(args) -> int:
     from pathlib import Path
 
-    from .bundles import bundle_name, export_bundle
-    from .runs import RunStore
+    from nnapps.store.bundles import bundle_name, export_bundle
+    from nnapps.store.runs import RunStore
     store = RunStore()
     run = store.get(args.run_id)
     if run is None:
@@ -293,8 +293,8 @@ def cmd_export(args) -> int:
 def cmd_import(args) -> int:
     from pathlib import Path
 
-    from .bundles import MAX_BUNDLE_BYTES, BundleError, import_bundle
-    from .runs import RunStore
+    from nnapps.store.bundles import MAX_BUNDLE_BYTES, BundleError, import_bundle
+    from nnapps.store.runs import RunStore
     path = Path(args.path)
     try:
         if not path.is_file():
@@ -313,7 +313,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from .runs import EVERYONE, RunStore
+    from nnapps.store.runs import EVERYONE, RunStore
     store = RunStore()
     usage = {u.run_id: u for u in store.usage()}
     rows = []
@@ -334,8 +334,8 @@ def cmd_runs(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .comparison import paired_verdict, resolve_group
-    from .runs import RunStore
+    from nnapps.analysis.comparison import paired_verdict, resolve_group
+    from nnapps.store.runs import RunStore
     store = RunStore()
     try:
         a, b = resolve_group(store, args.a), resolve_group(store, args.b)
@@ -352,7 +352,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    from .runs import RunStore
+    from nnapps.store.runs import RunStore
     store = RunStore()
     missing = [run_id for run_id in args.run_ids if not store.delete(run_id)]
     for run_id in missing:
@@ -361,7 +361,7 @@ def cmd_delete(args) -> int:
 
 
 def _sweep_parser() -> argparse.ArgumentParser:
-    from .models import FAMILIES
+    from nnapps.models import FAMILIES
 
     parser = argparse.ArgumentParser(
         prog="python -m nnapps sweep",
@@ -396,13 +396,13 @@ def _sweep_backend(args):
     """(backend, trials at once) for the sweep command's executor options."""
     import os
 
-    from . import limits
-    from .execution import executor_name, make_backend
+    from nnapps import limits
+    from nnapps.execution import executor_name, make_backend
 
     ray_chosen = args.executor == "ray" or args.ray_address is not None or (
         args.executor is None and executor_name() == "ray")
     if ray_chosen:
-        from .execution.ray_backend import RayBackend
+        from nnapps.execution.ray_backend import RayBackend
         backend = RayBackend(args.ray_address, num_cpus=args.parallel)
         return backend, args.parallel or backend.cpus()
     local = os.environ.get("NNAPPS_EXECUTOR", "").strip().lower()
@@ -415,7 +415,7 @@ def _trial_json(t) -> dict:
            "model": t.trial.family, "settings": t.trial.settings, "seed": t.trial.seed, "state": t.state,
            "cached": t.cached, "error": t.error}
     if t.run is not None:
-        from .sweeps import validation_accuracy
+        from nnapps.sweeps.plan import validation_accuracy
         m = t.run.metrics
         out.update(status=t.run.status, val_accuracy=validation_accuracy(t.run), accuracy=m["accuracy"],
                    macro_f1=m["macro_f1"], log_loss=m["log_loss"], train_seconds=m["train_seconds"])
@@ -425,12 +425,12 @@ def _trial_json(t) -> dict:
 def cmd_sweep(argv: list[str]) -> int:
     args = _sweep_parser().parse_args(argv)
 
-    from .data import DatasetUnavailable
-    from .jobs import JobQueue
-    from .models import get_family
-    from .runs import RunStore
-    from .sweep_jobs import SweepRunner
-    from .sweeps import Sweep
+    from nnapps.data import DatasetUnavailable
+    from nnapps.execution.jobs import JobQueue
+    from nnapps.models import get_family
+    from nnapps.store.runs import RunStore
+    from nnapps.sweeps.jobs import SweepRunner
+    from nnapps.sweeps.plan import Sweep
     try:
         settings = parse_assignments(args.set)
         if args.epochs is not None:

@@ -4,14 +4,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnapps import charts, compare_charts
-from nnapps.calibration import reliability_bins
-from nnapps.comparison import group_runs
+from nnapps.charts import results as charts
+
+from nnapps.charts import compare as compare_charts
+from nnapps.analysis.calibration import reliability_bins
+from nnapps.analysis.comparison import group_runs
 from nnapps.data import DatasetUnavailable
-from nnapps.epochs import run_at
-from nnapps.evaluation import FILTERS, filter_rows, probability_table, shown_rows
-from nnapps.explain import word_effects
-from nnapps.runs import Run
+from nnapps.analysis.epochs import run_at
+from nnapps.analysis.evaluation import FILTERS, filter_rows, probability_table, shown_rows
+from nnapps.analysis.explain import word_effects
+from nnapps.store.runs import Run
 from nnapps.ui import compare_view, state
 from nnapps.ui.bundle_views import delete_widget, download_buttons, import_widget
 from nnapps.ui.charts_out import show_chart

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnapps import charts
+from nnapps.charts import results as charts
 from nnapps.data import DatasetUnavailable, load_dataset
 from nnapps.data.text_table import detect_columns
 from nnapps.data.uploads import ARCHIVE_SUFFIXES, TEXT_SUFFIXES

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from nnapps.models import FAMILIES
-from nnapps.runs import RunConfig
+from nnapps.store.runs import RunConfig
 from nnapps.ui import state
 from nnapps.ui.nav import page_link, switch_page
 from nnapps.ui.progress import submit

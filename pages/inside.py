@@ -10,11 +10,11 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from nnapps import charts
-from nnapps.inside import (activation_curves, activation_usage, backprop_step, dense_layers, gradient_ends,
+from nnapps.charts import results as charts
+from nnapps.analysis.inside import (activation_curves, activation_usage, backprop_step, dense_layers, gradient_ends,
                            hardest_item, natural_order, trace, vanishing_sentence)
 from nnapps.models import get_family
-from nnapps.playground import as_batch
+from nnapps.analysis.playground import as_batch
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.code_view import show_code
@@ -22,7 +22,7 @@ from nnapps.ui.escape import dataset_title, escape
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.diagrams import chain_dot, neurons_dot, unrolled_dot
 from nnapps.ui.images import display_scale, to_pil
-from nnapps.runs import RunConfig
+from nnapps.store.runs import RunConfig
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, submit
 from nnapps.ui.run_labels import unique_labels

@@ -7,13 +7,13 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from nnapps import charts
+from nnapps.charts import results as charts
 from nnapps.models import get_family
 from nnapps.models.rnn import RNNClassifier
-from nnapps.playground import (InputError, ImageTarget, as_batch, best_per_family, canvas_pixels, check_text,
+from nnapps.analysis.playground import (InputError, ImageTarget, as_batch, best_per_family, canvas_pixels, check_text,
                                picture_pixels, predict_all, prepare_image, prepare_sound,
                                recording_samples, tokens_seen)
-from nnapps.recurrent import memory_by_word
+from nnapps.analysis.recurrent import memory_by_word
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.escape import dataset_title, escape

@@ -5,9 +5,9 @@ import streamlit as st
 from nnapps import limits
 from nnapps.features import feature_schema
 from nnapps.models import families_for, get_family
-from nnapps.runs import RunConfig
-from nnapps.training import SCHEMA as TRAIN_SCHEMA
-from nnapps.training import train_defaults
+from nnapps.store.runs import RunConfig
+from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
+from nnapps.training.loop import train_defaults
 from nnapps.ui import state
 from nnapps.ui.escape import dataset_title, escape
 from nnapps.ui.estimates import train_caption

@@ -9,7 +9,7 @@ from streamlit import config as streamlit_config
 
 from nnapps.data import load_dataset
 from nnapps.features import ImageStandardizer
-from nnapps.training import TensorData
+from nnapps.training.loop import TensorData
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import RunConfig, RunStore
 from nnapps.ui import services, state
 
 ROOT = Path(__file__).resolve().parents[1]

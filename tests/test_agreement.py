@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from nnapps.agreement import OUTCOMES, embed_2d, outcomes, sample_ids
+from nnapps.analysis.agreement import OUTCOMES, embed_2d, outcomes, sample_ids
 from nnapps.ui import compare_view
 
 from test_compare_page import table_ids, train_seeds
@@ -67,8 +67,8 @@ def test_the_map_on_the_page_and_a_picked_sample(app):  # noqa: F811
 
 def test_a_sound_on_the_map_shows_its_spectrogram_when_hovered(app):
     """A tooltip cannot play a sound; each dot of a sound dataset carries its spectrogram."""
-    from nnapps.pipeline import train_run
-    from nnapps.runs import RunConfig, RunStore
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import RunConfig, RunStore
     from test_compare_page import chart_rows
     from test_pages import open_dataset
 

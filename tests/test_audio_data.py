@@ -22,7 +22,7 @@ from nnapps.data.dataset import DatasetUnavailable
 from nnapps.data.registry import get_spec, load_dataset
 from nnapps.features import make_preprocessor, preprocessor_from_state
 from nnapps.features.audio import trim_silence
-from nnapps.runs import RunConfig, RunStore
+from nnapps.store.runs import RunConfig, RunStore
 
 # Port 9 (discard) is closed on test machines, so connecting fails at once without a network.
 UNREACHABLE = "http://127.0.0.1:9/fsdd.zip"

@@ -21,10 +21,10 @@ from nnapps.features.audio import clear_cache, frame_sizes, log_mel, mel_filterb
 from nnapps.models import FAMILIES, InputInfo, families_for
 from nnapps.models.cnn import CNN, CNNConfig
 from nnapps.models.pooled import PoolStats, pool_stats
-from nnapps.pipeline import load_model, load_preprocessor, predict_proba, train_run
-from nnapps.runs import RunConfig, RunStore
-from nnapps.training import SCHEMA as TRAIN_SCHEMA
-from nnapps.training import TensorData, TrainConfig, evaluate_loss, fit
+from nnapps.training.pipeline import load_model, load_preprocessor, predict_proba, train_run
+from nnapps.store.runs import RunConfig, RunStore
+from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
+from nnapps.training.loop import TensorData, TrainConfig, evaluate_loss, fit
 from model_inputs import AUDIO_INFOS, spectrograms
 
 AUDIO_FAMILIES = ["pooled-logreg", "pooled-mlp", "frame-gru", "cnn"]

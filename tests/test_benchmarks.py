@@ -17,7 +17,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
 
 
 def test_the_package_does_not_import_the_benchmarks():
-    done = _python("import sys, nnapps.cli, nnapps.pipeline, nnapps.gpt.runs\n"
+    done = _python("import sys, nnapps.cli, nnapps.training.pipeline, nnapps.gpt.runs\n"
                    "print(sorted(m for m in sys.modules if m.split('.')[0] == 'benchmarks'))")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

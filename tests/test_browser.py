@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.memory import free_port, healthy
-from nnapps.runs import RunConfig
+from nnapps.store.runs import RunConfig
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -93,7 +93,7 @@ def server(shared_server, tmp_path):
     shipped GPT in it) and data folder (tmp_path / "nnapps_data"); yields its URL. A test
     trains into the server's store with RunStore(tmp_path / "nnapps_home")."""
     from nnapps.gpt.runs import ensure_shipped
-    from nnapps.runs import RunStore
+    from nnapps.store.runs import RunStore
 
     url, home, data, log_path = shared_server
     ensure_shipped(RunStore(tmp_path / "nnapps_home"))  # the server put it into its first store only
@@ -203,8 +203,8 @@ def test_data_page_plays_spoken_digits(server, page):
 
 def test_playground_draws_a_digit_and_shows_every_models_probabilities(server, page, tmp_path):
     """A stroke drawn on the canvas reaches the models: each shows a prediction and its bars."""
-    from nnapps.pipeline import train_run
-    from nnapps.runs import RunStore
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import RunStore
 
     store = RunStore(tmp_path / "nnapps_home")  # the server's store (see the server fixture)
     labels = [train_run(RunConfig.make("digits", family, train={"epochs": 5}), store).label
@@ -265,8 +265,8 @@ def test_a_chart_downloads_as_png(server, page, tmp_path):
 
 def test_a_shared_compare_link_opens_the_same_runs_in_a_fresh_profile(server, browser, page, tmp_path):
     """One visitor picks a run and copies the link; another, in a new profile, opens it."""
-    from nnapps.pipeline import train_run
-    from nnapps.runs import RunStore
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import RunStore
 
     store = RunStore(tmp_path / "nnapps_home")
     mlp, cnn = (train_run(RunConfig.make("digits", family, train={"epochs": 2}), store) for family in ("mlp", "cnn"))
@@ -307,8 +307,8 @@ def visitor_cookie(context) -> str:
 def test_a_visitor_is_known_again_after_a_reload_and_strangers_do_not_see_their_runs(server, browser, tmp_path):
     """The cookie the app writes names the visitor to the server on their next visit; a run of
     theirs is listed for them and for nobody else."""
-    from nnapps.pipeline import train_run
-    from nnapps.runs import RunStore
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import RunStore
 
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(2)]
     try:
@@ -354,8 +354,8 @@ def ink_pixels(canvas) -> int:
 def test_the_first_stroke_on_a_freshly_opened_playground_stays(server, page, tmp_path):
     """The first stroke is the page's first interaction: its rerun must not remount the canvas
     (an element drawn only on a session's first run shifted every element after it)."""
-    from nnapps.pipeline import train_run
-    from nnapps.runs import RunStore
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import RunStore
 
     train_run(RunConfig.make("digits", "logreg"), RunStore(tmp_path / "nnapps_home"))
     page.goto(f"{server}/playground?dataset=digits")
@@ -425,9 +425,9 @@ def test_a_difference_cell_lists_its_samples_and_the_scrubber_replays_an_epoch(s
     slider: the matrices are the ones of that epoch."""
     import numpy as np
 
-    from nnapps.comparison import cell_samples
-    from nnapps.pipeline import train_run
-    from nnapps.runs import RunStore
+    from nnapps.analysis.comparison import cell_samples
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import RunStore
 
     store = RunStore(tmp_path / "nnapps_home")
     mlp = train_run(RunConfig.make("digits", "mlp", train={"epochs": 4, "patience": 0}), store)

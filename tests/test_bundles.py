@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from nnapps.bundles import MEMBERS, BundleError, bundle_name, export_bundle, import_bundle, read_bundle
-from nnapps.pipeline import load_model, load_preprocessor, predict_proba, train_run
-from nnapps.runs import RunConfig, RunStore
+from nnapps.store.bundles import MEMBERS, BundleError, bundle_name, export_bundle, import_bundle, read_bundle
+from nnapps.training.pipeline import load_model, load_preprocessor, predict_proba, train_run
+from nnapps.store.runs import RunConfig, RunStore
 from nnapps.ui.escape import escape
 from page_helpers import assert_ok, open_page, texts
 
@@ -114,7 +114,7 @@ def test_malformed_bundles_are_refused_with_a_reason(runs, make, message):
 
 
 def test_oversized_members_are_refused_before_reading(runs, monkeypatch):
-    from nnapps import bundles
+    from nnapps.store import bundles
     monkeypatch.setattr(bundles, "MAX_MEMBER_BYTES", 100)
     store, made = runs
     with pytest.raises(BundleError, match="unpacks to"):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnapps.calibration import expected_calibration_error, reliability_bins
+from nnapps.analysis.calibration import expected_calibration_error, reliability_bins
 
 
 def reference_ece(y, proba, n_bins):

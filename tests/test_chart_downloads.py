@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from page_helpers import open_page, train_two_digits_runs
 
-from nnapps import charts
+from nnapps.charts import results as charts
 from nnapps.gpt.train import EvalPoint
-from nnapps.training import EpochStats
+from nnapps.training.loop import EpochStats
 from nnapps.ui import gpt_views
 from nnapps.ui.charts_out import _png, _svg
 

@@ -18,8 +18,8 @@ from PIL import Image
 from nnapps import cli
 from nnapps.data import dataset_specs, load_dataset
 from nnapps.models import FAMILIES
-from nnapps.runs import RunStore
-from nnapps.training import SCHEMA as TRAIN_SCHEMA
+from nnapps.store.runs import RunStore
+from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
 from test_text_table import QUOTES_NOTE, SMS_NOTES, labelled, review_sentences, sms_with_bad_lines, tsv, words
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -450,8 +450,8 @@ def test_gpt_on_a_text_that_is_not_utf8_exits_2(tmp_path, capsys):
 
 
 def test_runs_lists_whose_each_run_is_and_delete_removes_it(capsys):
-    from nnapps.pipeline import train_run
-    from nnapps.runs import RunConfig
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import RunConfig
     store = RunStore()
     example = train_run(RunConfig.make("digits", "logreg"), store)
     visitors = train_run(RunConfig.make("digits", "mlp", {"width": 8}, {"epochs": 1}), store, owner="a" * 32)

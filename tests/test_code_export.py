@@ -11,11 +11,11 @@ import torch
 from model_inputs import info_for, small_batch
 from safetensors.torch import save_file
 
-from nnapps.code_export import model_script
+from nnapps.store.code_export import model_script
 from nnapps.models import FAMILIES, InputInfo, get_family
 from nnapps.models.registry import LANGUAGE_MODELS
-from nnapps.runs import Run, RunConfig
-from nnapps.training import History
+from nnapps.store.runs import Run, RunConfig
+from nnapps.training.loop import History
 from page_helpers import open_page, train_two_digits_runs
 
 TORCH = [name for name, f in {**FAMILIES, **LANGUAGE_MODELS}.items() if f.kind == "torch"]

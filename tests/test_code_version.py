@@ -8,16 +8,16 @@ import numpy as np
 from page_helpers import open_page
 
 import nnapps
-from nnapps.pipeline import Predictor, predict_proba, train_run
-from nnapps.runs import CODE_VERSION, NUMBERS_SOURCES, RunConfig, RunStore, source_digest
+from nnapps.training.pipeline import Predictor, predict_proba, train_run
+from nnapps.store.runs import CODE_VERSION, NUMBERS_SOURCES, RunConfig, RunStore, source_digest
 
 PACKAGE = Path(nnapps.__file__).resolve().parent
 OLDER = "0.1.0"  # what every run stored before the version followed the code carries
 
 
 def _tree(root: Path) -> Path:
-    for rel, text in {"models/mlp.py": "WIDTH = 128\n", "training.py": "LR = 1e-3\n",
-                      "ui/charts.py": "COLOUR = 'red'\n", "links.py": "TOKEN = 1\n"}.items():
+    for rel, text in {"models/mlp.py": "WIDTH = 128\n", "training/loop.py": "LR = 1e-3\n",
+                      "ui/charts.py": "COLOUR = 'red'\n", "store/links.py": "TOKEN = 1\n"}.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     return root
@@ -34,7 +34,7 @@ def test_an_edit_to_a_model_or_the_training_changes_the_version(tmp_path):
     root = _tree(tmp_path)
     before = source_digest(root)
     assert source_digest(root) == before  # the same files, the same version
-    for rel, text in (("models/mlp.py", "WIDTH = 64\n"), ("training.py", "LR = 1e-3  # a comment too\n"),
+    for rel, text in (("models/mlp.py", "WIDTH = 64\n"), ("training/loop.py", "LR = 1e-3  # a comment too\n"),
                       ("models/new_family.py", "")):
         old = (root / rel).read_text() if (root / rel).exists() else None
         (root / rel).write_text(text)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from nnapps.comparison import cell_samples, group_runs, paired_verdict
-from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
+from nnapps.analysis.comparison import cell_samples, group_runs, paired_verdict
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import RunConfig, RunStore
 from nnapps.ui import compare_view, state
 
 from page_helpers import assert_ok, button, chart_specs, job_snapshots, open_page, texts

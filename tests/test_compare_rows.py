@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from nnapps.evaluation import FILTERS, filter_rows, probability_table, shown_rows
-from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
+from nnapps.analysis.evaluation import FILTERS, filter_rows, probability_table, shown_rows
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import RunConfig, RunStore
 
 from page_helpers import assert_ok
 from test_pages import open_dataset

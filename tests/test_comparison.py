@@ -8,9 +8,9 @@ import pytest
 from sklearn import metrics as skm
 
 from nnapps.cli import main
-from nnapps.comparison import config_id, group_runs, paired_verdict, resolve_group
-from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
+from nnapps.analysis.comparison import config_id, group_runs, paired_verdict, resolve_group
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import RunConfig, RunStore
 
 SEEDS = (0, 1, 2)
 

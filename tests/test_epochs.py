@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from nnapps.epochs import MAX_SNAPSHOTS, SnapshotRecorder, forgetting, proba_at, run_at, snapshot_epochs
-from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
-from nnapps.training import EpochStats
+from nnapps.analysis.epochs import MAX_SNAPSHOTS, SnapshotRecorder, forgetting, proba_at, run_at, snapshot_epochs
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import RunConfig, RunStore
+from nnapps.training.loop import EpochStats
 
 
 def test_every_epoch_is_kept_up_to_the_limit_then_log_spaced():

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from nnapps import estimate as est
+from nnapps.training import estimate as est
 from nnapps.models.family import InputInfo
-from nnapps.pipeline import build_model
-from nnapps.runs import RunConfig
+from nnapps.training.pipeline import build_model
+from nnapps.store.runs import RunConfig
 
 DIGITS = InputInfo(shape=(1, 8, 8))
 

@@ -7,7 +7,7 @@ import torch
 from sklearn import metrics as skm
 from torch import nn
 
-from nnapps.evaluation import FILTERS, classification_metrics, filter_rows, probability_table, softmax_proba
+from nnapps.analysis.evaluation import FILTERS, classification_metrics, filter_rows, probability_table, softmax_proba
 
 K = 5
 

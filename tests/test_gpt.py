@@ -14,9 +14,9 @@ from nnapps.gpt import runs as gpt_runs
 from nnapps.gpt.sampling import attention, generate, next_logits, next_probs, reshape
 from nnapps.gpt.train import EvalPoint, fixed_windows, lr_at, mean_loss, train_lm
 from nnapps.gpt.vocab import CharVocab
-from nnapps.jobs import JobQueue
+from nnapps.execution.jobs import JobQueue
 from nnapps.models.gpt import GPT, KVCache
-from nnapps.runs import RunStore
+from nnapps.store.runs import RunStore
 
 TINY = {"n_layers": 2, "n_heads": 2, "width": 32, "context": 16}
 TEXT = ("the quick brown fox jumps over the lazy dog. " * 4

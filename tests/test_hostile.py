@@ -17,12 +17,12 @@ from test_bundles import _json_edit, rezip
 from page_helpers import assert_ok, button, open_page, read, texts, upload
 
 
-from nnapps.bundles import BundleError, export_bundle, import_bundle, read_bundle
+from nnapps.store.bundles import BundleError, export_bundle, import_bundle, read_bundle
 from nnapps.data import DatasetUnavailable, dataset_specs, get_spec, load_dataset
 from nnapps.data.uploads import store_path, store_upload
-from nnapps.links import encode_runs
-from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
+from nnapps.store.links import encode_runs
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import RunConfig, RunStore
 from nnapps.ui import state
 from nnapps.ui.escape import code_span, escape
 from nnapps.ui.visitor import KEY as VISITOR

@@ -11,11 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from nnapps.inside import (SATURATION, activation_curves, activation_usage, backprop_step, dense_layers, forward_dense,
-                           pre_activations, trace, unit_usage)
+from nnapps.analysis.inside import (SATURATION, activation_curves, activation_usage, backprop_step, dense_layers,
+                                    forward_dense, pre_activations, trace, unit_usage)
 from nnapps.models import FAMILIES
 from nnapps.models.mlp import MLP, MLPConfig
-from nnapps.training import TensorData, TrainConfig, WEIGHT_BINS, fit
+from nnapps.training.loop import TensorData, TrainConfig, WEIGHT_BINS, fit
 from model_inputs import family_infos, small_batch
 from page_helpers import assert_ok, button, open_page, poll, texts
 from test_pages import chart_data, charts_by_field, validation_items
@@ -212,7 +212,7 @@ def test_activation_usage_in_batches_equals_the_whole_at_once():
 
 
 def test_weight_histograms_of_diverged_weights_skip_what_is_not_finite():
-    from nnapps.training import layer_groups, weight_histograms
+    from nnapps.training.loop import layer_groups, weight_histograms
     model = MLP(MLPConfig(input_dim=3, n_classes=2, n_layers=1, width=2))
     with torch.no_grad():
         model.layers[1].weight.fill_(float("nan"))
@@ -227,14 +227,14 @@ def test_weight_histograms_of_diverged_weights_skip_what_is_not_finite():
 # --- the Inside page's numbers ---------------------------------------------------------------
 
 def test_layers_sort_as_a_person_counts():
-    from nnapps.inside import natural_order
+    from nnapps.analysis.inside import natural_order
     assert natural_order(["layers.10", "layers.2", "layers.1", "head", "blocks.0.attn", "blocks.10.attn",
                           "blocks.9.attn"]) == ["blocks.0.attn", "blocks.9.attn", "blocks.10.attn", "head",
                                                 "layers.1", "layers.2", "layers.10"]
 
 
 def test_gradient_ends_are_geometric_means_of_the_first_and_last_layer():
-    from nnapps.inside import gradient_ends
+    from nnapps.analysis.inside import gradient_ends
     epochs = [{"layers.1": 1e-6, "layers.3": 1e-3, "layers.11": 0.1},
               {"layers.1": 1e-4, "layers.3": 1e-2, "layers.11": 0.1}]
     ends = gradient_ends(epochs)
@@ -247,7 +247,7 @@ def test_gradient_ends_are_geometric_means_of_the_first_and_last_layer():
 
 
 def test_the_vanishing_sentence_says_by_how_many_orders_from_the_numbers():
-    from nnapps.inside import GradientEnds, vanishing_sentence
+    from nnapps.analysis.inside import GradientEnds, vanishing_sentence
     sigmoid = GradientEnds("layers.1", 2e-5, "layers.13", 0.4, 20)
     relu = GradientEnds("layers.1", 0.2, "layers.13", 0.4, 20)
     text = vanishing_sentence({"Deep sigmoid": sigmoid, "Deep relu": relu})
@@ -264,7 +264,7 @@ def test_the_vanishing_sentence_says_by_how_many_orders_from_the_numbers():
 
 
 def test_the_hardest_item_has_the_highest_loss():
-    from nnapps.inside import hardest_item
+    from nnapps.analysis.inside import hardest_item
     torch.manual_seed(0)
     model = MLP(MLPConfig(input_dim=5, n_classes=3, n_layers=1, width=4))
     X, y = torch.randn(30, 5), np.arange(30) % 3
@@ -293,7 +293,7 @@ def geometric_mean_grad(run, layer: str) -> float:
 def test_the_one_click_example_states_its_lesson_in_numbers(app):  # noqa: F811
     """The deep Sigmoid MLP's first layer gets gradients orders of magnitude below the deep ReLU
     MLP's; the sentence under the chart says by how much, from the runs' recorded norms."""
-    from nnapps.runs import RunStore
+    from nnapps.store.runs import RunStore
 
     open_page(app, PAGE)
     button(app, "Train a deep Sigmoid MLP and a deep ReLU MLP").click().run()
@@ -329,8 +329,8 @@ def test_the_one_click_example_states_its_lesson_in_numbers(app):  # noqa: F811
 
 def test_weight_histograms_are_bars_from_zero(app):  # noqa: F811
     """A bar with x and x2 but no y2 is drawn as a dash at its count (Vega-Lite): y2 is 0."""
-    from nnapps.pipeline import train_run
-    from nnapps.runs import RunConfig, RunStore
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import RunConfig, RunStore
 
     train_run(RunConfig.make("digits", "mlp", {"n_layers": 1, "width": 8}, train={"epochs": 1}), RunStore())
     open_page(app, PAGE)
@@ -340,8 +340,8 @@ def test_weight_histograms_are_bars_from_zero(app):  # noqa: F811
 
 def test_a_run_that_finishes_later_is_compared(app):  # noqa: F811
     """The example's two runs finish one after the other: the second joins the chart."""
-    from nnapps.pipeline import train_run
-    from nnapps.runs import RunConfig, RunStore
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import RunConfig, RunStore
 
     first, second = (RunConfig.make("digits", "mlp", {"n_layers": 1, "width": 8, "activation": a},
                                     train={"epochs": 1}) for a in ("relu", "sigmoid"))
@@ -357,8 +357,8 @@ def test_a_run_that_finishes_later_is_compared(app):  # noqa: F811
 @pytest.fixture
 def three_runs(app):  # noqa: F811
     """The Inside page on digits with two MLPs (ReLU, Tanh) and a CNN, two epochs each."""
-    from nnapps.pipeline import train_run
-    from nnapps.runs import RunConfig, RunStore
+    from nnapps.training.pipeline import train_run
+    from nnapps.store.runs import RunConfig, RunStore
 
     store = RunStore()
     runs = [train_run(RunConfig.make("digits", family, hparams, train={"epochs": 2}), store)

@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from nnapps.execution.journal import JobJournal, is_alive, server_token
 from nnapps.gpt.runs import gpt_config
-from nnapps.jobs import JobQueue
-from nnapps.runs import EVERYONE, RunConfig, RunStore
+from nnapps.execution.jobs import JobQueue
+from nnapps.store.runs import EVERYONE, RunConfig, RunStore
 from nnapps.ui import services, state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,8 +27,8 @@ SLOW = RunConfig.make("digits", "mlp", {"width": 16}, {"epochs": 200, "batch_siz
 # A server that takes two jobs, says so once the first has trained an epoch, and waits to be killed.
 SERVER = f"""
 import sys, threading
-from nnapps.jobs import JobQueue
-from nnapps.runs import RunConfig, RunStore
+from nnapps.execution.jobs import JobQueue
+from nnapps.store.runs import RunConfig, RunStore
 queue = JobQueue(RunStore(sys.argv[1]), 1, "threads")
 slow = queue.submit(RunConfig.from_dict({SLOW.to_dict()!r}), owner={ANN!r})
 queue.submit(RunConfig.from_dict({QUICK.to_dict()!r}), owner={ANN!r})

@@ -14,9 +14,9 @@ import pytest
 
 from nnapps.execution import make_backend
 from nnapps.execution.processes import ProcessBackend
-from nnapps.jobs import STATES, JobQueue
-from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
+from nnapps.execution.jobs import STATES, JobQueue
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import RunConfig, RunStore
 
 WAIT = 120  # seconds: a worker process imports torch before its first training
 BACKENDS = ("threads", "processes")
@@ -220,7 +220,7 @@ def test_a_stopped_run_is_retrained_when_submitted_again(store, make_queue):
 
 
 def test_an_unexpected_error_fails_the_job_in_one_line_and_logs_the_traceback(store, make_queue, monkeypatch, caplog):
-    from nnapps import pipeline
+    from nnapps.training import pipeline
 
     real_fit_run = pipeline.fit_run
 
@@ -236,7 +236,7 @@ def test_an_unexpected_error_fails_the_job_in_one_line_and_logs_the_traceback(st
     bad_snap, good_snap = queue.wait([bad, good], timeout=WAIT)
     assert bad_snap.state == "failed" and bad_snap.error == "RuntimeError: the kernel fell over"
     assert good_snap.state == "done"
-    logged = [r.getMessage() for r in caplog.records if r.name == "nnapps.jobs"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "nnapps.execution.jobs"]
     assert any("failed" in m and "Traceback" in m and "the kernel fell over" in m for m in logged)
 
 

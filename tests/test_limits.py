@@ -10,8 +10,8 @@ from nnapps.data import corpora
 from nnapps.data.dataset import DatasetUnavailable
 from nnapps.gpt.runs import gpt_config
 from nnapps.gpt.train import train_lm
-from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import RunConfig, RunStore
 from page_helpers import assert_ok, button, open_page, texts
 
 
@@ -131,7 +131,7 @@ def test_gpt_page_names_the_step_limit(app, monkeypatch):
 
 def test_a_link_to_a_stored_model_over_a_limit_still_opens_it(app, monkeypatch):
     from nnapps.gpt.runs import SHIPPED, gpt_config, read_checkpoint
-    from nnapps.links import encode_gpt
+    from nnapps.store.links import encode_gpt
     monkeypatch.setenv("NNAPPS_MAX_GPT_STEPS", "100")  # the shipped model took 3,000
     shipped, _ = read_checkpoint(SHIPPED, header_only=True)
     app.switch_page("pages/gpt.py")

@@ -8,8 +8,8 @@ import zlib
 import pytest
 from page_helpers import POLL_TIMEOUT, assert_ok, open_page, poll, texts, train_two_digits_runs
 
-from nnapps.links import MAX_RUNS, LinkError, decode_runs, encode_runs
-from nnapps.runs import RunConfig, RunStore
+from nnapps.store.links import MAX_RUNS, LinkError, decode_runs, encode_runs
+from nnapps.store.runs import RunConfig, RunStore
 from nnapps.ui import state
 
 CONFIGS = [RunConfig.make("digits", "mlp", {"width": 64, "activation": "tanh"}, {"epochs": 3, "seed": 7}),
@@ -99,7 +99,7 @@ def test_compare_link_round_trip_shows_the_same_runs(app):
 @pytest.mark.slow
 def test_compare_link_trains_the_runs_that_are_missing(app):
     stored = RunStore()
-    from nnapps.pipeline import train_run
+    from nnapps.training.pipeline import train_run
     present = train_run(RunConfig.make("digits", "mlp", train={"epochs": 2}), stored)
     absent = RunConfig.make("digits", "logreg", {"C": 0.25})
     app.switch_page("pages/compare.py")
@@ -162,7 +162,7 @@ def test_playground_link_trains_a_missing_run_and_then_shows_it(app):
 @pytest.mark.slow
 def test_gpt_link_round_trip_and_a_model_trained_from_a_link(app):
     from nnapps.gpt.runs import SHIPPED, gpt_config, read_checkpoint
-    from nnapps.links import decode_gpt, encode_gpt
+    from nnapps.store.links import decode_gpt, encode_gpt
     shipped, _ = read_checkpoint(SHIPPED, header_only=True)
     open_with(app, "pages/gpt.py", gpt=encode_gpt(shipped))
     assert app.selectbox(key="gpt_run").value == shipped.run_id
@@ -179,7 +179,7 @@ def test_gpt_link_round_trip_and_a_model_trained_from_a_link(app):
 
 def test_gpt_links_that_cannot_be_followed_say_why(app):
     from nnapps.gpt.runs import gpt_config
-    from nnapps.links import encode_gpt
+    from nnapps.store.links import encode_gpt
     elsewhere = gpt_config("user-0123456789ab")
     open_with(app, "pages/gpt.py", gpt=encode_gpt(elsewhere))
     assert any("not on this copy" in w.value for w in app.warning)

@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from nnapps.evaluation import softmax_proba
+from nnapps.analysis.evaluation import softmax_proba
 from nnapps.models import InputInfo, FAMILIES, families_for, get_family
 from nnapps.models.layers import ACTIVATIONS, SeededDropout, make_activation, set_dropout_generator
-from nnapps.pipeline import build_model, predict_proba
-from nnapps.runs import RunConfig
+from nnapps.training.pipeline import build_model, predict_proba
+from nnapps.store.runs import RunConfig
 from model_inputs import DATASET_FOR, family_infos, fit_until, info_for, modality_of, small_batch
 
 TORCH_FAMILIES = [name for name, f in FAMILIES.items() if f.kind == "torch"]

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from nnapps.optim import FusedOptimizer
+from nnapps.training.optim import FusedOptimizer
 
 N_STEPS = 10
 

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from nnapps.evaluation import FILTERS
-from nnapps.pipeline import train_run
-from nnapps.runs import EVERYONE, RunConfig, RunStore
+from nnapps.analysis.evaluation import FILTERS
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import EVERYONE, RunConfig, RunStore
 from nnapps.ui import services, state
 from page_helpers import (APP, POLL_TIMEOUT, ROOT, RUN_TIMEOUT, assert_ok, button, chart_specs, chart_titles,
                           image_zip, job_snapshots, open_page, page_html, poll, progress_texts, read, texts,
@@ -627,8 +627,8 @@ def train_into_store(dataset: str, configs: list[tuple[str, dict]]) -> list:
 def playground_answers(at: AppTest, dataset: str, item) -> list[str]:
     """The class each chosen run predicts for a prepared item, in the page's order, recomputed
     here with the library (Predictor) rather than read from the page."""
-    from nnapps.pipeline import Predictor
-    from nnapps.playground import predict_all
+    from nnapps.training.pipeline import Predictor
+    from nnapps.analysis.playground import predict_all
 
     store = RunStore()
     runs = [store.get(i) for i in at.multiselect(key=f"playground_runs_{dataset}").value]
@@ -682,7 +682,7 @@ def test_playground_without_runs(app):
 
 def test_playground_image_upload(digits_playground):
     from nnapps.data import load_dataset
-    from nnapps.playground import ImageTarget, picture_pixels, prepare_image
+    from nnapps.analysis.playground import ImageTarget, picture_pixels, prepare_image
 
     at, runs = digits_playground
     assert texts(at.title) == ["Playground"]
@@ -746,8 +746,8 @@ def test_playground_refuses_a_corrupt_picture_and_keeps_the_last_results(digits_
 def test_playground_sends_its_sentence_to_inside_and_shows_a_grus_memory(app):
     """Look inside with this sentence: Inside's forward pass runs on the Playground's text and
     its softmax is the model's own probabilities for it."""
-    from nnapps.pipeline import Predictor
-    from nnapps.playground import as_batch
+    from nnapps.training.pipeline import Predictor
+    from nnapps.analysis.playground import as_batch
 
     tfidf, gru = train_into_store("reviews", [("tfidf", {}), ("gru", {"hparams": {"hidden": 8},
                                                                        "train": {"epochs": 1}})])
@@ -787,7 +787,7 @@ def test_playground_sends_its_sentence_to_inside_and_shows_a_grus_memory(app):
 
 @pytest.mark.slow
 def test_playground_text(app):
-    from nnapps.playground import check_text
+    from nnapps.analysis.playground import check_text
 
     runs = train_into_store("reviews", [("tfidf", {}), ("boe", {"train": {"epochs": 1}})])
     open_dataset(app, "pages/playground.py", "reviews")
@@ -844,7 +844,7 @@ def upload_sound(at: AppTest, name: str, data: bytes) -> AppTest:
 
 def test_playground_sound_upload(sound_playground):
     from nnapps.data import load_dataset
-    from nnapps.playground import prepare_sound, recording_samples
+    from nnapps.analysis.playground import prepare_sound, recording_samples
 
     at, runs = sound_playground
     clip = load_dataset("spoken-digits", 0).X_test[5]
@@ -912,7 +912,7 @@ def validation_items(run, n: int | None = 500):
     loaded here from the store and the dataset rather than from the page's caches."""
     import torch
     from nnapps.data import load_dataset
-    from nnapps.pipeline import Predictor
+    from nnapps.training.pipeline import Predictor
 
     predictor = Predictor(run, RunStore())
     dataset = load_dataset(run.config.dataset, 0)
@@ -999,7 +999,7 @@ def test_inside_architecture_of_an_mlp_and_a_cnn(inside_digits):
 
 def test_inside_activation_functions(inside_digits):
     import torch
-    from nnapps.inside import unit_usage
+    from nnapps.analysis.inside import unit_usage
 
     at, mlp, cnn = inside_digits
     curves = chart_data(charts_by_field(at, "column", "what")[0])
@@ -1063,7 +1063,7 @@ def test_inside_forward_pass(inside_digits):
 
 
 def test_inside_training_dynamics(inside_digits):
-    from nnapps.pipeline import Predictor
+    from nnapps.training.pipeline import Predictor
 
     at, mlp, cnn = inside_digits
     # The shown run and one other are compared at first.
@@ -1098,7 +1098,7 @@ def test_inside_backpropagation(inside_digits):
     import re
 
     import torch
-    from nnapps.inside import backprop_step, dense_layers
+    from nnapps.analysis.inside import backprop_step, dense_layers
 
     at, mlp, cnn = inside_digits
     assert at.number_input(key="inside_lr").value == 0.1

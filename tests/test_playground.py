@@ -1,4 +1,4 @@
-"""The Playground's processing (nnapps.playground), without Streamlit.
+"""The Playground's processing (nnapps.analysis.playground), without Streamlit.
 
 The key promise: an item of the test split fed through the Playground's path gets exactly
 the probabilities the run stored for it. Around it, the first step that makes a person's
@@ -15,12 +15,12 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from nnapps.features.text import TextTokenizer
-from nnapps.pipeline import Predictor, train_run
-from nnapps.playground import (MAX_RECORDING_S, MAX_TEXT_CHARS, MIN_RECORDING_S, STROKE_LEVEL, ImageTarget,
+from nnapps.training.pipeline import Predictor, train_run
+from nnapps.analysis.playground import (MAX_RECORDING_S, MAX_TEXT_CHARS, MIN_RECORDING_S, STROKE_LEVEL, ImageTarget,
                                InputError, best_per_family, canvas_pixels, check_text, is_light_ground,
                                picture_pixels, predict_all, prepare_image, prepare_sound, recording_samples,
                                tokens_seen)
-from nnapps.runs import RunConfig, RunStore
+from nnapps.store.runs import RunConfig, RunStore
 
 ITEMS = (0, 1, 7, 42, 133)  # test items checked in each modality
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from nnapps.execution import executor_name
-from nnapps.jobs import JobQueue
-from nnapps.runs import RunConfig, RunStore
-from nnapps.sweep_jobs import SweepRunner
-from nnapps.sweeps import Sweep
+from nnapps.execution.jobs import JobQueue
+from nnapps.store.runs import RunConfig, RunStore
+from nnapps.sweeps.jobs import SweepRunner
+from nnapps.sweeps.plan import Sweep
 
 WAIT = 300
 
@@ -145,7 +145,7 @@ def test_without_ray_the_message_says_how_to_install_it(monkeypatch, capsys):
 
 
 def test_nothing_imports_ray_unless_it_is_chosen():
-    code = ("import sys, nnapps.cli, nnapps.jobs, nnapps.sweep_jobs, nnapps.execution\n"
+    code = ("import sys, nnapps.cli, nnapps.execution.jobs, nnapps.sweeps.jobs, nnapps.execution\n"
             "from nnapps.execution import make_backend\n"
             "make_backend('threads', 1)\n"
             "assert 'ray' not in sys.modules, 'ray was imported'")

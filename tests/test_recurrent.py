@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnapps.recurrent import memory_by_word
+from nnapps.analysis.recurrent import memory_by_word
 from nnapps.models.rnn import RNNClassifier, RNNConfig
 
 

@@ -7,11 +7,11 @@ from contextlib import closing
 import pytest
 
 from nnapps import limits
-from nnapps.bundles import export_bundle, import_bundle
-from nnapps.jobs import JobQueue
-from nnapps.pipeline import train_run
-from nnapps.retention import DAY, check_room, evict
-from nnapps.runs import EVERYONE, RunStore
+from nnapps.store.bundles import export_bundle, import_bundle
+from nnapps.execution.jobs import JobQueue
+from nnapps.training.pipeline import train_run
+from nnapps.store.retention import DAY, check_room, evict
+from nnapps.store.runs import EVERYONE, RunStore
 from test_jobs import quick
 from test_runs import fake_run
 

@@ -9,11 +9,11 @@ import torch
 
 from nnapps.features import preprocessor_from_state
 from nnapps.models import FAMILIES
-from nnapps.pipeline import build_model, load_model, predict_proba, train_run
+from nnapps.training.pipeline import build_model, load_model, predict_proba, train_run
 from nnapps.models import InputInfo
-from nnapps.runs import CODE_VERSION, Run, RunConfig, RunStore
-from nnapps.training import SCHEMA as TRAIN_SCHEMA
-from nnapps.training import EpochStats, History
+from nnapps.store.runs import CODE_VERSION, Run, RunConfig, RunStore
+from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
+from nnapps.training.loop import EpochStats, History
 from model_inputs import DATASET_FOR, modality_of
 
 # ---- RunConfig ------------------------------------------------------------------------------

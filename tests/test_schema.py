@@ -7,7 +7,7 @@ import pytest
 from nnapps.features import feature_schema
 from nnapps.models import FAMILIES
 from nnapps.schema import Param, Schema, parse_assignments
-from nnapps.training import SCHEMA as TRAIN_SCHEMA
+from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
 
 WIDTH = Param("width", "int", 128, "neurons", 2, 1024)
 LR = Param("lr", "float", 1e-3, "step size", 1e-5, 1.0, log=True)

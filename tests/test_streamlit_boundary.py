@@ -50,8 +50,8 @@ def core_modules() -> list[str]:
 
 def test_core_modules_are_found():
     modules = core_modules()
-    for expected in ("nnapps", "nnapps.cli", "nnapps.jobs", "nnapps.pipeline", "nnapps.runs",
-                     "nnapps.training", "nnapps.data.registry", "nnapps.models.cnn"):
+    for expected in ("nnapps", "nnapps.cli", "nnapps.execution.jobs", "nnapps.training.pipeline", "nnapps.store.runs",
+                     "nnapps.training.loop", "nnapps.data.registry", "nnapps.models.cnn"):
         assert expected in modules
     assert not any(m.startswith("nnapps.ui") for m in modules)
 

@@ -8,7 +8,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from nnapps.runs import RunStore
+from nnapps.store.runs import RunStore
 from nnapps.ui import state
 from nnapps.ui.sweep_form import get_sweeps
 

@@ -16,11 +16,11 @@ import pytest
 
 from nnapps import cli
 from nnapps.execution import TrainingFailed, make_backend
-from nnapps.jobs import JobQueue
-from nnapps.pipeline import train_run
-from nnapps.runs import RunConfig, RunStore
-from nnapps.sweep_jobs import SweepRunner
-from nnapps.sweeps import Sweep, parse_values, summarize, trials, validation_accuracy
+from nnapps.execution.jobs import JobQueue
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import RunConfig, RunStore
+from nnapps.sweeps.jobs import SweepRunner
+from nnapps.sweeps.plan import Sweep, parse_values, summarize, trials, validation_accuracy
 
 WAIT = 300  # seconds, for a busy machine
 # A trial that would train for minutes: tests stop it (or kill its worker).
@@ -264,8 +264,8 @@ def test_bad_sweep_options_exit_2_with_a_message(capsys, argv, message):
 
 
 def test_parallel_coordinates_place_each_setting_in_order_and_accuracy_on_its_own_axis():
-    from nnapps.sweep_charts import METRIC, parallel_coordinates, results_frame
-    from nnapps.sweeps import ConfigResult
+    from nnapps.charts.sweeps import METRIC, parallel_coordinates, results_frame
+    from nnapps.sweeps.plan import ConfigResult
 
     results = [ConfigResult("mlp", {"lr": lr, "activation": act}, ["a", "b"], val, 0.01, val, 0.02)
                for lr, act, val in ((0.01, "relu", 0.9), (0.0001, "tanh", 0.5), (0.001, "relu", 0.7))]

@@ -21,9 +21,9 @@ from nnapps.models.layers import masked_max, masked_mean, padding_mask, set_drop
 from nnapps.models.rnn import RNNClassifier, RNNConfig
 from nnapps.models.transformer import (POSITIONAL, SelfAttention, TransformerClassifier,
                                        TransformerConfig)
-from nnapps.pipeline import build_model, train_run
-from nnapps.runs import RunConfig, RunStore
-from nnapps.training import TensorData, TrainConfig, fit
+from nnapps.training.pipeline import build_model, train_run
+from nnapps.store.runs import RunConfig, RunStore
+from nnapps.training.loop import TensorData, TrainConfig, fit
 from model_inputs import PAD_ID, fit_until, token_ids
 
 TEXT_FAMILIES = [name for name, f in FAMILIES.items() if "text" in f.modalities]

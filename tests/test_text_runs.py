@@ -13,8 +13,8 @@ from nnapps.data import DatasetUnavailable, dataset_specs, get_spec, load_datase
 from nnapps.data.dataset import RawData
 from nnapps.features import FEATURE_SCHEMAS, TextTokenizer
 from nnapps.models import InputInfo
-from nnapps.pipeline import load_model, load_preprocessor, predict_proba, train_run
-from nnapps.runs import RunConfig, RunStore
+from nnapps.training.pipeline import load_model, load_preprocessor, predict_proba, train_run
+from nnapps.store.runs import RunConfig, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT_DEFAULTS = FEATURE_SCHEMAS["text"].defaults()

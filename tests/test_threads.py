@@ -15,9 +15,9 @@ import torch
 from nnapps.execution import Training
 from nnapps.execution.threads import ThreadBackend
 from nnapps.models import InputInfo
-from nnapps.pipeline import build_model
-from nnapps.runs import RunConfig
-from nnapps.training import TrainConfig, fit
+from nnapps.training.pipeline import build_model
+from nnapps.store.runs import RunConfig
+from nnapps.training.loop import TrainConfig, fit
 
 CNN = RunConfig.make("digits", "cnn", {"channels": 16}, {"epochs": 1, "patience": 0})
 MLP = RunConfig.make("digits", "mlp", {"width": 16}, {"epochs": 1, "patience": 0})

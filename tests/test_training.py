@@ -9,9 +9,9 @@ from torch import nn
 
 from nnapps.models.layers import SeededDropout
 from nnapps.models import InputInfo
-from nnapps.pipeline import build_model
-from nnapps.runs import RunConfig
-from nnapps.training import (History, TrainConfig, evaluate_loss, fit, layer_groups, macs_per_sample,
+from nnapps.training.pipeline import build_model
+from nnapps.store.runs import RunConfig
+from nnapps.training.loop import (History, TrainConfig, evaluate_loss, fit, layer_groups, macs_per_sample,
                              resolve_device, threads_for)
 
 

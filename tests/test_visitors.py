@@ -5,9 +5,9 @@ import pytest
 from page_helpers import assert_ok, button, image_zip, open_page, texts
 
 from nnapps.data.uploads import store_upload
-from nnapps.links import encode_runs
-from nnapps.pipeline import train_run
-from nnapps.runs import EVERYONE, RunConfig, RunStore
+from nnapps.store.links import encode_runs
+from nnapps.training.pipeline import train_run
+from nnapps.store.runs import EVERYONE, RunConfig, RunStore
 from nnapps.ui import services, state
 from nnapps.ui.visitor import KEY as VISITOR
 

@@ -11,8 +11,8 @@ import zipfile
 from dataclasses import dataclass
 from typing import IO
 
-from ..limits import ARCHIVE_MB, CLASSES, DATASET_ITEMS, MEMBER_MB, over
-from .dataset import DatasetUnavailable
+from nnapps.limits import ARCHIVE_MB, CLASSES, DATASET_ITEMS, MEMBER_MB, over
+from nnapps.data.dataset import DatasetUnavailable
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _ZIP_ERRORS = (zipfile.BadZipFile, NotImplementedError, OSError, EOFError)

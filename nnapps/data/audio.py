@@ -10,7 +10,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .dataset import DatasetUnavailable
+from nnapps.data.dataset import DatasetUnavailable
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 # A clip whose loudest sample is below this (-60 dBFS) holds nothing a model could learn from.

@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..gpt.vocab import MAX_DISTINCT
-from ..limits import CORPUS_MB
-from ..paths import data_dir, write_atomically
-from . import download
-from .dataset import DatasetUnavailable, ProgressFn
+from nnapps.gpt.vocab import MAX_DISTINCT
+from nnapps.limits import CORPUS_MB
+from nnapps.paths import data_dir, write_atomically
+from nnapps.data import download
+from nnapps.data.dataset import DatasetUnavailable, ProgressFn
 
 MIN_CHARS = 200  # enough for a few training windows and a validation tail
 VAL_SHARE = 0.1

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.datasets import load_digits
 
-from .dataset import DatasetSpec, RawData
+from nnapps.data.dataset import DatasetSpec, RawData
 
 
 def load(seed: int = 0, progress=None) -> RawData:

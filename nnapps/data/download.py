@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .dataset import DatasetUnavailable, ProgressFn
+from nnapps.data.dataset import DatasetUnavailable, ProgressFn
 
 CHUNK_BYTES = 1 << 16
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import data_dir
-from . import download
-from .archive import check_safe, open_zip, read_member
-from .audio import fit_length, load_clip
-from .dataset import DatasetSpec, DatasetUnavailable, ProgressFn, RawData
-from .spoken_digits import CLIP_SAMPLES, SAMPLE_RATE
+from nnapps.paths import data_dir
+from nnapps.data import download
+from nnapps.data.archive import check_safe, open_zip, read_member
+from nnapps.data.audio import fit_length, load_clip
+from nnapps.data.dataset import DatasetSpec, DatasetUnavailable, ProgressFn, RawData
+from nnapps.data.spoken_digits import CLIP_SAMPLES, SAMPLE_RATE
 
 VERSION = "1.0.10"
 URLS = (f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v{VERSION}.zip",)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import data_dir
-from . import download
-from .dataset import DatasetSpec, ProgressFn, RawData
+from nnapps.paths import data_dir
+from nnapps.data import download
+from nnapps.data.dataset import DatasetSpec, ProgressFn, RawData
 
 # IDX type codes to big-endian numpy dtypes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT").
 IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

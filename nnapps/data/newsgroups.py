@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import data_dir
-from .dataset import DatasetSpec, DatasetUnavailable, ProgressFn, RawData
-from .download import failure_reason
+from nnapps.paths import data_dir
+from nnapps.data.dataset import DatasetSpec, DatasetUnavailable, ProgressFn, RawData
+from nnapps.data.download import failure_reason
 
 NAME = "20newsgroups"
 TITLE = "20 Newsgroups"

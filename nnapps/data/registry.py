@@ -6,22 +6,22 @@ one make the server read its own files. A path to a person's own data is stored 
 command line, with uploads.store_path, and named afterwards.
 """
 
-from . import digits, reviews, scattered, spoken_digits
-from .dataset import Dataset, DatasetSpec, ProgressFn, RawData
-from .splits import split_indices
+from nnapps.data import digits, reviews, scattered, spoken_digits
+from nnapps.data.dataset import Dataset, DatasetSpec, ProgressFn, RawData
+from nnapps.data.splits import split_indices
 
 _BUILTIN: tuple[DatasetSpec, ...] = (digits.SPEC, scattered.SPEC, reviews.SPEC, spoken_digits.SPEC)
 
 
 def _downloadable() -> tuple[DatasetSpec, ...]:
-    from . import fsdd, mnist, newsgroups
+    from nnapps.data import fsdd, mnist, newsgroups
     return (mnist.MNIST_SPEC, mnist.FASHION_SPEC, newsgroups.DEFAULT_SPEC, fsdd.RANDOM_SPEC,
             fsdd.SPEAKERS_SPEC)
 
 
 def dataset_specs() -> dict[str, DatasetSpec]:
     """Every dataset known by name: built in, downloadable, and the user's stored uploads."""
-    from . import uploads
+    from nnapps.data import uploads
     specs = {s.name: s for s in _BUILTIN + _downloadable()}
     specs.update({s.name: s for s in uploads.stored_specs()})
     return specs
@@ -35,7 +35,7 @@ def get_spec(name: str) -> DatasetSpec:
     if name in specs:
         return specs[name]
     if name.startswith("20newsgroups:"):
-        from . import newsgroups
+        from nnapps.data import newsgroups
         return newsgroups.spec_for(name)  # a chosen set of categories
     shown = name if len(name) <= 80 else name[:80] + "..."
     raise ValueError(f"unknown dataset {shown!r}; valid names: {sorted(specs)} (or 20newsgroups:CAT+CAT; "

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dataset import DatasetSpec, RawData
+from nnapps.data.dataset import DatasetSpec, RawData
 
 N_ITEMS = 6000
 CLASS_NAMES = ["negative", "positive"]

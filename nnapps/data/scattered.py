@@ -12,8 +12,8 @@ import numpy as np
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from .dataset import DatasetSpec, RawData
-from .splits import split_indices
+from nnapps.data.dataset import DatasetSpec, RawData
+from nnapps.data.splits import split_indices
 
 CANVAS = 28
 CANVASES_PER_GLYPH = 4

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import decode
-from .dataset import DatasetSpec, DatasetUnavailable, RawData
+from nnapps.data.audio import decode
+from nnapps.data.dataset import DatasetSpec, DatasetUnavailable, RawData
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 SAMPLE_RATE = 8000

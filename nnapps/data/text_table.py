@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..limits import DATASET_ITEMS, TEXT_CHARS, TEXT_CLASSES, TEXT_MB, TEXT_ROWS, over
-from .dataset import DatasetUnavailable, RawData
+from nnapps.limits import DATASET_ITEMS, TEXT_CHARS, TEXT_CLASSES, TEXT_MB, TEXT_ROWS, over
+from nnapps.data.dataset import DatasetUnavailable, RawData
 
 MIN_ROWS_PER_CLASS = 2
 MAX_BAD_SHARE = 0.05  # more bad lines than this: the file was read the wrong way, not a few typos

@@ -12,12 +12,12 @@ import json
 import re
 from pathlib import Path
 
-from ..limits import UPLOAD_MB, over
-from ..paths import home_dir, write_atomically
-from . import text_table, user_audio, user_images
-from .archive import member_suffixes
-from .audio import AUDIO_SUFFIXES
-from .dataset import DatasetSpec, DatasetUnavailable, ProgressFn, RawData, StopFn
+from nnapps.limits import UPLOAD_MB, over
+from nnapps.paths import home_dir, write_atomically
+from nnapps.data import text_table, user_audio, user_images
+from nnapps.data.archive import member_suffixes
+from nnapps.data.audio import AUDIO_SUFFIXES
+from nnapps.data.dataset import DatasetSpec, DatasetUnavailable, ProgressFn, RawData, StopFn
 
 # The Data page's uploader reads this once (it takes whole MB); the checks below read the limit
 # each time. No limit (inf) is a size no upload reaches.
@@ -121,7 +121,7 @@ def store_path(path: Path, text_column: str | None = None, label_column: str | N
     Never with a path a visitor sent: nothing the registry resolves reaches here. A public copy
     refuses it outright, so that nothing the server reads from its own disk becomes an upload.
     """
-    from ..limits import PUBLIC_VARIABLE, is_public
+    from nnapps.limits import PUBLIC_VARIABLE, is_public
     if is_public():
         raise DatasetUnavailable(f"this copy is public ({PUBLIC_VARIABLE}=1): it stores no data read from "
                                  "its own disk; upload the file on the Data page, or run this command "

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from ..limits import AUDIO_MSAMPLES, CLIP_SECONDS, DECODED_MB, SOUND_MINUTES, over
-from .archive import FolderRules, labelled_members, open_zip, read_member
-from .audio import AUDIO_SUFFIXES, DECODE_ERRORS, fit_length, load_clip, loudest_stretch, unreadable
-from .dataset import DatasetUnavailable, ProgressFn, RawData, StopFn, decode_each
+from nnapps.limits import AUDIO_MSAMPLES, CLIP_SECONDS, DECODED_MB, SOUND_MINUTES, over
+from nnapps.data.archive import FolderRules, labelled_members, open_zip, read_member
+from nnapps.data.audio import AUDIO_SUFFIXES, DECODE_ERRORS, fit_length, load_clip, loudest_stretch, unreadable
+from nnapps.data.dataset import DatasetUnavailable, ProgressFn, RawData, StopFn, decode_each
 
 SAMPLE_RATE = 16_000
 LENGTH_QUANTILE = 0.95

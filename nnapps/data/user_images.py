@@ -14,9 +14,9 @@ from typing import IO
 import numpy as np
 from PIL import Image, ImageOps
 
-from ..limits import DECODED_MB, IMAGE_SIDE, MEGAPIXELS, UPLOAD_MB, over
-from .archive import FolderRules, labelled_members, open_member, open_zip, read_member
-from .dataset import DatasetUnavailable, ProgressFn, RawData, StopFn, decode_each
+from nnapps.limits import DECODED_MB, IMAGE_SIDE, MEGAPIXELS, UPLOAD_MB, over
+from nnapps.data.archive import FolderRules, labelled_members, open_member, open_zip, read_member
+from nnapps.data.dataset import DatasetUnavailable, ProgressFn, RawData, StopFn, decode_each
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 IMAGE_FORMATS = ("PNG", "JPEG")

@@ -1,7 +1,7 @@
 """Where trainings run: a Training (plain data) in, an Outcome (a run and its weights) out.
 
 A backend has one blocking call, execute(training, report, should_stop) -> Outcome, made from
-one of the job queue's slot threads; it raises TrainingFailed. The queue (nnapps.jobs) keeps
+one of the job queue's slot threads; it raises TrainingFailed. The queue (nnapps.execution.jobs) keeps
 the jobs, their owners and the run store; backends never write the store. Three run here:
 
 - processes: a pool of spawned worker processes (killable; memory back to the system when
@@ -21,8 +21,8 @@ datasets, are kept).
 import os
 from typing import Callable, Protocol
 
-from .. import limits
-from .task import DatasetCache, Outcome, Progress, Report, Training, TrainingFailed, perform
+from nnapps import limits
+from nnapps.execution.task import DatasetCache, Outcome, Progress, Report, Training, TrainingFailed, perform
 
 EXECUTOR_VARIABLE = "NNAPPS_EXECUTOR"
 IDLE_VARIABLE = "NNAPPS_WORKER_IDLE_SECONDS"
@@ -82,12 +82,12 @@ def make_backend(name: str | None = None, slots: int = 1, idle: float | None = N
     name = name or executor_name()
     idle = idle_seconds() if idle is None else idle
     if name == "processes":
-        from .processes import ProcessBackend
+        from nnapps.execution.processes import ProcessBackend
         return ProcessBackend(slots, idle)
     if name == "threads":
-        from .threads import ThreadBackend
+        from nnapps.execution.threads import ThreadBackend
         return ThreadBackend(slots, idle, load)
     if name == "ray":
-        from .ray_backend import RayBackend
+        from nnapps.execution.ray_backend import RayBackend
         return RayBackend(num_cpus=slots)
     raise ValueError(f"unknown executor {name!r}: one of {', '.join(EXECUTORS)}")

@@ -13,7 +13,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..runs import EVERYONE, RunConfig
+from nnapps.store.runs import EVERYONE, RunConfig
 
 _JOBS_SQL = """
 CREATE TABLE IF NOT EXISTS jobs (

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from multiprocessing.connection import Connection, wait
 
-from .task import DatasetCache, Outcome, Report, Training, TrainingFailed, perform
+from nnapps.execution.task import DatasetCache, Outcome, Report, Training, TrainingFailed, perform
 
 # How often a waiting slot looks at its job's stop flag (a stop is seen within this time).
 _STOP_POLL_SECONDS = 0.1

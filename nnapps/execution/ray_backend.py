@@ -22,8 +22,8 @@ import os
 import threading
 from pathlib import Path
 
-from .. import limits
-from .task import DatasetCache, Outcome, Report, Training, TrainingFailed, perform
+from nnapps import limits
+from nnapps.execution.task import DatasetCache, Outcome, Report, Training, TrainingFailed, perform
 
 ADDRESS_VARIABLE = "NNAPPS_RAY_ADDRESS"
 LOCAL = "local"
@@ -120,7 +120,7 @@ class RayBackend:
 
     def _dataset_ref(self, name: str, seed: int):
         """An uploaded dataset, put once into the object store; None for one a worker loads itself."""
-        from ..data import get_spec, load_dataset
+        from nnapps.data import get_spec, load_dataset
 
         if get_spec(name).origin != "upload":
             return None
@@ -130,7 +130,7 @@ class RayBackend:
             return self._uploads[(name, seed)]
 
     def execute(self, training: Training, report: Report, should_stop) -> Outcome:
-        from ..models.gpt import FAMILY as GPT
+        from nnapps.models.gpt import FAMILY as GPT
 
         ray = self.ray
         config = training.config

@@ -11,10 +11,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Union
 
-from ..data import Dataset, DatasetUnavailable
-from ..gpt.train import EvalPoint
-from ..runs import EVERYONE, Run, RunConfig
-from ..training import EpochStats
+from nnapps.data import Dataset, DatasetUnavailable
+from nnapps.gpt.train import EvalPoint
+from nnapps.store.runs import EVERYONE, Run, RunConfig
+from nnapps.training.loop import EpochStats
 
 # What a training reports while it runs: a message ("loading the dataset"), a classifier's
 # epoch, or a language model's measurement.
@@ -81,7 +81,7 @@ class DatasetCache:
         self._datasets: OrderedDict[tuple[str, int], Dataset] = OrderedDict()
 
     def get(self, name: str, seed: int) -> Dataset:
-        from ..data import load_dataset
+        from nnapps.data import load_dataset
 
         if self.load is not None:  # someone else's cache (the pages'): theirs to keep or drop
             return self.load(name, seed)
@@ -122,16 +122,16 @@ def perform(training: Training, report: Report, should_stop: Callable[[], bool],
     learned is kept, the run marked stopped). Raises what the training raised."""
     from safetensors.torch import save
 
-    from ..models.gpt import FAMILY as GPT
+    from nnapps.models.gpt import FAMILY as GPT
 
     config = training.config
     if config.family == GPT.name:
-        from ..gpt.runs import fit_gpt_run
+        from nnapps.gpt.runs import fit_gpt_run
 
         report("training")
         run, weights = fit_gpt_run(config, on_eval=report, should_stop=should_stop)
     else:
-        from ..pipeline import fit_run
+        from nnapps.training.pipeline import fit_run
 
         report("loading the dataset")
         dataset = (datasets or DatasetCache(0)).get(config.dataset, config.split_seed)

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 
-from .task import DatasetCache, Outcome, Report, Training, TrainingFailed, perform, release_memory
+from nnapps.execution.task import DatasetCache, Outcome, Report, Training, TrainingFailed, perform, release_memory
 
 
 class ThreadBackend:

@@ -4,7 +4,7 @@ the process backend, never by hand)."""
 import sys
 from multiprocessing.connection import Connection
 
-from .processes import serve
+from nnapps.execution.processes import serve
 
 if __name__ == "__main__":
     conn_fd, stop_fd = (int(a) for a in sys.argv[1:3])

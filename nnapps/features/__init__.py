@@ -4,10 +4,10 @@ Each modality has one preprocessor kind and a schema of its options (part of a r
 fit(train items) -> self, transform(items) -> model input, input_info(), to_state()/from_state().
 """
 
-from ..schema import Param, Schema
-from .audio import LogMelSpectrogram
-from .image import ImageStandardizer
-from .text import LEVELS, TextTokenizer
+from nnapps.schema import Param, Schema
+from nnapps.features.audio import LogMelSpectrogram
+from nnapps.features.image import ImageStandardizer
+from nnapps.features.text import LEVELS, TextTokenizer
 
 FEATURE_SCHEMAS: dict[str, Schema] = {
     "image": Schema(()),

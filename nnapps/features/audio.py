@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..models.family import InputInfo
+from nnapps.models.family import InputInfo
 
 AMIN = 1e-10          # power floor before the logarithm (librosa.power_to_db's amin)
 # Bytes of STFT work per chunk of clips (complex spectrum, power, mel): memory stays flat

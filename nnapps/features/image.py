@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..models.family import InputInfo
+from nnapps.models.family import InputInfo
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..models.family import InputInfo
+from nnapps.models.family import InputInfo
 
 PAD, OOV = "<pad>", "<unk>"
 PAD_ID, OOV_ID = 0, 1

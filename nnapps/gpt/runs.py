@@ -17,16 +17,16 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .. import limits
-from ..data import corpora
-from ..models import InputInfo
-from ..models.gpt import FAMILY, GPT
-from ..models.gpt import SCHEMA as MODEL_SCHEMA
-from ..runs import EVERYONE, Run, RunConfig, RunStore
-from ..training import History
-from .train import SCHEMA as TRAIN_SCHEMA
-from .train import EvalPoint, LMResult, check_measurements, fixed_windows, train_lm
-from .vocab import CharVocab
+from nnapps import limits
+from nnapps.data import corpora
+from nnapps.models import InputInfo
+from nnapps.models.gpt import FAMILY, GPT
+from nnapps.models.gpt import SCHEMA as MODEL_SCHEMA
+from nnapps.store.runs import EVERYONE, Run, RunConfig, RunStore
+from nnapps.training.loop import History
+from nnapps.gpt.train import SCHEMA as TRAIN_SCHEMA
+from nnapps.gpt.train import EvalPoint, LMResult, check_measurements, fixed_windows, train_lm
+from nnapps.gpt.vocab import CharVocab
 
 CORPUS_PREFIX = "corpus:"
 PROBES = 512  # validation places whose next-character distribution a run stores

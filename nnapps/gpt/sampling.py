@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..models.gpt import GPT, KVCache
+from nnapps.models.gpt import GPT, KVCache
 
 
 def reshape(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0) -> torch.Tensor:

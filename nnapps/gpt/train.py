@@ -12,16 +12,16 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .. import limits
-from ..models.family import seeded_build
-from ..models.layers import set_dropout_generator
-from ..optim import FusedOptimizer
-from ..schema import Param, Schema
-from ..training import resolve_device
-from ..models.gpt import GPT
-from ..models.gpt import SCHEMA as MODEL_SCHEMA
-from .sampling import evaluating, generate
-from .vocab import MAX_DISTINCT, CharVocab
+from nnapps import limits
+from nnapps.models.family import seeded_build
+from nnapps.models.layers import set_dropout_generator
+from nnapps.training.optim import FusedOptimizer
+from nnapps.schema import Param, Schema
+from nnapps.training.loop import resolve_device
+from nnapps.models.gpt import GPT
+from nnapps.models.gpt import SCHEMA as MODEL_SCHEMA
+from nnapps.gpt.sampling import evaluating, generate
+from nnapps.gpt.vocab import MAX_DISTINCT, CharVocab
 
 SCHEMA = Schema((
     Param("steps", "int", 600, "Gradient steps: each reads batch_size windows of the text", 1, 20000),

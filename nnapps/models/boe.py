@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..schema import Param, Schema
-from .family import InputInfo, ModelFamily
-from .layers import ACTIVATIONS, dense_stack, masked_mean, padding_mask, trim_padding
+from nnapps.schema import Param, Schema
+from nnapps.models.family import InputInfo, ModelFamily
+from nnapps.models.layers import ACTIVATIONS, dense_stack, masked_mean, padding_mask, trim_padding
 
 
 @dataclass(frozen=True)

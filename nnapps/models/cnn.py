@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..schema import Param, Schema
-from .family import InputInfo, ModelFamily
-from .layers import ACTIVATIONS, SeededDropout, make_activation
+from nnapps.schema import Param, Schema
+from nnapps.models.family import InputInfo, ModelFamily
+from nnapps.models.layers import ACTIVATIONS, SeededDropout, make_activation
 
 POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 HEADS = ("flatten", "average")

@@ -6,9 +6,9 @@ from typing import Any, Callable
 
 import torch
 
-from ..schema import Schema
+from nnapps.schema import Schema
 
-# A family builds either an nn.Module trained by nnapps.training.fit ("torch"), or a
+# A family builds either an nn.Module trained by nnapps.training.loop.fit ("torch"), or a
 # scikit-learn estimator fitted by its own solver ("sklearn"); both go through one Run path.
 KINDS = ("torch", "sklearn")
 # Building a model draws its first weights from torch's process-wide generator, which

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..schema import Param, Schema
-from .family import InputInfo, ModelFamily
-from .layers import SeededDropout, padding_mask, trim_padding
+from nnapps.schema import Param, Schema
+from nnapps.models.family import InputInfo, ModelFamily
+from nnapps.models.layers import SeededDropout, padding_mask, trim_padding
 
 _PAIR_PRIME = 1_000_003  # spreads (first, second) word pairs over the buckets
 

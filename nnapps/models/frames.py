@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..schema import Param, Schema
-from .family import InputInfo, ModelFamily
-from .layers import SeededDropout
+from nnapps.schema import Param, Schema
+from nnapps.models.family import InputInfo, ModelFamily
+from nnapps.models.layers import SeededDropout
 
 
 @dataclass(frozen=True)

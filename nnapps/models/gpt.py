@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..schema import Param, Schema
-from .family import InputInfo, ModelFamily
-from .layers import SeededDropout
-from .transformer import Block
+from nnapps.schema import Param, Schema
+from nnapps.models.family import InputInfo, ModelFamily
+from nnapps.models.layers import SeededDropout
+from nnapps.models.transformer import Block
 
 SCHEMA = Schema((
     Param("n_layers", "int", 4, "Transformer blocks (attention + MLP)", 1, 8, label="Transformer blocks"),

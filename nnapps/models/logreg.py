@@ -2,8 +2,8 @@
 
 import torch
 
-from ..schema import Param, Schema
-from .family import InputInfo, ModelFamily
+from nnapps.schema import Param, Schema
+from nnapps.models.family import InputInfo, ModelFamily
 
 SCHEMA = Schema((
     Param("C", "float", 1.0, "Inverse regularisation strength: smaller means simpler weights",

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..schema import Param, Schema
-from .family import InputInfo, ModelFamily
-from .layers import ACTIVATIONS, dense_stack
+from nnapps.schema import Param, Schema
+from nnapps.models.family import InputInfo, ModelFamily
+from nnapps.models.layers import ACTIVATIONS, dense_stack
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..schema import Param, Schema
-from . import logreg, mlp
-from .family import InputInfo, ModelFamily
+from nnapps.schema import Param, Schema
+from nnapps.models import logreg, mlp
+from nnapps.models.family import InputInfo, ModelFamily
 
 
 def pool_stats(spectrograms: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """The model registry: family names to ModelFamily (classifiers, and the language model)."""
 
-from . import boe, cnn, fasttext, frames, gpt, logreg, mlp, pooled, rnn, textcnn, tfidf, transformer
-from .family import ModelFamily
+from nnapps.models import boe, cnn, fasttext, frames, gpt, logreg, mlp, pooled, rnn, textcnn, tfidf, transformer
+from nnapps.models.family import ModelFamily
 
 FAMILIES: dict[str, ModelFamily] = {f.name: f for f in (
     logreg.FAMILY, mlp.FAMILY, cnn.FAMILY,                                    # images

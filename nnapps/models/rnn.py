@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..schema import Param, Schema
-from .family import InputInfo, ModelFamily
-from .layers import SeededDropout, padding_mask, trim_padding
+from nnapps.schema import Param, Schema
+from nnapps.models.family import InputInfo, ModelFamily
+from nnapps.models.layers import SeededDropout, padding_mask, trim_padding
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
 

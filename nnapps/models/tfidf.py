@@ -2,9 +2,9 @@
 
 import torch
 
-from ..schema import Param, Schema
-from .family import InputInfo, ModelFamily
-from .logreg import export_linear, import_linear
+from nnapps.schema import Param, Schema
+from nnapps.models.family import InputInfo, ModelFamily
+from nnapps.models.logreg import export_linear, import_linear
 
 SCHEMA = Schema((
     Param("C", "float", 10.0, "Inverse regularisation strength: smaller means simpler weights",
@@ -19,7 +19,7 @@ def build(hp: dict, inputs: InputInfo, n_classes: int):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from .token_counts import TokenCounts
+    from nnapps.models.token_counts import TokenCounts
     return Pipeline([("counts", TokenCounts(inputs.vocab_size)), ("tfidf", TfidfTransformer()),
                      ("clf", LogisticRegression(C=hp["C"], max_iter=hp["max_iter"]))])
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..schema import Param, Schema
-from .family import InputInfo, ModelFamily
-from .layers import SeededDropout, masked_mean, padding_mask, trim_padding
+from nnapps.schema import Param, Schema
+from nnapps.models.family import InputInfo, ModelFamily
+from nnapps.models.layers import SeededDropout, masked_mean, padding_mask, trim_padding
 
 POSITIONAL = ("learned", "sinusoidal", "none")
 

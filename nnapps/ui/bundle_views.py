@@ -5,13 +5,13 @@ import time
 
 import streamlit as st
 
-from .. import limits
-from ..bundles import MAX_BUNDLE_BYTES, BundleError, bundle_name, export_bundle, import_bundle
-from ..limits import LimitExceeded
-from ..runs import EVERYONE, Run
-from .escape import escape
-from .services import get_store
-from .visitor import visitor
+from nnapps import limits
+from nnapps.store.bundles import MAX_BUNDLE_BYTES, BundleError, bundle_name, export_bundle, import_bundle
+from nnapps.limits import LimitExceeded
+from nnapps.store.runs import EVERYONE, Run
+from nnapps.ui.escape import escape
+from nnapps.ui.services import get_store
+from nnapps.ui.visitor import visitor
 
 IMPORTED = "imported_bundles"  # digests of the uploads this session has imported already
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ..code_export import model_script
-from ..runs import Run
+from nnapps.store.code_export import model_script
+from nnapps.store.runs import Run
 
 
 def show_code(run: Run) -> None:

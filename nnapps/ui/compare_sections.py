@@ -8,18 +8,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .. import charts, compare_charts
-from ..agreement import OUTCOMES, embed_2d, outcomes, sample_ids
-from ..calibration import expected_calibration_error
-from ..comparison import SeedGroup, cell_samples, paired_verdict
-from ..epochs import forgetting
-from ..runs import Run
-from . import compare_view as view
-from .charts_out import show_chart
-from .escape import escape
-from .images import data_uri, png_uri
-from .sounds import spectrograms, to_picture
-from .services import cached_dataset, get_store
+from nnapps.charts import results as charts
+
+from nnapps.charts import compare as compare_charts
+from nnapps.analysis.agreement import OUTCOMES, embed_2d, outcomes, sample_ids
+from nnapps.analysis.calibration import expected_calibration_error
+from nnapps.analysis.comparison import SeedGroup, cell_samples, paired_verdict
+from nnapps.analysis.epochs import forgetting
+from nnapps.store.runs import Run
+from nnapps.ui import compare_view as view
+from nnapps.ui.charts_out import show_chart
+from nnapps.ui.escape import escape
+from nnapps.ui.images import data_uri, png_uri
+from nnapps.ui.sounds import spectrograms, to_picture
+from nnapps.ui.services import cached_dataset, get_store
 
 MATRICES_PER_ROW = 3
 MATRIX_SIZE = 250  # pixels: three matrices side by side in the page's width

@@ -1,6 +1,6 @@
 """Architecture diagrams as Graphviz DOT text (drawn by st.graphviz_chart in the browser)."""
 
-from ..inside import Layer
+from nnapps.analysis.inside import Layer
 
 MAX_NEURONS = 6  # drawn per dense layer; the rest stand behind an ellipsis
 

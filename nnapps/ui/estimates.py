@@ -4,13 +4,13 @@ import json
 
 import streamlit as st
 
-from ..estimate import estimate, in_words, time_left
-from ..features import make_preprocessor
-from ..jobs import Job
-from ..models.family import InputInfo
-from ..runs import RunConfig
-from ..training import TensorData
-from .services import cached_dataset
+from nnapps.training.estimate import estimate, in_words, time_left
+from nnapps.features import make_preprocessor
+from nnapps.execution.jobs import Job
+from nnapps.models.family import InputInfo
+from nnapps.store.runs import RunConfig
+from nnapps.training.loop import TensorData
+from nnapps.ui.services import cached_dataset
 
 
 CALIBRATION_ITEMS = 1024   # real training items kept for calibration (cycled when fewer)

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from ..jobs import Job
-from ..models.gpt import FAMILY
-from ..runs import Run
-from . import gpt_views
-from .escape import escape
-from .progress import POLL_SECONDS, interrupted_jobs, session_jobs
-from .services import get_queue
+from nnapps.execution.jobs import Job
+from nnapps.models.gpt import FAMILY
+from nnapps.store.runs import Run
+from nnapps.ui import gpt_views
+from nnapps.ui.escape import escape
+from nnapps.ui.progress import POLL_SECONDS, interrupted_jobs, session_jobs
+from nnapps.ui.services import get_queue
 
 ANNOUNCED = "gpt_announced_jobs"  # finished jobs whose run was already chosen for exploring
 

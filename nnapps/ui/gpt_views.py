@@ -6,7 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .escape import escape
+from nnapps.ui.escape import escape
 
 # Characters that would be invisible or break a table cell, shown as a sign a reader knows.
 _VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}

@@ -5,12 +5,12 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
-from .. import limits
-from ..links import LinkError, decode_runs, encode_runs
-from ..runs import RunConfig, RunStore
-from .escape import escape
-from .progress import submit
-from .visitor import visitor
+from nnapps import limits
+from nnapps.store.links import LinkError, decode_runs, encode_runs
+from nnapps.store.runs import RunConfig, RunStore
+from nnapps.ui.escape import escape
+from nnapps.ui.progress import submit
+from nnapps.ui.visitor import visitor
 
 RUNS_PARAM = "runs"
 
@@ -132,9 +132,9 @@ GPT_PARAM = "gpt"
 
 def open_gpt_link(store: RunStore, run_key: str, pick_key: str) -> None:
     """Apply a fresh ?gpt= once: choose its run if stored, else train it when its text is here."""
-    from ..data import corpora
-    from ..gpt.runs import corpus_name
-    from ..links import decode_gpt
+    from nnapps.data import corpora
+    from nnapps.gpt.runs import corpus_name
+    from nnapps.store.links import decode_gpt
 
     token = st.query_params.get(GPT_PARAM)
     if not token or st.session_state.get(_applied_key("gpt")) == token:
@@ -172,7 +172,7 @@ def open_gpt_link(store: RunStore, run_key: str, pick_key: str) -> None:
 
 def sync_gpt_link(config: RunConfig) -> None:
     """The address names the model shown, or, while a link's model trains, that model."""
-    from ..links import encode_gpt
+    from nnapps.store.links import encode_gpt
     training = st.session_state.get(f"link_training_{GPT_PARAM}")
     if training is not None and training.run_id == config.run_id:
         del st.session_state[f"link_training_{GPT_PARAM}"]

@@ -5,15 +5,15 @@ from typing import Callable
 
 import streamlit as st
 
-from .. import charts
-from ..jobs import Job
-from ..limits import LimitExceeded
-from ..runs import EVERYONE, RunConfig
-from . import state
-from .escape import escape
-from .estimates import job_time_left
-from .services import get_queue
-from .visitor import visitor
+from nnapps.charts import results as charts
+from nnapps.execution.jobs import Job
+from nnapps.limits import LimitExceeded
+from nnapps.store.runs import EVERYONE, RunConfig
+from nnapps.ui import state
+from nnapps.ui.escape import escape
+from nnapps.ui.estimates import job_time_left
+from nnapps.ui.services import get_queue
+from nnapps.ui.visitor import visitor
 
 POLL_SECONDS = 0.5
 

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from ..runs import Run
+from nnapps.store.runs import Run
 
 
 def unique_labels(all_runs: list[Run]) -> dict[str, str]:

@@ -4,12 +4,12 @@ import numpy as np
 import streamlit as st
 from safetensors import SafetensorError
 
-from .. import limits
-from ..data import Dataset, get_spec, load_dataset
-from ..execution import make_backend
-from ..jobs import JobQueue
-from ..pipeline import Predictor
-from ..runs import Run, RunStore
+from nnapps import limits
+from nnapps.data import Dataset, get_spec, load_dataset
+from nnapps.execution import make_backend
+from nnapps.execution.jobs import JobQueue
+from nnapps.training.pipeline import Predictor
+from nnapps.store.runs import Run, RunStore
 
 
 @st.cache_resource
@@ -55,7 +55,7 @@ def cached_dataset(name: str, seed: int = 0) -> Dataset:
 @st.cache_resource(show_spinner=False)
 def shipped_gpt() -> str:
     """The pretrained GPT's run id, put into the store once per process."""
-    from ..gpt.runs import ensure_shipped
+    from nnapps.gpt.runs import ensure_shipped
     return ensure_shipped(get_store()).run_id
 
 
@@ -64,7 +64,7 @@ def get_gpt(run_id: str, created: float):
     """A GPT run's model and vocabulary, loaded once and shared read-only by sessions.
 
     created is part of the key: a stopped run trained again keeps its id but not its weights."""
-    from ..gpt.runs import load_gpt
+    from nnapps.gpt.runs import load_gpt
     return load_gpt(get_store(), _stored(run_id))
 
 

@@ -5,14 +5,14 @@ import math
 
 import streamlit as st
 
-from .. import limits
-from ..data import DatasetSpec, dataset_specs
-from ..limits import is_public
-from ..runs import EVERYONE
-from . import state
-from .escape import escape
-from .services import get_store
-from .visitor import visitor
+from nnapps import limits
+from nnapps.data import DatasetSpec, dataset_specs
+from nnapps.limits import is_public
+from nnapps.store.runs import EVERYONE
+from nnapps.ui import state
+from nnapps.ui.escape import escape
+from nnapps.ui.services import get_store
+from nnapps.ui.visitor import visitor
 
 DEFAULT_DATASET = "digits"
 ORIGIN_NOTES = {"bundled": "ships with a package", "made": "made by nnapps",

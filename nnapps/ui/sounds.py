@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from ..features.audio import log_mel
+from nnapps.features.audio import log_mel
 
 # Spectrograms shown to people use one setting, whatever a model was trained with.
 WINDOW_MS, HOP_MS, N_MELS = 25.0, 10.0, 40

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from .nav import ensure_app_navigation
-from .visitor import arrive
+from nnapps.ui.nav import ensure_app_navigation
+from nnapps.ui.visitor import arrive
 
 DATASET = "dataset"            # the dataset picked in the sidebar (also ?dataset= in the URL)
 DATASET_FROM_URL = "dataset_from_url"  # the last ?dataset= value applied, so it applies once

@@ -3,18 +3,18 @@ their time counted before starting; then the sweep's live progress."""
 
 import streamlit as st
 
-from .escape import escape
-from .. import limits
-from ..data import DatasetSpec
-from ..features import feature_schema
-from ..models import families_for, get_family
-from ..sweep_jobs import SweepRunner
-from ..sweeps import Sweep, trials
-from ..training import SCHEMA as TRAIN_SCHEMA
-from ..training import train_defaults
-from . import state
-from .services import get_queue, get_store
-from .visitor import visitor
+from nnapps.ui.escape import escape
+from nnapps import limits
+from nnapps.data import DatasetSpec
+from nnapps.features import feature_schema
+from nnapps.models import families_for, get_family
+from nnapps.sweeps.jobs import SweepRunner
+from nnapps.sweeps.plan import Sweep, trials
+from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
+from nnapps.training.loop import train_defaults
+from nnapps.ui import state
+from nnapps.ui.services import get_queue, get_store
+from nnapps.ui.visitor import visitor
 
 VALUES_HELP = ("Several values: a list (0.001, 0.003) or a range with a count, linear lin:16:128:4 or "
                "logarithmic log:1e-4:1e-2:5. One value fixes the setting.")

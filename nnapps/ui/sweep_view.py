@@ -4,11 +4,11 @@ and the top configs opened in Compare."""
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from .. import sweep_charts
-from ..links import MAX_RUNS, encode_runs
-from ..models import get_family
-from ..sweep_jobs import SweepStatus
-from .sweep_form import get_sweeps
+from nnapps.charts import sweeps as sweep_charts
+from nnapps.store.links import MAX_RUNS, encode_runs
+from nnapps.models import get_family
+from nnapps.sweeps.jobs import SweepStatus
+from nnapps.ui.sweep_form import get_sweeps
 
 POLL_SECONDS = 1.0
 

@@ -2,7 +2,7 @@
 
 import html
 
-from ..explain import WordEffect
+from nnapps.analysis.explain import WordEffect
 
 POSITIVE, NEGATIVE = (21, 101, 192), (198, 40, 40)  # blue raises the class, red lowers it
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from ..data import DatasetSpec, DatasetUnavailable
-from ..limits import UPLOAD_DECODERS
-from ..data.dataset import DecodingStopped
-from ..data.uploads import store_upload
-from .escape import escape
+from nnapps.data import DatasetSpec, DatasetUnavailable
+from nnapps.limits import UPLOAD_DECODERS
+from nnapps.data.dataset import DecodingStopped
+from nnapps.data.uploads import store_upload
+from nnapps.ui.escape import escape
 
 _JOB = "upload_job"
 POLL_SECONDS = 0.5

@@ -11,8 +11,8 @@ import uuid
 
 import streamlit as st
 
-from ..retention import evict
-from .services import get_store
+from nnapps.store.retention import evict
+from nnapps.ui.services import get_store
 
 COOKIE = "nnapps_visitor"
 KEY = "visitor"

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from ..schema import Param, Schema
+from nnapps.schema import Param, Schema
 
 
 def log_choices(p: Param) -> list[float]:

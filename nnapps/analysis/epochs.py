@@ -6,8 +6,8 @@ from typing import Callable
 
 import numpy as np
 
-from .comparison import confusion_counts
-from .runs import Run
+from nnapps.analysis.comparison import confusion_counts
+from nnapps.store.runs import Run
 
 MAX_SNAPSHOTS = 30
 

@@ -4,7 +4,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .training import EpochStats
+from nnapps.training.loop import EpochStats
 
 # A categorical scheme: the theme's default shades of one hue make runs hard to tell apart.
 RUN_COLOURS = "tableau10"

@@ -5,7 +5,7 @@ evenly in order (a log range reads evenly, a choice keeps its order), with valid
 as the last axis; one line per config, coloured by that accuracy.
 """
 
-from .sweeps import ConfigResult
+from nnapps.sweeps.plan import ConfigResult
 
 METRIC = "validation accuracy"
 

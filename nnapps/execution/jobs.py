@@ -14,13 +14,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .execution import Backend, Outcome, Training, TrainingFailed, make_backend
-from .execution.journal import JobJournal, server_token
-from .gpt.train import EvalPoint
-from .models.gpt import FAMILY as GPT
-from .retention import check_room, evict
-from .runs import EVERYONE, Run, RunConfig, RunStore
-from .training import EpochStats
+from nnapps.execution import Backend, Outcome, Training, TrainingFailed, make_backend
+from nnapps.execution.journal import JobJournal, server_token
+from nnapps.gpt.train import EvalPoint
+from nnapps.models.gpt import FAMILY as GPT
+from nnapps.store.retention import check_room, evict
+from nnapps.store.runs import EVERYONE, Run, RunConfig, RunStore
+from nnapps.training.loop import EpochStats
 
 STATES = ("queued", "running", "done", "stopped", "failed", "interrupted")
 # Finished jobs kept for pages to read; older ones are forgotten (their runs stay in the store).

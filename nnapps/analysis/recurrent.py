@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .models.rnn import RNNClassifier
+from nnapps.models.rnn import RNNClassifier
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 
-from .runs import RunConfig
+from nnapps.store.runs import RunConfig
 
 VERSION = 1
 MAX_TOKEN_CHARS = 4000
@@ -55,7 +55,7 @@ def _unpack(token: str) -> dict:
 
 def encode_gpt(config: RunConfig) -> str:
     """A token for one GPT run: its corpus and the settings that differ from the defaults."""
-    from .gpt.runs import corpus_name, gpt_config
+    from nnapps.gpt.runs import corpus_name, gpt_config
     corpus = corpus_name(config)
     base = gpt_config(corpus, check_limits=False)
     return _pack({"v": VERSION, "c": corpus, "h": _changed(config.hparams, base.hparams),
@@ -64,7 +64,7 @@ def encode_gpt(config: RunConfig) -> str:
 
 def decode_gpt(token: str) -> RunConfig:
     """The GPT run a token names; LinkError says what is wrong with it."""
-    from .gpt.runs import gpt_config
+    from nnapps.gpt.runs import gpt_config
     payload = _unpack(token)
     try:
         corpus = payload.get("c")

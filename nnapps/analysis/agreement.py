@@ -3,7 +3,7 @@ marked by which of A and B gets it right."""
 
 import numpy as np
 
-from .features import make_preprocessor
+from nnapps.features import make_preprocessor
 
 MAX_POINTS = 2000  # a map of more would be slow to send and too dense to read
 OUTCOMES = ("both right", "only A right", "only B right", "both wrong")

@@ -4,8 +4,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .charts import RUN_COLOURS, curves_frame
-from .training import EpochStats
+from nnapps.charts.results import RUN_COLOURS, curves_frame
+from nnapps.training.loop import EpochStats
 
 
 def difference_chart(difference: np.ndarray, class_names: list[str], title: str, normalize: bool = False,

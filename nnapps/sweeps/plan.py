@@ -4,7 +4,7 @@ A Sweep is plain data; trials() turns it into ordinary RunConfigs, one per grid 
 so each trial has the ordinary run identity and a stored one is answered at once. summarize()
 groups stored runs by their config without the seed (mean and standard deviation over seeds)
 and ranks them by mean validation accuracy, the split a choice may be made on; test accuracy is
-reported beside it. Running and storing sweeps is nnapps.sweep_jobs's business.
+reported beside it. Running and storing sweeps is nnapps.sweeps.jobs's business.
 
 Values of a setting: a list ("0.001,0.003"), or a range with a count, linear ("lin:16:128:3")
 or logarithmic ("log:1e-4:1e-2:5"); an integer setting's range values are rounded.
@@ -18,16 +18,16 @@ import random
 import statistics
 from dataclasses import asdict, dataclass, field
 
-from .runs import Run, RunConfig
+from nnapps.store.runs import Run, RunConfig
 
 SEED = "seed"  # the training seed: TRAIN_SCHEMA's param, the one a sweep's seeds count sets
 
 
 def _params(modality: str | None = None) -> dict:
     """Every setting a sweep may vary, by name: training, representation and model params."""
-    from .features import FEATURE_SCHEMAS
-    from .models import FAMILIES
-    from .training import SCHEMA as TRAIN_SCHEMA
+    from nnapps.features import FEATURE_SCHEMAS
+    from nnapps.models import FAMILIES
+    from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
 
     found = {p.name: p for p in TRAIN_SCHEMA}
     for name, schema in FEATURE_SCHEMAS.items():
@@ -158,9 +158,9 @@ class Trial:
 
 def _split_names(family: str, modality: str) -> tuple[list[str], list[str], list[str]]:
     """The names family takes on modality's data: (hyperparameters, training, representation)."""
-    from .features import feature_schema
-    from .models import get_family
-    from .training import SCHEMA as TRAIN_SCHEMA
+    from nnapps.features import feature_schema
+    from nnapps.models import get_family
+    from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
 
     return get_family(family).schema.names(), TRAIN_SCHEMA.names(), feature_schema(modality).names()
 
@@ -175,7 +175,7 @@ def trials(sweep: Sweep) -> list[Trial]:
     """Every trial of sweep, grid point by grid point, seeds innermost. A setting a family does not
     take is not varied for it; a point whose settings a family refuses is a trial with an error.
     Raises ValueError for a dataset or family that does not exist."""
-    from .data import get_spec
+    from nnapps.data import get_spec
 
     spec = get_spec(sweep.dataset)
     takes = {family: set().union(*_split_names(family, spec.modality)) for family in sweep.families}

@@ -21,13 +21,13 @@ import torch
 from safetensors.numpy import load_file as load_arrays, save_file as save_arrays
 from safetensors.torch import load_file as load_tensors, save_file as save_tensors
 
-from . import __version__
-from .features import feature_schema
-from .models import InputInfo, get_family
-from .paths import home_dir
-from .training import History
-from .training import SCHEMA as TRAIN_SCHEMA
-from .training import train_defaults
+from nnapps import __version__
+from nnapps.features import feature_schema
+from nnapps.models import InputInfo, get_family
+from nnapps.paths import home_dir
+from nnapps.training.loop import History
+from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
+from nnapps.training.loop import train_defaults
 
 # What a run's numbers follow from besides its config: these files of the package (globs). A
 # model, its features, the data as loaded, the training loop and optimizers, the pipeline that
@@ -39,7 +39,8 @@ from .training import train_defaults
 # process, and scripts/make_spoken_digits.py rewrites both together. torch and the other
 # libraries are pinned in requirements.txt.
 NUMBERS_SOURCES = ("models/*.py", "features/*.py", "data/*.py", "data/files/spoken_digits.csv", "gpt/*.py",
-                   "training.py", "optim.py", "pipeline.py", "evaluation.py")
+                   "training/loop.py", "training/optim.py", "training/pipeline.py",
+                   "analysis/evaluation.py")
 
 
 def source_digest(root: Path, patterns: tuple[str, ...] = NUMBERS_SOURCES) -> str:
@@ -57,7 +58,7 @@ def source_digest(root: Path, patterns: tuple[str, ...] = NUMBERS_SOURCES) -> st
 # process (a few milliseconds). Any edit to those files, a comment included (hashing bytes never
 # misses a change), makes a stored config train again instead of being served from older code;
 # runs from older code stay stored, listed and shown, under their own version.
-CODE_VERSION = f"{__version__}+{source_digest(Path(__file__).resolve().parent)}"
+CODE_VERSION = f"{__version__}+{source_digest(Path(__file__).resolve().parents[1])}"
 STATUSES = ("complete", "stopped")
 # The owner of what every visitor sees: the examples, the shipped GPT, runs from the command line.
 EVERYONE = "*"
@@ -96,7 +97,7 @@ class RunConfig:
         fam = get_family(family)
         if modality is None:
             # The registry's own name: a path or a spelling of a name gives one identity.
-            from .data import get_spec
+            from nnapps.data import get_spec
             spec = get_spec(dataset)
             dataset, modality = spec.name, spec.modality
         if modality not in fam.modalities:

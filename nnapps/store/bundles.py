@@ -30,10 +30,10 @@ import pandas as pd
 import torch
 from safetensors.torch import load as load_tensors, save as save_tensors
 
-from .models import InputInfo, get_family
-from .retention import check_room
-from .runs import EVERYONE, STATUSES, Provenance, Run, RunConfig, RunStore, check_split_seed
-from .training import History
+from nnapps.models import InputInfo, get_family
+from nnapps.store.retention import check_room
+from nnapps.store.runs import EVERYONE, STATUSES, Provenance, Run, RunConfig, RunStore, check_split_seed
+from nnapps.training.loop import History
 
 MEMBERS = ("config.json", "run.json", "history.csv", "test_probabilities.csv", "metrics.json",
            "weights.safetensors")
@@ -184,7 +184,7 @@ def _config(raw: dict) -> RunConfig:
     try:
         family = get_family(raw["family"])
         if family.name == "gpt":
-            from .gpt.runs import corpus_name, gpt_config
+            from nnapps.gpt.runs import corpus_name, gpt_config
             # Importing trains nothing: this copy's training limits do not apply.
             clean = gpt_config(corpus_name(RunConfig(**raw)), raw["hparams"], raw["train"], check_limits=False)
         else:
@@ -203,8 +203,8 @@ def _config(raw: dict) -> RunConfig:
 def _modality(dataset, family) -> str:
     """The modality of a dataset a bundle names: a name, never a path. A dataset this copy does
     not have may be an upload on the copy the bundle comes from (user-<hash>)."""
-    from .data import get_spec
-    from .data.uploads import is_upload_name
+    from nnapps.data import get_spec
+    from nnapps.data.uploads import is_upload_name
     try:
         return get_spec(dataset).modality
     except ValueError:
@@ -233,7 +233,7 @@ def _run(config: RunConfig, extra: dict, metrics: dict, proba_csv: bytes):
     if not isinstance(preprocessor, dict):
         raise BundleError("run.json: the preprocessor must be a JSON object")
     if config.family != "gpt":  # a GPT's "preprocessor" only names its corpus
-        from .features import preprocessor_from_state
+        from nnapps.features import preprocessor_from_state
         try:
             rebuilt = preprocessor_from_state(preprocessor)
         except (KeyError, TypeError, ValueError) as exc:
@@ -272,7 +272,7 @@ def _weights(run: Run, data: bytes):
     for name, tensor in weights.items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise BundleError(f"weights.safetensors: {name[:80]} holds NaN or infinite numbers")
-    from .pipeline import build_model
+    from nnapps.training.pipeline import build_model
     family = get_family(run.config.family)
     try:
         model = build_model(run.config, run.input_info, len(run.class_names))
@@ -294,7 +294,7 @@ def _metrics(config: RunConfig, metrics: dict, y: np.ndarray, proba: np.ndarray)
     """The metrics a page reads: the ones the probabilities give, recomputed here; the rest
     (size, time) checked to be numbers. A bundle's own claims about accuracy are not taken."""
     if config.family == "gpt":
-        from .gpt.train import EvalPoint
+        from nnapps.gpt.train import EvalPoint
         out = {k: _number(metrics, k) for k in GPT_NUMBERS}
         curve = metrics.get("curve")
         if not isinstance(curve, list) or not curve or len(curve) > 10_000:
@@ -305,7 +305,7 @@ def _metrics(config: RunConfig, metrics: dict, y: np.ndarray, proba: np.ndarray)
             raise BundleError(f"metrics.json: a measurement of the curve is malformed: {exc}") from None
         out["accuracy"] = float((proba.argmax(1) == y).mean()) if len(y) else 0.0
         return out
-    from .evaluation import classification_metrics
+    from nnapps.analysis.evaluation import classification_metrics
     if not len(y):
         raise BundleError("test_probabilities.csv holds no test items")
     # float32, as training computes them: the same numbers, and sklearn's same tolerance.
@@ -321,10 +321,10 @@ def _check_against_here(config: RunConfig, class_names: list[str], input_info: I
     (another copy's upload). Nothing is downloaded: a bundle is not a reason to fetch anything,
     so a run of a download not made here is refused until it is.
     """
-    from .data import DatasetUnavailable, get_spec, load_dataset
+    from nnapps.data import DatasetUnavailable, get_spec, load_dataset
     if config.family == "gpt":
-        from .data import corpora
-        from .gpt.runs import corpus_name
+        from nnapps.data import corpora
+        from nnapps.gpt.runs import corpus_name
         if input_info.vocab_size != len(class_names) or len(class_names) > corpora.MAX_DISTINCT:
             raise BundleError("run.json: a GPT's vocabulary must be its classes, at most "
                               f"{corpora.MAX_DISTINCT} characters")
@@ -367,9 +367,9 @@ def _recompute(run: Run, model, here) -> str:
     if isinstance(here, str):
         return f"not checked: {here}"
     if run.config.family == "gpt":
-        from .gpt.runs import PROBES
-        from .gpt.train import fixed_windows
-        from .gpt.vocab import CharVocab
+        from nnapps.gpt.runs import PROBES
+        from nnapps.gpt.train import fixed_windows
+        from nnapps.gpt.vocab import CharVocab
         try:
             ids = CharVocab(tuple(run.class_names)).encode(here.split()[1])
         except ValueError as exc:
@@ -380,8 +380,8 @@ def _recompute(run: Run, model, here) -> str:
         if not np.array_equal(y[:, -1].numpy(), run.y_test):
             raise BundleError("the GPT's test places are not its text's here")
     else:
-        from .features import preprocessor_from_state
-        from .pipeline import predict_proba
+        from nnapps.features import preprocessor_from_state
+        from nnapps.training.pipeline import predict_proba
         X = preprocessor_from_state(run.preprocessor).transform(here.X_test)
         proba = predict_proba(model, X, len(run.class_names))
     if proba.shape != run.test_proba.shape:

@@ -7,7 +7,7 @@ import torch
 from sklearn import metrics as skm
 from torch import nn
 
-from .training import as_input
+from nnapps.training.loop import as_input
 
 if TYPE_CHECKING:  # pandas is imported where a table is made: a training never needs it
     import pandas as pd

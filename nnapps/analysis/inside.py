@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .models.layers import ACTIVATIONS
+from nnapps.models.layers import ACTIVATIONS
 
 ACTIVATION_TYPES = tuple(ACTIVATIONS.values())
 # Where a unit's slope has all but vanished: sigmoid'(4) = 0.018, tanh'(2.5) = 0.027.

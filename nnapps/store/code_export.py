@@ -11,9 +11,9 @@ import re
 import sys
 import textwrap
 
-from .models import get_family
-from .runs import Run
-from .schema import Schema
+from nnapps.models import get_family
+from nnapps.store.runs import Run
+from nnapps.schema import Schema
 
 HEADER = '''"""{label}: run {run_id}, trained by nnapps on {dataset}.
 

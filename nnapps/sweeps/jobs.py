@@ -15,11 +15,11 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import limits
-from .jobs import JobQueue
-from .limits import LimitExceeded
-from .runs import EVERYONE, Run
-from .sweeps import ConfigResult, Sweep, Trial, summarize, trials
+from nnapps import limits
+from nnapps.execution.jobs import JobQueue
+from nnapps.limits import LimitExceeded
+from nnapps.store.runs import EVERYONE, Run
+from nnapps.sweeps.plan import ConfigResult, Sweep, Trial, summarize, trials
 
 _SWEEPS_SQL = """
 CREATE TABLE IF NOT EXISTS sweeps (

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .models.layers import set_dropout_generator
-from .optim import FusedOptimizer
-from .schema import Param, Schema
+from nnapps.models.layers import set_dropout_generator
+from nnapps.training.optim import FusedOptimizer
+from nnapps.schema import Param, Schema
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .data import audio as sound
-from .data.dataset import DatasetUnavailable
-from .data.user_images import fit_picture, read_picture
-from .features.text import OOV_ID, TextTokenizer
-from .runs import Run
+from nnapps.data import audio as sound
+from nnapps.data.dataset import DatasetUnavailable
+from nnapps.data.user_images import fit_picture, read_picture
+from nnapps.features.text import OOV_ID, TextTokenizer
+from nnapps.store.runs import Run
 
 # Pixels at least this bright (after any inversion) count as ink; a dataset's ink extent is
 # measured on its strongest strokes, above its noise and faint clutter.

@@ -10,8 +10,8 @@ unless they set one.
 
 import time
 
-from . import limits
-from .runs import EVERYONE, RunStore
+from nnapps import limits
+from nnapps.store.runs import EVERYONE, RunStore
 
 DAY = 86_400.0
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .models.family import InputInfo
-from .runs import RunConfig
-from .training import TensorData, TrainConfig, fit
+from nnapps.models.family import InputInfo
+from nnapps.store.runs import RunConfig
+from nnapps.training.loop import TensorData, TrainConfig, fit
 
 CALIBRATION_BATCHES = 4   # batches in the larger calibration epoch (the smaller has one)
 CALIBRATION_EPOCHS = 3    # the first warms up; the fastest of the others counts
@@ -43,7 +43,7 @@ def _epoch_seconds(config: RunConfig, inputs: InputInfo, n_classes: int, X: torc
                    y: torch.Tensor, n_items: int) -> tuple[float, int] | None:
     """The fastest of a few epochs over the first n_items of X (validating on one batch), and
     the parameter count; None for a scikit-learn baseline."""
-    from .pipeline import build_model  # the pipeline pulls in the datasets: only when asked
+    from nnapps.training.pipeline import build_model  # the pipeline pulls in the datasets: only when asked
 
     model = build_model(config, inputs, n_classes)
     if not isinstance(model, torch.nn.Module):

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .runs import Run, RunConfig
+from nnapps.store.runs import Run, RunConfig
 
 N_BOOTSTRAP = 2000
 CONFIDENCE = 0.95

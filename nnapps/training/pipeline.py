@@ -9,16 +9,16 @@ import torch
 from sklearn import metrics as skm
 from sklearn.exceptions import ConvergenceWarning
 
-from . import limits
-from .data import Dataset, load_dataset
-from .data.dataset import ProgressFn
-from .epochs import SnapshotRecorder
-from .evaluation import classification_metrics, softmax_proba
-from .features import make_preprocessor, preprocessor_from_state
-from .models import InputInfo, get_family
-from .models.family import seeded_build
-from .runs import EVERYONE, Run, RunConfig, RunStore
-from .training import EpochStats, History, TensorData, TrainConfig, fit
+from nnapps import limits
+from nnapps.data import Dataset, load_dataset
+from nnapps.data.dataset import ProgressFn
+from nnapps.analysis.epochs import SnapshotRecorder
+from nnapps.analysis.evaluation import classification_metrics, softmax_proba
+from nnapps.features import make_preprocessor, preprocessor_from_state
+from nnapps.models import InputInfo, get_family
+from nnapps.models.family import seeded_build
+from nnapps.store.runs import EVERYONE, Run, RunConfig, RunStore
+from nnapps.training.loop import EpochStats, History, TensorData, TrainConfig, fit
 
 
 def build_model(config: RunConfig, inputs: InputInfo, n_classes: int) -> Any:

@@ -1,0 +1,1 @@
+"""Understanding a run: evaluation, comparison, calibration, kept epochs, explanations, inside a network."""

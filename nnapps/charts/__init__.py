@@ -1,0 +1,1 @@
+"""Altair chart builders: plain data in, chart out (no Streamlit here)."""

@@ -1,0 +1,1 @@
+"""The store and its sharing: runs and their SQLite store, bundles, links, "show the code", retention."""

@@ -1,0 +1,1 @@
+"""Sweeps: a grid or random sample of configs times seeds, run as ordinary trainings."""

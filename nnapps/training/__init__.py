@@ -1,0 +1,1 @@
+"""Training a run: the loop, the optimizers, the pipeline from a config to a run, time estimates."""
