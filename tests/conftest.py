@@ -1,6 +1,7 @@
 """Shared fixtures: every test writes under its own temporary folders, never the user's; the
 page tests' app (AppTest over app.py) and fresh Streamlit caches; datasets loaded once."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,30 +31,42 @@ def isolated_dirs(tmp_path, monkeypatch):
     return home
 
 
-def _load_once(tmp_path_factory, name: str):
+@pytest.fixture(scope="session")
+def own_dirs(tmp_path_factory):
+    """For module and session fixtures, which isolated_dirs does not reach: own_dirs(name) is a
+    block in which NNAPPS_HOME and NNAPPS_DATA_DIR point at fresh folders; it yields (home, mp)."""
+    @contextmanager
+    def dirs(name: str):
+        with pytest.MonkeyPatch.context() as mp:
+            home = tmp_path_factory.mktemp(f"{name}_home")
+            mp.setenv("NNAPPS_HOME", str(home))
+            mp.setenv("NNAPPS_DATA_DIR", str(tmp_path_factory.mktemp(f"{name}_data")))
+            yield home, mp
+    return dirs
+
+
+def _load_once(own_dirs, name: str):
     """A dataset split with seed 0, loaded under session-wide temporary folders."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NNAPPS_HOME", str(tmp_path_factory.mktemp("session_home")))
-        mp.setenv("NNAPPS_DATA_DIR", str(tmp_path_factory.mktemp("session_data")))
+    with own_dirs("session"):
         return load_dataset(name, 0)
 
 
 @pytest.fixture(scope="session")
-def digits(tmp_path_factory):
+def digits(own_dirs):
     """scikit-learn's digits split with seed 0; loaded once, read-only for every test."""
-    return _load_once(tmp_path_factory, "digits")
+    return _load_once(own_dirs, "digits")
 
 
 @pytest.fixture(scope="session")
-def reviews(tmp_path_factory):
+def reviews(own_dirs):
     """The made reviews (a few thousand short sentences, 2 classes) split with seed 0; read-only."""
-    return _load_once(tmp_path_factory, "reviews")
+    return _load_once(own_dirs, "reviews")
 
 
 @pytest.fixture(scope="session")
-def spoken_digits(tmp_path_factory):
+def spoken_digits(own_dirs):
     """The shipped spoken digits (3,030 one-second clips at 8 kHz, 10 classes), seed 0; read-only."""
-    return _load_once(tmp_path_factory, "spoken-digits")
+    return _load_once(own_dirs, "spoken-digits")
 
 
 @pytest.fixture(scope="session")

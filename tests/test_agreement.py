@@ -48,7 +48,7 @@ def test_a_big_test_split_is_sampled_with_a_seed():
     assert sample_ids(10_000, 2000).tolist() == ids.tolist()
 
 
-def test_the_map_on_the_page_and_a_picked_sample(app):  # noqa: F811
+def test_the_map_on_the_page_and_a_picked_sample(app):
     runs = train_seeds(seeds=(0,))
     a, b = runs["mlp"][0], runs["logreg"][0]
     open_page(app, "pages/compare.py")

@@ -43,7 +43,7 @@ def table_ids(at) -> list[int]:
     return at.dataframe(key="prob_table").value["#"].tolist()
 
 
-def test_seeds_are_grouped_with_their_spread_and_a_verdict(app):  # noqa: F811
+def test_seeds_are_grouped_with_their_spread_and_a_verdict(app):
     runs = train_seeds()
     open_page(app, "pages/compare.py")
     metrics = app.dataframe[0].value
@@ -65,7 +65,7 @@ def test_seeds_are_grouped_with_their_spread_and_a_verdict(app):  # noqa: F811
     assert list(app.dataframe[0].value["seeds"]) == [1, 1, 1, 1]
 
 
-def test_difference_matrix_is_a_minus_b(app):  # noqa: F811
+def test_difference_matrix_is_a_minus_b(app):
     runs = train_seeds(seeds=(0,))
     a, b = runs["mlp"][0], runs["logreg"][0]
     open_page(app, "pages/compare.py")
@@ -91,7 +91,7 @@ def busiest_mistake(run) -> tuple[int, int]:
     return int(i), int(j)
 
 
-def test_a_cell_in_the_link_lists_exactly_its_samples(app):  # noqa: F811
+def test_a_cell_in_the_link_lists_exactly_its_samples(app):
     runs = train_seeds(seeds=(0,))
     a, b = runs["mlp"][0], runs["logreg"][0]
     i, j = busiest_mistake(a)
@@ -117,7 +117,7 @@ def test_a_cell_in_the_link_lists_exactly_its_samples(app):  # noqa: F811
     assert compare_view.CELL_PARAM not in app.query_params
 
 
-def test_a_cell_of_one_run_and_bad_cells(app):  # noqa: F811
+def test_a_cell_of_one_run_and_bad_cells(app):
     runs = train_seeds(families=("mlp", "logreg", "cnn"), seeds=(0,))
     cnn = runs["cnn"][0]
     i, j = busiest_mistake(cnn)
@@ -157,7 +157,7 @@ def test_cell_samples_are_exactly_that_cell():
         cell_samples(y, [], 0, 0)
 
 
-def test_train_page_trains_three_seeds_in_one_click(app):  # noqa: F811
+def test_train_page_trains_three_seeds_in_one_click(app):
     open_page(app, "pages/train.py")
     app.number_input(key="train_image_epochs").set_value(1)
     app.button(key="three_seeds").click().run()
@@ -179,7 +179,7 @@ def confusion_cells(at, title: str) -> np.ndarray:
     return cm
 
 
-def test_the_scrubber_replays_every_run_at_epoch_k(app):  # noqa: F811
+def test_the_scrubber_replays_every_run_at_epoch_k(app):
     store = RunStore()
     mlp = train_run(RunConfig.make("digits", "mlp", train={"epochs": 4, "patience": 0}), store)
     logreg = train_run(RunConfig.make("digits", "logreg"), store)

@@ -42,6 +42,17 @@ def filter_choices(names):
             for a, b in ([(names[0], names[1]), (names[1], names[0])] if how == "A right, B wrong" else [(None, None)])]
 
 
+def each_filter(app, names):
+    """Sets the Compare page's sample filter to each choice in turn, yielding after each."""
+    for how, a, b in filter_choices(names):
+        app.segmented_control(key="prob_filter").set_value(how).run()
+        if a is not None:
+            app.selectbox(key="filter_a").set_value(a).run()
+            app.selectbox(key="filter_b").set_value(b).run()
+        assert_ok(app)
+        yield how
+
+
 @pytest.mark.parametrize("dataset", list(RUNS))
 def test_shown_rows_match_stored_probabilities_under_every_filter(dataset):
     runs = train_pair(dataset)
@@ -58,16 +69,11 @@ def test_shown_rows_match_stored_probabilities_under_every_filter(dataset):
 
 
 @pytest.mark.parametrize("dataset", ["digits", "reviews"])
-def test_compare_table_matches_stored_probabilities_under_every_filter(app, dataset):  # noqa: F811
+def test_compare_table_matches_stored_probabilities_under_every_filter(app, dataset):
     runs = train_pair(dataset)
     names = [r.label for r in runs]
     open_dataset(app, "pages/compare.py", dataset)
-    for how, a, b in filter_choices(names):
-        app.segmented_control(key="prob_filter").set_value(how).run()
-        if a is not None:
-            app.selectbox(key="filter_a").set_value(a).run()
-            app.selectbox(key="filter_b").set_value(b).run()
-        assert_ok(app)
+    for _ in each_filter(app, names):
         if any(i.value == "No sample matches this filter." for i in app.info):
             continue
         rows = app.dataframe(key="prob_table").value
@@ -75,16 +81,11 @@ def test_compare_table_matches_stored_probabilities_under_every_filter(app, data
         assert_rows_are_the_stored_truth(rows, runs, names)
 
 
-def test_compare_sounds_match_stored_probabilities_under_every_filter(app):  # noqa: F811
+def test_compare_sounds_match_stored_probabilities_under_every_filter(app):
     runs = train_pair("spoken-digits")
     names = [r.label for r in runs]
     open_dataset(app, "pages/compare.py", "spoken-digits")
-    for how, a, b in filter_choices(names):
-        app.segmented_control(key="prob_filter").set_value(how).run()
-        if a is not None:
-            app.selectbox(key="filter_a").set_value(a).run()
-            app.selectbox(key="filter_b").set_value(b).run()
-        assert_ok(app)
+    for _ in each_filter(app, names):
         ids = [int(b.key.rsplit("_", 1)[1]) for b in app.button if b.key and b.key.startswith("sound_details_")]
         if not ids:
             continue

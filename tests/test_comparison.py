@@ -16,12 +16,9 @@ SEEDS = (0, 1, 2)
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory):
+def stored(own_dirs):
     """A logistic regression and an MLP on digits, three seeds each, in one store."""
-    with pytest.MonkeyPatch.context() as mp:
-        home = tmp_path_factory.mktemp("home")
-        mp.setenv("NNAPPS_HOME", str(home))
-        mp.setenv("NNAPPS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    with own_dirs("comparison") as (home, _):
         store = RunStore()
         runs = {family: [train_run(RunConfig.make("digits", family, train={"epochs": 2, "seed": s}), store)
                          for s in SEEDS] for family in ("logreg", "mlp")}

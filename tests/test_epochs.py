@@ -43,11 +43,8 @@ def test_recorder_keeps_the_schedule_and_the_last_epoch():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        home = tmp_path_factory.mktemp("home")
-        mp.setenv("NNAPPS_HOME", str(home))
-        mp.setenv("NNAPPS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+def trained(own_dirs):
+    with own_dirs("epochs") as (home, _):
         store = RunStore()
         last = train_run(RunConfig.make("digits", "mlp", train={"epochs": 5, "patience": 0}), store)
         best = train_run(RunConfig.make("digits", "mlp", train={"epochs": 12, "patience": 2, "lr": 0.05}), store)

@@ -81,7 +81,7 @@ def test_a_public_copy_stores_nothing_from_its_own_disk(tmp_path, monkeypatch):
     assert store_path(path).name in dataset_specs()
 
 
-def test_an_upload_nobody_owns_is_listed_to_nobody_on_a_public_copy(app, monkeypatch):  # noqa: F811
+def test_an_upload_nobody_owns_is_listed_to_nobody_on_a_public_copy(app, monkeypatch):
     # Before: the sidebar listed uploads without owners to every visitor, and a link claimed them.
     spec = store_upload(b"text,label\n" + b"".join(b"t %d,%s\n" % (i, b"ab"[i % 2:i % 2 + 1]) for i in range(20)),
                         "server.csv")
@@ -201,7 +201,7 @@ def test_a_bundle_with_a_member_named_twice_is_refused(source):
         read_bundle(out.getvalue())
 
 
-def test_compare_refuses_the_overflow_bundle_with_a_message(source, app):  # noqa: F811
+def test_compare_refuses_the_overflow_bundle_with_a_message(source, app):
     # Before: an uncaught OverflowError from RunStore.put ended the Compare page.
     _, _, data = source
     bad = rezip(data, change=lambda n, c: _json_edit(c, split_seed=1e30) if n == "config.json" else c)
@@ -246,7 +246,7 @@ def test_opening_the_store_removes_orphans(source):
 
 # --- 5. a link's message ------------------------------------------------------------------------
 
-def test_a_links_message_does_not_count_refused_runs_as_training(app, monkeypatch):  # noqa: F811
+def test_a_links_message_does_not_count_refused_runs_as_training(app, monkeypatch):
     # Before: "0 stored here, 2 training now" while the second run was refused.
     monkeypatch.setenv("NNAPPS_MAX_RUNS_PER_VISITOR", "1")
     configs = [RunConfig.make("digits", "logreg", {"C": c}) for c in (0.5, 0.25)]
@@ -315,7 +315,7 @@ def open_on(at, page: str, dataset: str):
     assert_ok(at)
 
 
-def test_labels_and_file_names_show_literally_on_every_page(app):  # noqa: F811
+def test_labels_and_file_names_show_literally_on_every_page(app):
     # Before: pages/data.py wrote the description, the upload message and class names as Markdown.
     app.session_state[VISITOR] = ANN
     open_page(app, "pages/data.py")

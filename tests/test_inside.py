@@ -290,7 +290,7 @@ def geometric_mean_grad(run, layer: str) -> float:
     return float(np.exp(np.mean(np.log([e.grad_norms[layer] for e in run.history.epochs]))))
 
 
-def test_the_one_click_example_states_its_lesson_in_numbers(app):  # noqa: F811
+def test_the_one_click_example_states_its_lesson_in_numbers(app):
     """The deep Sigmoid MLP's first layer gets gradients orders of magnitude below the deep ReLU
     MLP's; the sentence under the chart says by how much, from the runs' recorded norms."""
     from nnapps.store.runs import RunStore
@@ -327,7 +327,7 @@ def test_the_one_click_example_states_its_lesson_in_numbers(app):  # noqa: F811
     assert [r["sort"] for r in rows] == [sorted(r["sort"], key=lambda n: int(n.split(".")[1])) for r in rows]
 
 
-def test_weight_histograms_are_bars_from_zero(app):  # noqa: F811
+def test_weight_histograms_are_bars_from_zero(app):
     """A bar with x and x2 but no y2 is drawn as a dash at its count (Vega-Lite): y2 is 0."""
     from nnapps.training.pipeline import train_run
     from nnapps.store.runs import RunConfig, RunStore
@@ -338,7 +338,7 @@ def test_weight_histograms_are_bars_from_zero(app):  # noqa: F811
     assert encoding["y2"] == {"datum": 0} and encoding["x2"]["field"] == "to"
 
 
-def test_a_run_that_finishes_later_is_compared(app):  # noqa: F811
+def test_a_run_that_finishes_later_is_compared(app):
     """The example's two runs finish one after the other: the second joins the chart."""
     from nnapps.training.pipeline import train_run
     from nnapps.store.runs import RunConfig, RunStore
@@ -355,7 +355,7 @@ def test_a_run_that_finishes_later_is_compared(app):  # noqa: F811
 
 
 @pytest.fixture
-def three_runs(app):  # noqa: F811
+def three_runs(app):
     """The Inside page on digits with two MLPs (ReLU, Tanh) and a CNN, two epochs each."""
     from nnapps.training.pipeline import train_run
     from nnapps.store.runs import RunConfig, RunStore

@@ -155,7 +155,7 @@ def test_data_page_names_the_dataset_size_limit(app, monkeypatch):
     assert any("pets.zip could not be used" in e and "NNAPPS_MAX_DATASET_ITEMS" in e for e in texts(app.error))
 
 
-def test_the_sidebar_says_which_kind_of_copy_this_is(app, monkeypatch):  # noqa: F811
+def test_the_sidebar_says_which_kind_of_copy_this_is(app, monkeypatch):
     monkeypatch.delenv("NNAPPS_PUBLIC", raising=False)
     open_page(app, "pages/data.py")
     assert "Local copy: generous limits, and nothing you make is removed." in texts(app.sidebar.caption)

@@ -21,11 +21,9 @@ WAIT = 300
 
 
 @pytest.fixture(scope="session")
-def ray_session(tmp_path_factory):
+def ray_session(own_dirs):
     ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-cluster.txt")
-    with pytest.MonkeyPatch.context() as mp:  # the workers keep the environment Ray started with
-        mp.setenv("NNAPPS_HOME", str(tmp_path_factory.mktemp("ray_home")))
-        mp.setenv("NNAPPS_DATA_DIR", str(tmp_path_factory.mktemp("ray_data")))
+    with own_dirs("ray") as (_, mp):  # the workers keep the environment Ray started with
         mp.setenv("RAY_USAGE_STATS_ENABLED", "0")
         ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=80 * 2**20,
                  log_to_driver=False)

@@ -614,7 +614,7 @@ from page_helpers import assert_ok, button, open_page, texts, upload  # noqa: E4
 pytestmark = pytest.mark.usefixtures("fresh_services")
 
 
-def test_data_page_upload_says_which_lines_were_skipped(app):  # noqa: F811
+def test_data_page_upload_says_which_lines_were_skipped(app):
     open_page(app, "pages/data.py")
     upload(app, "sms.tsv", sms_with_bad_lines(), "text/tab-separated-values")
     assert_ok(app)
