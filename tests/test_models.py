@@ -52,10 +52,10 @@ def test_the_registry_asks_a_familys_task_not_its_name():
     assert all(f.task == CLASSIFIER for m in ("image", "text", "audio", "corpus") for f in families_for(m))
     assert families_for("corpus") == []
     assert get_classifier("mlp") is CLASSIFIERS["mlp"]
-    with pytest.raises(ValueError, match="unknown classifier 'gpt'") as err:
+    with pytest.raises(ValueError, match="'gpt' is a language model, not a classifier") as err:
         get_classifier("gpt")
     assert str(sorted(CLASSIFIERS)) in str(err.value)
-    with pytest.raises(ValueError, match="unknown classifier 'gpt'"):
+    with pytest.raises(ValueError, match="'gpt' is a language model, not a classifier"):
         RunConfig.make("digits", "gpt")
 
 

@@ -24,7 +24,9 @@ def get_family(name: str) -> ModelFamily:
 def get_classifier(name: str) -> ModelFamily:
     """A classifier family by name; ValueError for any other name, a language model's included."""
     if name not in CLASSIFIERS:
-        raise ValueError(f"unknown classifier {name!r}; valid: {sorted(CLASSIFIERS)}")
+        what = f"{name!r} is a {FAMILIES[name].task}, not a classifier" if name in FAMILIES else (
+            f"unknown model family {name!r}")
+        raise ValueError(f"{what}; valid: {sorted(CLASSIFIERS)}")
     return CLASSIFIERS[name]
 
 
