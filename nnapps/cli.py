@@ -38,20 +38,21 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_models(args) -> int:
+    """The classifiers (python -m nnapps gpt --help lists the language model's settings)."""
     from nnapps.features import FEATURE_SCHEMAS
-    from nnapps.models import FAMILIES
+    from nnapps.models import CLASSIFIERS
     from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
 
     if args.json:
         print(json.dumps([{"name": f.name, "title": f.title, "modalities": list(f.modalities),
-                           "kind": f.kind,
+                           "kind": f.kind, "task": f.task,
                            "hyperparameters": [{"name": p.name, "kind": p.kind, "default": p.default,
                                                 "low": p.low, "high": p.high,
                                                 "choices": list(p.choices), "help": p.help}
                                                for p in f.schema]}
-                          for f in FAMILIES.values()]))
+                          for f in CLASSIFIERS.values()]))
         return 0
-    for f in FAMILIES.values():
+    for f in CLASSIFIERS.values():
         print(f"{f.name}: {f.title} ({', '.join(f.modalities)}) - {f.description}")
         for p in f.schema:
             print(f"    --{p.name.replace('_', '-'):14} {_param_help(p)}")
@@ -68,7 +69,7 @@ def cmd_models(args) -> int:
 
 def _train_parser(family_name: str | None) -> argparse.ArgumentParser:
     from nnapps.features import FEATURE_SCHEMAS
-    from nnapps.models import FAMILIES, get_family
+    from nnapps.models import CLASSIFIERS
     from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
 
     parser = argparse.ArgumentParser(prog="python -m nnapps train",
@@ -78,7 +79,7 @@ def _train_parser(family_name: str | None) -> argparse.ArgumentParser:
                              "data: a folder or zip of class folders of images or sounds, or a CSV/TSV file")
     parser.add_argument("--text-column", default=None, help="CSV/TSV: the column holding the texts")
     parser.add_argument("--label-column", default=None, help="CSV/TSV: the column holding the labels")
-    parser.add_argument("--model", required=True, help=f"one of {sorted(FAMILIES)}")
+    parser.add_argument("--model", required=True, help=f"one of {sorted(CLASSIFIERS)}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="set a hyperparameter or training option; repeatable")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the train/val/test split")
@@ -89,8 +90,8 @@ def _train_parser(family_name: str | None) -> argparse.ArgumentParser:
     _add_schema_options(parser, TRAIN_SCHEMA)
     for schema in FEATURE_SCHEMAS.values():
         _add_schema_options(parser, schema)
-    if family_name in FAMILIES:
-        _add_schema_options(parser, get_family(family_name).schema, skip=TRAIN_SCHEMA.names())
+    if family_name in CLASSIFIERS:
+        _add_schema_options(parser, CLASSIFIERS[family_name].schema, skip=TRAIN_SCHEMA.names())
     return parser
 
 
@@ -104,12 +105,12 @@ def cmd_train(argv: list[str]) -> int:
 
     from nnapps.data import DatasetUnavailable, get_spec, uploads
     from nnapps.features import FEATURE_SCHEMAS
-    from nnapps.models import get_family
+    from nnapps.models import get_classifier
     from nnapps.training.pipeline import train_run
     from nnapps.store.runs import EVERYONE, RunConfig, RunStore
     from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
     try:
-        family = get_family(args.model)
+        family = get_classifier(args.model)
         if Path(args.dataset).exists():
             spec = uploads.store_path(Path(args.dataset), args.text_column, args.label_column)
             RunStore().claim(spec.name, EVERYONE)  # whoever runs the machine adds it for every visitor
@@ -361,7 +362,7 @@ def cmd_delete(args) -> int:
 
 
 def _sweep_parser() -> argparse.ArgumentParser:
-    from nnapps.models import FAMILIES
+    from nnapps.models import CLASSIFIERS
 
     parser = argparse.ArgumentParser(
         prog="python -m nnapps sweep",
@@ -372,7 +373,7 @@ def _sweep_parser() -> argparse.ArgumentParser:
                "a setting. Exit status 1 when a trial failed (it is reported; the others go on).")
     parser.add_argument("--dataset", required=True, help="a dataset name (python -m nnapps datasets)")
     parser.add_argument("--model", required=True, action="append",
-                        help=f"a family, one of {sorted(FAMILIES)}; repeat (or separate by commas) for several")
+                        help=f"a family, one of {sorted(CLASSIFIERS)}; repeat (or separate by commas) for several")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUES",
                         help="a hyperparameter, training or representation setting and its values; repeatable")
     parser.add_argument("--seeds", type=int, default=1, help="training seeds per config (default 1)")
@@ -427,7 +428,7 @@ def cmd_sweep(argv: list[str]) -> int:
 
     from nnapps.data import DatasetUnavailable
     from nnapps.execution.jobs import JobQueue
-    from nnapps.models import get_family
+    from nnapps.models import get_classifier
     from nnapps.store.runs import RunStore
     from nnapps.sweeps.jobs import SweepRunner
     from nnapps.sweeps.plan import Sweep
@@ -437,7 +438,7 @@ def cmd_sweep(argv: list[str]) -> int:
             settings["epochs"] = args.epochs
         families = [f.strip() for item in args.model for f in item.split(",") if f.strip()]
         for family in families:
-            get_family(family)
+            get_classifier(family)
         if args.parallel is not None and args.parallel < 1:
             raise ValueError(f"--parallel must be at least 1, got {args.parallel}")
         sweep = Sweep.make(args.dataset, families, settings, args.seeds, sample=args.sample,
@@ -492,18 +493,28 @@ def cmd_bench(argv: list[str]) -> int:
     return bench_main(argv, prog="python -m nnapps bench")
 
 
+# Subcommands that parse their own arguments (their options depend on what they are given, or
+# they live beside the package): name -> (help, command taking the arguments after the name).
+SELF_PARSED = {
+    "train": ("train a model; see python -m nnapps train --help", cmd_train),
+    "gpt": ("train a character-level GPT; see python -m nnapps gpt --help", cmd_gpt),
+    "sweep": ("train a grid of settings times seeds; see python -m nnapps sweep --help", cmd_sweep),
+    "bench": ("benchmark figures (speed, accuracy, memory); see python -m nnapps bench --help", cmd_bench),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SELF_PARSED:
+        return SELF_PARSED[argv[0]][1](argv[1:])
     parser = argparse.ArgumentParser(prog="python -m nnapps",
                                      description="Train and compare small neural networks.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (("datasets", "list datasets"), ("models", "list model families")):
+    for name, help_text in (("datasets", "list datasets"), ("models", "list the classifier families")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--json", action="store_true")
-    sub.add_parser("train", help="train a model; see python -m nnapps train --help", add_help=False)
-    sub.add_parser("gpt", help="train a character-level GPT; see python -m nnapps gpt --help", add_help=False)
-    sub.add_parser("sweep", help="train a grid of settings times seeds; see python -m nnapps sweep --help",
-                   add_help=False)
+    for name, (help_text, _) in SELF_PARSED.items():
+        sub.add_parser(name, help=help_text, add_help=False)
     p = sub.add_parser("export", help="write a stored run as a bundle (zip)")
     p.add_argument("run_id")
     p.add_argument("--out", default=None, help="the zip to write (default: a name from the run)")
@@ -522,16 +533,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("delete", help="delete stored runs for everyone (examples included)")
     p.add_argument("run_ids", nargs="+", metavar="RUN_ID")
-    sub.add_parser("bench", help="benchmark figures (speed, accuracy, memory); see python -m nnapps bench --help",
-                   add_help=False)
-    if argv and argv[0] == "train":
-        return cmd_train(argv[1:])
-    if argv and argv[0] == "gpt":
-        return cmd_gpt(argv[1:])
-    if argv and argv[0] == "sweep":
-        return cmd_sweep(argv[1:])
-    if argv and argv[0] == "bench":
-        return cmd_bench(argv[1:])
     args = parser.parse_args(argv)
     return {"datasets": cmd_datasets, "models": cmd_models, "export": cmd_export,
             "import": cmd_import, "runs": cmd_runs, "delete": cmd_delete, "compare": cmd_compare}[args.command](args)

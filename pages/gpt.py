@@ -6,6 +6,7 @@ import streamlit as st
 from nnapps.data import DatasetUnavailable, corpora
 from nnapps.gpt.runs import gpt_config, gpt_runs
 from nnapps.gpt.sampling import attention, generate, next_logits, reshape
+from nnapps.charts.results import curves_chart
 from nnapps.gpt.train import SCHEMA as LM_SCHEMA
 from nnapps.gpt.train import EvalPoint
 from nnapps.models.gpt import SCHEMA as GPT_SCHEMA
@@ -13,6 +14,7 @@ from nnapps.ui import gpt_views, state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.code_view import show_code
 from nnapps.ui.escape import code_span, escape
+from nnapps.ui.gpt_compare import compare_gpt_runs
 from nnapps.ui.gpt_training import corpus_title, interrupted_training, live_training
 from nnapps.ui.links_view import copy_link, open_gpt_link, sync_gpt_link
 from nnapps.ui.progress import submit
@@ -57,7 +59,7 @@ by_id = {r.run_id: r for r in runs}
 if st.session_state.get(RUN) not in by_id:
     st.session_state.pop(RUN, None)
 
-explore, train_tab = st.tabs(["Explore a model", "Train your own"])
+explore, compare_tab, train_tab = st.tabs(["Explore a model", "Compare models", "Train your own"])
 
 with train_tab:
     st.markdown("Pick a text and a size, then train: the loss falls and samples turn from noise "
@@ -117,6 +119,9 @@ with train_tab:
                 submit([config])
     interrupted_training()
     live_training(PICK_NEXT)
+
+with compare_tab:  # before exploring, which stops the page when there is nothing to explore
+    compare_gpt_runs(runs)
 
 with explore:
     if not by_id:
@@ -235,7 +240,8 @@ with explore:
 
     with t_curve:
         points = [EvalPoint(**row) for row in run.metrics["curve"]]
-        show_chart(gpt_views.loss_by_step_chart({run.label: points}), f"gpt-loss-{run_id}", width="stretch")
+        show_chart(curves_chart({run.label: run.history.epochs}, "loss", unit=run.history.unit), f"gpt-loss-{run_id}",
+                   width="stretch")
         show_code(run)
         st.markdown("What it wrote (temperature 1) as it learned:")
         for p in points:

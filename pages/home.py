@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from nnapps.models import FAMILIES
+from nnapps.models import CLASSIFIERS
 from nnapps.store.runs import RunConfig
 from nnapps.ui import state
 from nnapps.ui.nav import page_link, switch_page
@@ -66,5 +66,5 @@ st.subheader("Models")
 st.dataframe(pd.DataFrame([{"name": f.name, "model": f.title, "data": ", ".join(f.modalities),
                             "what it is": f.description,
                             "settings": ", ".join(p.label for p in f.schema)}
-                           for f in FAMILIES.values()]),
+                           for f in CLASSIFIERS.values()]),
              hide_index=True, width="stretch")

@@ -9,7 +9,7 @@ A family's first modality decides its inputs here (cnn takes images).
 import pytest
 import torch
 
-from nnapps.models import FAMILIES, InputInfo
+from nnapps.models import CLASSIFIERS, InputInfo
 
 IMAGE_INFOS = (InputInfo((1, 8, 8)), InputInfo((3, 12, 12)))
 TEXT_INFOS = (InputInfo((12,), vocab_size=50), InputInfo((40,), vocab_size=300))
@@ -21,7 +21,7 @@ PAD_ID, FIRST_WORD_ID = 0, 2
 
 
 def modality_of(family: str) -> str:
-    return FAMILIES[family].modalities[0]
+    return CLASSIFIERS[family].modalities[0]
 
 
 def infos_for(family: str) -> tuple[InputInfo, ...]:
@@ -41,7 +41,7 @@ def info_id(info: InputInfo) -> str:
 def family_infos(families=None) -> list:
     """pytest params (family, info) for each family and each input its modality is tested with."""
     return [pytest.param(name, info, id=f"{name}-{info_id(info)}")
-            for name in (families or FAMILIES) for info in infos_for(name)]
+            for name in (families or CLASSIFIERS) for info in infos_for(name)]
 
 
 def token_ids(n: int, length: int, vocab_size: int, seed: int = 0, min_len: int = 1,

@@ -6,6 +6,7 @@ import pytest
 from page_helpers import open_page, train_two_digits_runs
 
 from nnapps.charts import results as charts
+from nnapps.gpt.runs import history_from_curve
 from nnapps.gpt.train import EvalPoint
 from nnapps.training.loop import EpochStats
 from nnapps.ui import gpt_views
@@ -20,8 +21,9 @@ CHARTS = {
     "signed bars": lambda: charts.signed_bars(np.array([-1.5, 0.0, 2.0]), range(3), "unit", "activation"),
     "attention": lambda: gpt_views.attention_chart(np.tril(np.ones((4, 4))) / np.arange(1, 5)[:, None], "abcd",
                                                    "Head 1"),
-    "loss by step": lambda: gpt_views.loss_by_step_chart({"GPT": [EvalPoint(0, 4.0, 4.1, 0.0),
-                                                                  EvalPoint(10, 2.0, 2.2, 1.0)]}),
+    "loss by step": lambda: charts.curves_chart({"GPT": history_from_curve([EvalPoint(0, 4.0, 4.1, 0.0),
+                                                                            EvalPoint(10, 2.0, 2.2, 1.0)]).epochs},
+                                                "loss", unit="step"),
 }
 
 

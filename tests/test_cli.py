@@ -17,7 +17,7 @@ from PIL import Image
 
 from nnapps import cli
 from nnapps.data import dataset_specs, load_dataset
-from nnapps.models import FAMILIES
+from nnapps.models import CLASSIFIERS
 from nnapps.store.runs import RunStore
 from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
 from test_text_table import QUOTES_NOTE, SMS_NOTES, labelled, review_sentences, sms_with_bad_lines, tsv, words
@@ -144,9 +144,9 @@ def test_models_json_lists_every_family_with_its_schema(results):
     r = results["models"]
     assert r.returncode == 0, r.stderr
     models = json.loads(r.stdout)
-    assert [m["name"] for m in models] == list(FAMILIES)
+    assert [m["name"] for m in models] == list(CLASSIFIERS)
     for m in models:
-        family = FAMILIES[m["name"]]
+        family = CLASSIFIERS[m["name"]]
         assert m["kind"] == family.kind and m["modalities"] == list(family.modalities)
         assert [h["name"] for h in m["hyperparameters"]] == family.schema.names()
         for h, p in zip(m["hyperparameters"], family.schema):
@@ -167,7 +167,7 @@ def test_train_prints_one_sane_json_object(results):
     assert 0.0 < out["train_seconds"] < 60
     assert out["epochs_run"] == 2
     assert out["train"]["epochs"] == 2 and set(out["train"]) == set(TRAIN_SCHEMA.names())
-    assert out["hparams"] == FAMILIES["mlp"].schema.defaults()
+    assert out["hparams"] == CLASSIFIERS["mlp"].schema.defaults()
     # Progress went to stderr, one line per epoch.
     assert results["train"].stderr.count("epoch ") == 2
 
@@ -261,7 +261,7 @@ def test_device_is_not_an_option(capsys):
 
 
 def test_every_schema_parameter_is_an_option():
-    for family in FAMILIES.values():
+    for family in CLASSIFIERS.values():
         parser = cli._train_parser(family.name)
         options = {a.dest for a in parser._actions}
         assert set(family.schema.names()) | set(TRAIN_SCHEMA.names()) <= options
@@ -286,7 +286,7 @@ def test_train_gru_on_reviews_prints_one_sane_json_object(results):
     assert 0.0 < out["log_loss"] < 5.0 and math.isfinite(out["log_loss"])
     assert out["params"] > 0 and 0.0 < out["train_seconds"] < 60 and out["epochs_run"] == 1
     assert out["features"] == {**TEXT_DEFAULTS, "max_len": 32}
-    assert out["hparams"] == {**FAMILIES["gru"].schema.defaults(), "hidden": 16, "embed_dim": 16}
+    assert out["hparams"] == {**CLASSIFIERS["gru"].schema.defaults(), "hidden": 16, "embed_dim": 16}
     assert results["gru"].stderr.count("epoch ") == 1
     run = RunStore(results["home"]).get(out["run_id"])
     assert run.preprocessor["kind"] == "text_tokenizer" and run.preprocessor["level"] == "word"

@@ -13,12 +13,11 @@ from safetensors.torch import save_file
 
 from nnapps.store.code_export import model_script
 from nnapps.models import FAMILIES, InputInfo, get_family
-from nnapps.models.registry import LANGUAGE_MODELS
 from nnapps.store.runs import Run, RunConfig
 from nnapps.training.loop import History
 from page_helpers import open_page, train_two_digits_runs
 
-TORCH = [name for name, f in {**FAMILIES, **LANGUAGE_MODELS}.items() if f.kind == "torch"]
+TORCH = [name for name, f in FAMILIES.items() if f.kind == "torch"]
 GPT_INFO = InputInfo((16,), vocab_size=30)
 
 

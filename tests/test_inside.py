@@ -13,7 +13,7 @@ from torch import nn
 
 from nnapps.analysis.inside import (SATURATION, activation_curves, activation_usage, backprop_step, dense_layers,
                                     forward_dense, pre_activations, trace, unit_usage)
-from nnapps.models import FAMILIES
+from nnapps.models import CLASSIFIERS
 from nnapps.models.mlp import MLP, MLPConfig
 from nnapps.training.loop import TensorData, TrainConfig, WEIGHT_BINS, fit
 from model_inputs import family_infos, small_batch
@@ -23,14 +23,14 @@ from test_pages import chart_data, charts_by_field, validation_items
 # Page tests here get their own store and queue, app or not (see conftest.py).
 pytestmark = pytest.mark.usefixtures("fresh_services")
 
-TORCH_FAMILIES = [name for name, f in FAMILIES.items() if f.kind == "torch"]
+TORCH_FAMILIES = [name for name, f in CLASSIFIERS.items() if f.kind == "torch"]
 N_CLASSES = 3
 
 
 @pytest.mark.parametrize("name, info", family_infos(TORCH_FAMILIES))
 def test_trace_captures_every_layer_of_every_family(name, info):
     torch.manual_seed(0)
-    model = FAMILIES[name].make({}, info, N_CLASSES).eval()
+    model = CLASSIFIERS[name].make({}, info, N_CLASSES).eval()
     X, _ = small_batch(info, n=5)
     layers, inputs, outputs, logits = trace(model, X)
     with torch.no_grad():

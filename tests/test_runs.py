@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nnapps.features import preprocessor_from_state
-from nnapps.models import FAMILIES
+from nnapps.models import CLASSIFIERS
 from nnapps.training.pipeline import build_model, load_model, predict_proba, train_run
 from nnapps.models import InputInfo
 from nnapps.store.runs import CODE_VERSION, Run, RunConfig, RunStore
@@ -21,7 +21,7 @@ from model_inputs import DATASET_FOR, modality_of
 
 def test_make_fills_defaults_and_coerces():
     config = RunConfig.make("digits", "mlp", {"width": "32"}, {"lr": "0.01", "epochs": 3})
-    assert config.hparams == {**FAMILIES["mlp"].schema.defaults(), "width": 32}
+    assert config.hparams == {**CLASSIFIERS["mlp"].schema.defaults(), "width": 32}
     assert config.train == {**TRAIN_SCHEMA.defaults(), "lr": 0.01, "epochs": 3}
     assert config.split_seed == 0 and config.code_version == CODE_VERSION
     assert "device" not in config.train  # where a run trains is no part of what it is
@@ -295,8 +295,8 @@ def dataset_fixture(modality: str) -> str:
 
 
 def test_every_family_has_a_fast_setting():
-    assert set(FAST) == set(FAMILIES)
-    assert set(FAST_FEATURES) == {modality_of(name) for name in FAMILIES} == set(PREPROCESSOR_KIND)
+    assert set(FAST) == set(CLASSIFIERS)
+    assert set(FAST_FEATURES) == {modality_of(name) for name in CLASSIFIERS} == set(PREPROCESSOR_KIND)
 
 
 def fast_config(family: str) -> RunConfig:
@@ -381,7 +381,7 @@ def test_stopped_run_is_stored_as_stopped_and_retrained_later(tmp_path, digits):
     assert store.get(config.run_id).status == "complete" and len(store.list_runs()) == 1
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("family", list(CLASSIFIERS))
 def test_loaded_model_reproduces_the_stored_test_probabilities(fast_runs, request, family):
     store, run = fast_runs(family)
     modality = modality_of(family)
@@ -399,7 +399,7 @@ def test_loaded_model_reproduces_the_stored_test_probabilities(fast_runs, reques
     np.testing.assert_array_equal(proba, reloaded_run.test_proba)
 
 
-@pytest.mark.parametrize("family", [n for n, f in FAMILIES.items() if f.kind == "torch"])
+@pytest.mark.parametrize("family", [n for n, f in CLASSIFIERS.items() if f.kind == "torch"])
 def test_stored_weights_fit_the_rebuilt_model(fast_runs, family):
     store, run = fast_runs(family)
     weights = store.load_weights(run.run_id)

@@ -24,12 +24,14 @@ def curves_frame(histories: dict[str, list[EpochStats]]) -> pd.DataFrame:
 
 
 def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: int = 340,
-                 epoch: int | None = None) -> alt.Chart:
+                 epoch: int | None = None, unit: str = "epoch") -> alt.Chart:
     """Overlaid training curves: one colour per run, solid validation and dashed train lines;
-    epoch draws a rule there (the epoch replayed)."""
+    epoch draws a rule there (the epoch replayed). unit is what the histories count (their
+    History.unit): "epoch", or "step" for language models."""
     if metric not in CURVE_METRICS:
         raise ValueError(f"metric must be one of {list(CURVE_METRICS)}, got {metric!r}")
     df = curves_frame(histories)
+    x_title = unit.capitalize()
     y_axis = alt.Y(f"{metric}:Q", title=metric.capitalize(),
                    scale=alt.Scale(zero=False),
                    axis=alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis())
@@ -37,7 +39,7 @@ def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: in
         alt.Chart(df)
         .mark_line(point=alt.OverlayMarkDef(size=20))
         .encode(
-            x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X("epoch:Q", title=x_title, axis=alt.Axis(tickMinStep=1)),
             y=y_axis,
             color=alt.Color("run:N", title="Run", scale=alt.Scale(scheme=RUN_COLOURS),
                             legend=alt.Legend(orient="bottom", direction="vertical")),
@@ -46,14 +48,14 @@ def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: in
                                       legend=alt.Legend(symbolType="stroke", symbolStrokeColor="gray",
                                                         symbolStrokeWidth=2, orient="bottom",
                                                         direction="vertical")),
-            tooltip=["run", "split", "epoch",
+            tooltip=["run", "split", alt.Tooltip("epoch:Q", title=unit),
                      alt.Tooltip(f"{metric}:Q", format=".2%" if metric == "accuracy" else ".4f")],
         )
     )
     if epoch is not None:
         rule = alt.Chart(pd.DataFrame({"epoch": [epoch]})).mark_rule(color="#e4572e").encode(x="epoch:Q")
-        return alt.layer(chart, rule).properties(height=height, title=f"{metric.capitalize()} per epoch")
-    return chart.properties(height=height, title=f"{metric.capitalize()} per epoch")
+        return alt.layer(chart, rule).properties(height=height, title=f"{metric.capitalize()} per {unit}")
+    return chart.properties(height=height, title=f"{metric.capitalize()} per {unit}")
 
 
 def confusion_chart(confusion: list[list[int]], class_names: list[str], title: str,

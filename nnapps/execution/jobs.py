@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from nnapps.execution import Backend, Outcome, Training, TrainingFailed, make_backend
 from nnapps.execution.journal import JobJournal, server_token
 from nnapps.gpt.train import EvalPoint
-from nnapps.models.gpt import FAMILY as GPT
+from nnapps.models import LANGUAGE_MODEL, get_family
 from nnapps.store.retention import check_room, evict
 from nnapps.store.runs import EVERYONE, Run, RunConfig, RunStore
 from nnapps.training.loop import EpochStats
@@ -284,9 +284,10 @@ class JobQueue:
         with self._lock:
             if not job.epochs:
                 job.epochs = list(run.history.epochs)
-            if not job.points and job.config.family == GPT.name:
+            language_model = get_family(job.config.family).task == LANGUAGE_MODEL
+            if not job.points and language_model:
                 job.points = [EvalPoint(**p) for p in run.metrics.get("curve", [])]
-            summary = (f"validation loss {run.metrics['val_loss']:.3f}" if job.config.family == GPT.name
+            summary = (f"validation loss {run.metrics['val_loss']:.3f}" if language_model
                        else f"test accuracy {run.metrics['accuracy']:.1%}")
             note = run.history.stop_note(job.config.train.get("patience", 0), job.config.train.get("epochs", 0))
             summary += f"; {note}" if note else ""

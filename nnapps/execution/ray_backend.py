@@ -130,12 +130,14 @@ class RayBackend:
             return self._uploads[(name, seed)]
 
     def execute(self, training: Training, report: Report, should_stop) -> Outcome:
-        from nnapps.models.gpt import FAMILY as GPT
+        from nnapps.models import CLASSIFIER, get_family
 
         ray = self.ray
         config = training.config
         try:
-            dataset = None if config.family == GPT.name else self._dataset_ref(config.dataset, config.split_seed)
+            # Only a classifier's dataset is shipped to the workers; a language model reads its text.
+            dataset = (self._dataset_ref(config.dataset, config.split_seed)
+                       if get_family(config.family).task == CLASSIFIER else None)
         except Exception as exc:
             raise TrainingFailed.of(exc) from exc
         report("waiting for a Ray worker")

@@ -13,6 +13,7 @@ from typing import Callable, Union
 
 from nnapps.data import Dataset, DatasetUnavailable
 from nnapps.gpt.train import EvalPoint
+from nnapps.models import CLASSIFIER, LANGUAGE_MODEL
 from nnapps.store.runs import EVERYONE, Run, RunConfig
 from nnapps.training.loop import EpochStats
 
@@ -122,20 +123,31 @@ def perform(training: Training, report: Report, should_stop: Callable[[], bool],
     learned is kept, the run marked stopped). Raises what the training raised."""
     from safetensors.torch import save
 
-    from nnapps.models.gpt import FAMILY as GPT
+    from nnapps.models import get_family
+
+    fit = _FITS[get_family(training.config.family).task]
+    run, weights = fit(training, report, should_stop, datasets)
+    return Outcome(run, save({k: v.detach().cpu().contiguous() for k, v in weights.items()}))
+
+
+def _fit_classifier(training: Training, report: Report, should_stop: Callable[[], bool],
+                    datasets: DatasetCache | None):
+    from nnapps.training.pipeline import fit_run
 
     config = training.config
-    if config.family == GPT.name:
-        from nnapps.gpt.runs import fit_gpt_run
+    report("loading the dataset")
+    dataset = (datasets or DatasetCache(0)).get(config.dataset, config.split_seed)
+    report("training")
+    return fit_run(config, dataset, on_epoch=report, should_stop=should_stop, threads=training.threads)
 
-        report("training")
-        run, weights = fit_gpt_run(config, on_eval=report, should_stop=should_stop)
-    else:
-        from nnapps.training.pipeline import fit_run
 
-        report("loading the dataset")
-        dataset = (datasets or DatasetCache(0)).get(config.dataset, config.split_seed)
-        report("training")
-        run, weights = fit_run(config, dataset, on_epoch=report, should_stop=should_stop,
-                               threads=training.threads)
-    return Outcome(run, save({k: v.detach().cpu().contiguous() for k, v in weights.items()}))
+def _fit_language_model(training: Training, report: Report, should_stop: Callable[[], bool],
+                        datasets: DatasetCache | None):
+    from nnapps.gpt.runs import fit_gpt_run
+
+    report("training")  # a corpus is read by the training itself: no dataset to load
+    return fit_gpt_run(training.config, on_eval=report, should_stop=should_stop)
+
+
+# How a family's task trains: (training, report, should_stop, datasets) -> (run, weights).
+_FITS = {CLASSIFIER: _fit_classifier, LANGUAGE_MODEL: _fit_language_model}

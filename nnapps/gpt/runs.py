@@ -2,8 +2,10 @@
 
 A GPT run is a Run like any other: its dataset is "corpus:<name>", its classes are the
 characters of its vocabulary, and its test-split probabilities are the next-character
-distributions at fixed places of the validation text. What is particular to a language
-model (the loss curve, the samples, tokens per second) lives in its metrics.
+distributions at fixed places of the validation text. Its history is by step: one entry per
+measurement (history_from_curve). What is particular to a language model (its measurements
+with their samples, tokens per second) lives in its metrics; a run stored before GPT runs had a
+history gets one from those measurements when read (with_history).
 """
 
 import json
@@ -23,7 +25,7 @@ from nnapps.models import InputInfo
 from nnapps.models.gpt import FAMILY, GPT
 from nnapps.models.gpt import SCHEMA as MODEL_SCHEMA
 from nnapps.store.runs import EVERYONE, Run, RunConfig, RunStore
-from nnapps.training.loop import History
+from nnapps.training.loop import EpochStats, History
 from nnapps.gpt.train import SCHEMA as TRAIN_SCHEMA
 from nnapps.gpt.train import EvalPoint, LMResult, check_measurements, fixed_windows, train_lm
 from nnapps.gpt.vocab import CharVocab
@@ -82,20 +84,47 @@ def fit_gpt_run(config: RunConfig, corpus: corpora.Corpus | None = None,
 
 def _as_run(config: RunConfig, corpus: corpora.Corpus, result: LMResult, val_text: str) -> Run:
     model, vocab = result.model, result.vocab
-    x, y = fixed_windows(vocab.encode(val_text), model.context, PROBES)
-    with torch.inference_mode():
-        proba = torch.softmax(model(x)[:, -1], -1).numpy()
-    y_last = y[:, -1].numpy()
+    proba, y_last = probe_proba(model, vocab.encode(val_text))
     metrics = {"train_loss": result.train_loss, "val_loss": result.val_loss, "steps": result.steps,
                "tokens_per_s": result.tokens_per_s, "train_seconds": result.seconds,
                "params": model.n_params(), "accuracy": float((proba.argmax(1) == y_last).mean()),
                "curve": [asdict(p) for p in result.curve]}
     return Run(config=config, status="stopped" if result.stopped_by_user else "complete",
-               history=History(device=result.device), metrics=metrics, class_names=list(vocab.chars),
+               history=history_from_curve(result.curve, result.device, result.stopped_by_user),
+               metrics=metrics, class_names=list(vocab.chars),
                input_info=InputInfo(shape=(model.context,), vocab_size=len(vocab)),
                preprocessor={"corpus": corpus.name, "title": corpus.title, "chars": len(corpus.text),
                              "prompt": corpus.prompt},
                test_proba=proba, y_test=y_last)
+
+
+def probe_proba(model: GPT, val_ids: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The next-character distributions (PROBES, vocab) at fixed places of the validation ids,
+    and the characters that follow there (PROBES,): a GPT run's test probabilities and labels."""
+    x, y = fixed_windows(val_ids, model.context, PROBES)
+    with torch.inference_mode():
+        proba = torch.softmax(model(x)[:, -1], -1).numpy()
+    return proba, y[:, -1].numpy()
+
+
+def history_from_curve(points: list[EvalPoint], device: str = "cpu", stopped_by_user: bool = False) -> History:
+    """A GPT's measurements as a History by step: each entry's seconds are the training time
+    since the measurement before. The weights kept are the last step's, so best_epoch is it."""
+    epochs, before = [], 0.0
+    for p in points:
+        epochs.append(EpochStats(epoch=p.step, train_loss=p.train_loss, train_acc=p.train_acc,
+                                 val_loss=p.val_loss, val_acc=p.val_acc, seconds=p.seconds - before))
+        before = p.seconds
+    return History(epochs=epochs, best_epoch=epochs[-1].epoch if epochs else 0,
+                   stopped_by_user=stopped_by_user, device=device, unit="step")
+
+
+def with_history(run: Run) -> Run:
+    """run, with a history by step made from its measurements when it was stored without one."""
+    if not run.history.epochs and run.metrics.get("curve"):
+        run.history = history_from_curve([EvalPoint(**p) for p in run.metrics["curve"]], run.history.device,
+                                         run.status == "stopped")
+    return run
 
 
 def gpt_model(run: Run, weights: dict[str, torch.Tensor]) -> tuple[GPT, CharVocab]:
@@ -112,7 +141,7 @@ def load_gpt(store: RunStore, run: Run) -> tuple[GPT, CharVocab]:
 
 def gpt_runs(store: RunStore, visitor: str | None = None) -> list[Run]:
     """The stored GPT runs visitor may see (every one for None), newest first."""
-    return store.list_runs(family=FAMILY.name, visitor=visitor)[::-1]
+    return [with_history(r) for r in store.list_runs(family=FAMILY.name, visitor=visitor)[::-1]]
 
 
 def export_checkpoint(store: RunStore, run: Run, path: Path) -> Path:
@@ -121,7 +150,8 @@ def export_checkpoint(store: RunStore, run: Run, path: Path) -> Path:
     tensors = {f"weights.{k}": v.contiguous() for k, v in store.load_weights(run.run_id).items()}
     tensors["results.test_proba"] = torch.from_numpy(np.ascontiguousarray(run.test_proba))
     tensors["results.y_test"] = torch.from_numpy(np.ascontiguousarray(run.y_test))
-    header = {"config": run.config.to_dict(), "metrics": run.metrics, "class_names": run.class_names,
+    header = {"config": run.config.to_dict(), "metrics": run.metrics, "history": run.history.to_dict(),
+              "class_names": run.class_names,
               "input_info": run.input_info.to_dict(), "preprocessor": run.preprocessor,
               "status": run.status, "created": run.created}
     size = sum(t.numel() * t.element_size() for t in tensors.values())
@@ -157,12 +187,15 @@ def read_checkpoint(path: Path, header_only: bool = False) -> tuple[Run | RunCon
         if header_only:
             return config, {}
         tensors = {k: f.get_tensor(k) for k in f.keys()}
-    run = Run(config=config, status=header["status"], history=History(), metrics=header["metrics"],
+    # A checkpoint written before GPT runs had a history (the shipped one) has its measurements.
+    history = History.from_dict(header["history"]) if "history" in header else History()
+    run = Run(config=config, status=header["status"], history=history, metrics=header["metrics"],
               class_names=list(header["class_names"]),
               input_info=InputInfo.from_dict(header["input_info"]),
               preprocessor=header["preprocessor"], test_proba=tensors["results.test_proba"].numpy(),
               y_test=tensors["results.y_test"].numpy(), created=float(header.get("created", time.time())))
     weights = {k[len("weights."):]: v for k, v in tensors.items() if k.startswith("weights.")}
+    with_history(run)
     gpt_model(run, weights)  # raises when the weights do not fit the header's settings
     return run, weights
 

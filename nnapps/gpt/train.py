@@ -57,6 +57,10 @@ class EvalPoint:
     val_loss: float
     seconds: float  # training time so far, without the time spent measuring
     sample: str = ""
+    # Share of places whose next character is the most probable one (None in runs stored
+    # before it was measured).
+    train_acc: float | None = None
+    val_acc: float | None = None
 
 
 @dataclass
@@ -103,14 +107,21 @@ def fixed_windows(ids: torch.Tensor, context: int, n: int) -> tuple[torch.Tensor
 
 
 @torch.inference_mode()
-def mean_loss(model: GPT, x: torch.Tensor, y: torch.Tensor, batch: int = EVAL_BATCH) -> float:
-    total = 0.0
+def loss_and_accuracy(model: GPT, x: torch.Tensor, y: torch.Tensor, batch: int = EVAL_BATCH) -> tuple[float, float]:
+    """Mean cross-entropy of windows x (N, T) predicting y (N, T), and the share of places whose
+    most probable next character is y's."""
+    total, hits = 0.0, 0
     with evaluating(model):
         for s in range(0, len(x), batch):
-            logits = model(x[s:s + batch])
-            total += nn.functional.cross_entropy(logits.flatten(0, 1), y[s:s + batch].flatten(),
-                                                 reduction="sum").item()
-    return total / y.numel()
+            logits = model(x[s:s + batch])  # (B, T, vocab)
+            target = y[s:s + batch]
+            total += nn.functional.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="sum").item()
+            hits += int((logits.argmax(-1) == target).sum())
+    return total / y.numel(), hits / y.numel()
+
+
+def mean_loss(model: GPT, x: torch.Tensor, y: torch.Tensor, batch: int = EVAL_BATCH) -> float:
+    return loss_and_accuracy(model, x, y, batch)[0]
 
 
 def lr_at(step: int, config: dict) -> float:
@@ -155,7 +166,8 @@ def train_lm(train_text: str, val_text: str, hparams: dict, train: dict, device:
     prompt = vocab.encode("".join(c for c in sample_prompt if c in vocab.index) or vocab.chars[0])
 
     def measure() -> None:
-        point = EvalPoint(step, *(mean_loss(model, x, y) for x, y in eval_sets), seconds)
+        (train_loss, train_acc), (val_loss, val_acc) = (loss_and_accuracy(model, x, y) for x, y in eval_sets)
+        point = EvalPoint(step, train_loss, val_loss, seconds, train_acc=train_acc, val_acc=val_acc)
         point.sample = vocab.decode(generate(model, prompt, SAMPLE_CHARS, temperature=1.0,
                                              top_k=0, seed=config["seed"]).ids)
         curve.append(point)

@@ -1,6 +1,7 @@
 """Model families (one file each) and their registry."""
 
-from nnapps.models.family import InputInfo, ModelFamily
-from nnapps.models.registry import FAMILIES, families_for, get_family
+from nnapps.models.family import CLASSIFIER, LANGUAGE_MODEL, TASKS, InputInfo, ModelFamily
+from nnapps.models.registry import CLASSIFIERS, FAMILIES, families_for, get_classifier, get_family
 
-__all__ = ["FAMILIES", "InputInfo", "ModelFamily", "families_for", "get_family"]
+__all__ = ["CLASSIFIER", "CLASSIFIERS", "FAMILIES", "InputInfo", "LANGUAGE_MODEL", "ModelFamily", "TASKS",
+           "families_for", "get_classifier", "get_family"]

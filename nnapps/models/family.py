@@ -1,4 +1,5 @@
-"""What a model family declares: its name, the modalities it accepts, its hyperparameter schema."""
+"""What a model family declares: its name, the modalities it accepts, its hyperparameter schema,
+what it predicts (its task) and how it is built."""
 
 import threading
 from dataclasses import dataclass, field
@@ -11,6 +12,12 @@ from nnapps.schema import Schema
 # A family builds either an nn.Module trained by nnapps.training.loop.fit ("torch"), or a
 # scikit-learn estimator fitted by its own solver ("sklearn"); both go through one Run path.
 KINDS = ("torch", "sklearn")
+# What a family's model predicts. A classifier scores a dataset's classes, trains by epochs
+# (nnapps.training) and is listed where models of a modality are chosen; a language model
+# scores the next character of a text, trains by steps on its own page (nnapps.gpt). Pages and
+# the store ask a family its task, never its name.
+CLASSIFIER, LANGUAGE_MODEL = "classifier", "language model"
+TASKS = (CLASSIFIER, LANGUAGE_MODEL)
 # Building a model draws its first weights from torch's process-wide generator, which
 # trainings in threads of one server share: each seeds and builds under this lock, so the
 # same seed always gives the same weights.
@@ -71,10 +78,16 @@ class ModelFamily:
         repr=False, compare=False, default=_load_state_dict)
     # Starting values that suit one modality better than the schema's defaults.
     modality_defaults: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    task: str = CLASSIFIER
+    # State-dict entries that are another entry's tensor (an output layer tied to the token
+    # embedding): export_weights leaves them out, and loading makes the tie again.
+    tied_weights: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"family {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.task not in TASKS:
+            raise ValueError(f"family {self.name!r}: task must be one of {TASKS}, got {self.task!r}")
         if set(self.modality_defaults) - set(self.modalities):
             raise ValueError(f"family {self.name!r}: defaults for modalities it does not take")
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from nnapps.schema import Param, Schema
-from nnapps.models.family import InputInfo, ModelFamily
+from nnapps.models.family import LANGUAGE_MODEL, InputInfo, ModelFamily
 from nnapps.models.layers import SeededDropout
 from nnapps.models.transformer import Block
 
@@ -104,15 +104,18 @@ def build(hp: dict, inputs: InputInfo, n_classes: int) -> GPT:
     return GPT(inputs.vocab_size, **hp)
 
 
+TIED = ("head.weight",)  # the output layer is the token embedding
+
+
 def export_weights(model: GPT) -> dict[str, torch.Tensor]:
     # The output layer is the token embedding; safetensors stores a tensor once, and the
     # tie is made again on loading.
-    return {k: v for k, v in model.state_dict().items() if k != "head.weight"}
+    return {k: v for k, v in model.state_dict().items() if k not in TIED}
 
 
 def import_weights(model: GPT, weights: dict[str, torch.Tensor]) -> GPT:
     missing, unexpected = model.load_state_dict(weights, strict=False)
-    if missing != ["head.weight"] or unexpected:
+    if missing != list(TIED) or unexpected:
         raise ValueError(f"these weights do not fit this GPT: missing {missing}, unexpected {unexpected}")
     return model.eval()
 
@@ -120,7 +123,7 @@ def import_weights(model: GPT, weights: dict[str, torch.Tensor]) -> GPT:
 FAMILY = ModelFamily(
     name="gpt", title="GPT",
     description="A decoder-only Transformer that reads characters and scores every possible next one.",
-    modalities=("corpus",), schema=SCHEMA, kind="torch",
+    modalities=("corpus",), schema=SCHEMA, kind="torch", task=LANGUAGE_MODEL, tied_weights=TIED,
     build=build,
     summary=lambda hp: f"{hp['n_layers']}x{hp['width']}, {hp['n_heads']} heads, context {hp['context']}",
     export_weights=export_weights, import_weights=import_weights,

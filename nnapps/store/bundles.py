@@ -13,14 +13,15 @@ Only JSON, CSV and safetensors are read, nothing is unpickled; member names, siz
 schema are checked, and the weights must load into the model the config builds, all finite.
 When the run's dataset (or GPT text) is on this copy, the model is rebuilt from the weights and
 the fitted preprocessor and its test probabilities recomputed: a bundle whose weights do not
-give its probabilities is refused. An imported run is kept apart from the runs trained here
+give its probabilities is refused. What differs by the family's task (a classifier's
+preprocessor and dataset, a language model's vocabulary and text) is in the module TASK_PARTS
+names for it; this one reads and checks what every run has. An imported run is kept apart from the runs trained here
 (runs.Provenance): it never answers a request to train its config, and replaces nothing.
 """
 
 import hashlib
 import io
 import json
-import math
 import time
 import zipfile
 from dataclasses import asdict
@@ -30,10 +31,17 @@ import pandas as pd
 import torch
 from safetensors.torch import load as load_tensors, save as save_tensors
 
-from nnapps.models import InputInfo, get_family
+from nnapps.gpt import bundle as language_model_part
+from nnapps.models import CLASSIFIER, LANGUAGE_MODEL, InputInfo, get_family
+from nnapps.store import classifier_bundle
+from nnapps.store.bundle_checks import BundleError
 from nnapps.store.retention import check_room
-from nnapps.store.runs import EVERYONE, STATUSES, Provenance, Run, RunConfig, RunStore, check_split_seed
+from nnapps.store.runs import EVERYONE, STATUSES, Provenance, Run, RunConfig, RunStore
 from nnapps.training.loop import History
+
+# Each task's part of an import: clean_config, check_inputs, metrics, data_here and
+# recompute_proba, with the same signatures.
+TASK_PARTS = {CLASSIFIER: classifier_bundle, LANGUAGE_MODEL: language_model_part}
 
 MEMBERS = ("config.json", "run.json", "history.csv", "test_probabilities.csv", "metrics.json",
            "weights.safetensors")
@@ -44,24 +52,18 @@ MAX_BUNDLE_BYTES = 100 * 2**20
 MEMBER_BYTES = {"config.json": 64 * 2**10, "metrics.json": 4 * 2**20, "run.json": 16 * 2**20,
                 "history.csv": 4 * 2**20}
 MAX_RATIO = 200  # unpacked size over packed size: beyond it, a member is a bomb, not data
-# Numbers a run's metrics hold besides those recomputed here from its probabilities.
-CLASSIFIER_NUMBERS = ("params", "train_seconds", "infer_ms_per_sample", "epochs_run")
-GPT_NUMBERS = ("train_loss", "val_loss", "steps", "tokens_per_s", "train_seconds", "params")
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".npy", ".npz")
 # Recomputed test probabilities may differ from a bundle's by this much (another machine's
 # float rounding, the CSV's decimals); a model that is not the bundle's differs by far more.
 PROBA_TOLERANCE = 1e-3
 
 
-class BundleError(ValueError):
-    """A bundle that cannot be imported, with the reason for a person."""
-
-
 def export_bundle(store: RunStore, run: Run) -> bytes:
     """The run as one zip (see the module's docstring for its members)."""
     buf = io.BytesIO()
+    # A language model's history is by step: its first column says so.
     history = pd.DataFrame([[getattr(e, k) for k in HISTORY_COLUMNS] for e in run.history.epochs],
-                           columns=HISTORY_COLUMNS)
+                           columns=[run.history.unit, *HISTORY_COLUMNS[1:]])
     extra = {"status": run.status, "created": run.created, "class_names": run.class_names,
              "input_info": run.input_info.to_dict(), "preprocessor": run.preprocessor,
              "history": run.history.to_dict()}
@@ -79,6 +81,11 @@ def export_bundle(store: RunStore, run: Run) -> bytes:
 def bundle_name(run: Run) -> str:
     dataset = "".join(c if c.isalnum() or c in "-_" else "-" for c in run.config.dataset)
     return f"nnapps-{dataset}-{run.config.family}-{run.run_id}.zip"
+
+
+def _part(config: RunConfig):
+    """The module holding what is particular to the task of config's family."""
+    return TASK_PARTS[get_family(config.family).task]
 
 
 def _proba_frame(run: Run) -> pd.DataFrame:
@@ -183,14 +190,7 @@ def _config(raw: dict) -> RunConfig:
         raise BundleError(f"config.json must have exactly the fields {sorted(fields)}; it has {sorted(raw)}")
     try:
         family = get_family(raw["family"])
-        if family.name == "gpt":
-            from nnapps.gpt.runs import corpus_name, gpt_config
-            # Importing trains nothing: this copy's training limits do not apply.
-            clean = gpt_config(corpus_name(RunConfig(**raw)), raw["hparams"], raw["train"], check_limits=False)
-        else:
-            clean = RunConfig.make(raw["dataset"], family.name, raw["hparams"], raw["train"],
-                                   check_split_seed(raw["split_seed"]), raw["features"],
-                                   modality=_modality(raw["dataset"], family))
+        clean = TASK_PARTS[family.task].clean_config(raw, family)
     except (TypeError, ValueError, KeyError) as exc:
         raise BundleError(f"config.json does not describe a run here: {exc}") from None
     config = RunConfig(**{**asdict(clean), "code_version": str(raw["code_version"])})
@@ -200,23 +200,8 @@ def _config(raw: dict) -> RunConfig:
     return config
 
 
-def _modality(dataset, family) -> str:
-    """The modality of a dataset a bundle names: a name, never a path. A dataset this copy does
-    not have may be an upload on the copy the bundle comes from (user-<hash>)."""
-    from nnapps.data import get_spec
-    from nnapps.data.uploads import is_upload_name
-    try:
-        return get_spec(dataset).modality
-    except ValueError:
-        if not is_upload_name(dataset):
-            shown = dataset[:80] if isinstance(dataset, str) else dataset
-            raise BundleError(f"config.json names the dataset {shown!r}, which is neither a dataset of "
-                              "this copy nor an upload's name (user-<12 hex digits>)") from None
-    return family.modalities[0]
-
-
 def _run(config: RunConfig, extra: dict, metrics: dict, proba_csv: bytes):
-    """The run a bundle's parts describe, and what _check_against_here found of its data here."""
+    """The run a bundle's parts describe, and what its task's data_here found of its data here."""
     try:
         class_names = [str(c) for c in extra["class_names"]]
         input_info = InputInfo.from_dict(extra["input_info"])
@@ -232,14 +217,8 @@ def _run(config: RunConfig, extra: dict, metrics: dict, proba_csv: bytes):
         raise BundleError("run.json: class names must be at least two, all different")
     if not isinstance(preprocessor, dict):
         raise BundleError("run.json: the preprocessor must be a JSON object")
-    if config.family != "gpt":  # a GPT's "preprocessor" only names its corpus
-        from nnapps.features import preprocessor_from_state
-        try:
-            rebuilt = preprocessor_from_state(preprocessor)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BundleError(f"run.json: the fitted preprocessor cannot be rebuilt: {exc!r}") from None
-        if rebuilt.input_info() != input_info:
-            raise BundleError("run.json: the input shape does not match the fitted preprocessor's")
+    part = _part(config)
+    part.check_inputs(preprocessor, input_info)
     try:
         frame = pd.read_csv(io.BytesIO(proba_csv))
     except (ValueError, pd.errors.ParserError) as exc:
@@ -255,9 +234,9 @@ def _run(config: RunConfig, extra: dict, metrics: dict, proba_csv: bytes):
         raise BundleError("test_probabilities.csv: probabilities must be numbers between 0 and 1")
     if len(proba) and not np.allclose(proba.sum(1), 1.0, atol=1e-3):
         raise BundleError("test_probabilities.csv: each row's probabilities must add up to 1")
-    here = _check_against_here(config, class_names, input_info, preprocessor, y)
+    here = part.data_here(config, class_names, input_info, preprocessor, y)
     return Run(config=config, status=status, history=history,
-               metrics=_metrics(config, metrics, y, proba), class_names=class_names,
+               metrics=part.metrics(metrics, y, proba), class_names=class_names,
                input_info=input_info, preprocessor=preprocessor, test_proba=proba.astype(np.float32),
                # Imported now: a date from the bundle would sort it among a page's newest forever.
                y_test=y.astype(np.int64), created=time.time()), here
@@ -283,107 +262,12 @@ def _weights(run: Run, data: bytes):
     return weights, model
 
 
-def _number(metrics: dict, key: str) -> float:
-    value = metrics.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise BundleError(f"metrics.json: {key} must be a number of at least 0, got {value!r}")
-    return value
-
-
-def _metrics(config: RunConfig, metrics: dict, y: np.ndarray, proba: np.ndarray) -> dict:
-    """The metrics a page reads: the ones the probabilities give, recomputed here; the rest
-    (size, time) checked to be numbers. A bundle's own claims about accuracy are not taken."""
-    if config.family == "gpt":
-        from nnapps.gpt.train import EvalPoint
-        out = {k: _number(metrics, k) for k in GPT_NUMBERS}
-        curve = metrics.get("curve")
-        if not isinstance(curve, list) or not curve or len(curve) > 10_000:
-            raise BundleError("metrics.json: a GPT's curve must be a list of its measurements")
-        try:
-            out["curve"] = [{**EvalPoint(**p).__dict__} for p in curve]
-        except TypeError as exc:
-            raise BundleError(f"metrics.json: a measurement of the curve is malformed: {exc}") from None
-        out["accuracy"] = float((proba.argmax(1) == y).mean()) if len(y) else 0.0
-        return out
-    from nnapps.analysis.evaluation import classification_metrics
-    if not len(y):
-        raise BundleError("test_probabilities.csv holds no test items")
-    # float32, as training computes them: the same numbers, and sklearn's same tolerance.
-    return {**{k: _number(metrics, k) for k in CLASSIFIER_NUMBERS},
-            **classification_metrics(y, proba.astype(np.float32))}
-
-
-def _check_against_here(config: RunConfig, class_names: list[str], input_info: InputInfo,
-                        preprocessor: dict, y: np.ndarray):
-    """A run of a dataset this copy has must name its classes and test labels as it does.
-
-    Returns that dataset (a GPT's: its text), or why this copy cannot check the run against it
-    (another copy's upload). Nothing is downloaded: a bundle is not a reason to fetch anything,
-    so a run of a download not made here is refused until it is.
-    """
-    from nnapps.data import DatasetUnavailable, get_spec, load_dataset
-    if config.family == "gpt":
-        from nnapps.data import corpora
-        from nnapps.gpt.runs import corpus_name
-        if input_info.vocab_size != len(class_names) or len(class_names) > corpora.MAX_DISTINCT:
-            raise BundleError("run.json: a GPT's vocabulary must be its classes, at most "
-                              f"{corpora.MAX_DISTINCT} characters")
-        if not input_info.shape or input_info.shape[0] != config.hparams["context"]:
-            raise BundleError("run.json: a GPT's input shape must be its context")
-        name = corpus_name(config)
-        if name == "shakespeare" and not corpora.shakespeare_path().exists():
-            raise BundleError(_not_downloaded("Tiny Shakespeare", "the GPT page"))
-        if name not in ("builtin", "shakespeare") and not corpora.user_path(name).exists():
-            return f"its text ({name}) is not on this copy"
-        try:
-            return corpora.load(name)
-        except DatasetUnavailable as exc:
-            return f"its text cannot be read here: {exc}"
-    try:
-        spec = get_spec(config.dataset)
-    except ValueError:
-        return f"its dataset ({config.dataset}) is not on this copy"
-    if not spec.is_cached():
-        raise BundleError(_not_downloaded(spec.title, "the Data page"))
-    try:
-        dataset = load_dataset(config.dataset, config.split_seed)
-    except DatasetUnavailable as exc:
-        return f"its dataset cannot be loaded here: {exc}"
-    if list(dataset.class_names) != class_names:
-        raise BundleError(f"the run's classes {class_names[:5]}... are not {config.dataset}'s here")
-    if len(y) != len(dataset.y_test) or not np.array_equal(y, dataset.y_test):
-        raise BundleError(f"the run's test labels are not {config.dataset}'s test split here")
-    return dataset
-
-
-def _not_downloaded(title: str, where: str) -> str:
-    return (f"its run learned from {title}, which is not downloaded on this copy, so the run cannot be "
-            f"checked; download it on {where}, then import the bundle again")
-
-
 def _recompute(run: Run, model, here) -> str:
-    """What was checked of the run's test probabilities against its data here (here from
-    _check_against_here); BundleError when the weights do not give them."""
+    """What was checked of the run's test probabilities against its data here (here from its
+    task's data_here); BundleError when the weights do not give them."""
     if isinstance(here, str):
         return f"not checked: {here}"
-    if run.config.family == "gpt":
-        from nnapps.gpt.runs import PROBES
-        from nnapps.gpt.train import fixed_windows
-        from nnapps.gpt.vocab import CharVocab
-        try:
-            ids = CharVocab(tuple(run.class_names)).encode(here.split()[1])
-        except ValueError as exc:
-            raise BundleError(f"the GPT's vocabulary is not its text's here: {exc}") from None
-        x, y = fixed_windows(ids, model.context, PROBES)
-        with torch.inference_mode():
-            proba = torch.softmax(model(x)[:, -1], -1).numpy()
-        if not np.array_equal(y[:, -1].numpy(), run.y_test):
-            raise BundleError("the GPT's test places are not its text's here")
-    else:
-        from nnapps.features import preprocessor_from_state
-        from nnapps.training.pipeline import predict_proba
-        X = preprocessor_from_state(run.preprocessor).transform(here.X_test)
-        proba = predict_proba(model, X, len(run.class_names))
+    proba = _part(run.config).recompute_proba(run, model, here)
     if proba.shape != run.test_proba.shape:
         raise BundleError(f"its weights give {proba.shape[0]} test probabilities here, the bundle holds "
                           f"{run.test_proba.shape[0]}")

@@ -110,10 +110,10 @@ def model_script(run: Run) -> str:
     closure = _Closure()
     closure.add(family.build)
     shape, vocab = tuple(run.input_info.shape), run.input_info.vocab_size
-    tied = family.name == "gpt"  # its output layer is its token embedding, stored once
+    tied = list(family.tied_weights)  # another entry's tensor, stored once under that name
     load = ("weights = load_file(\"weights.safetensors\")\n"
             + ("missing, unexpected = model.load_state_dict(weights, strict=False)\n"
-               "assert missing == [\"head.weight\"] and not unexpected  # tied to tok.weight\n"
+               f"assert missing == {tied!r} and not unexpected  # tied: made again by the model\n"
                if tied else "model.load_state_dict(weights)\n")
             + "model.eval()\n")
     example = (f"torch.randint(0, {vocab}, (1, {shape[0]}))" if vocab else f"torch.zeros(1, *{shape})")

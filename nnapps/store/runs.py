@@ -23,7 +23,7 @@ from safetensors.torch import load_file as load_tensors, save_file as save_tenso
 
 from nnapps import __version__
 from nnapps.features import feature_schema
-from nnapps.models import InputInfo, get_family
+from nnapps.models import InputInfo, get_classifier, get_family
 from nnapps.paths import home_dir
 from nnapps.training.loop import History
 from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
@@ -93,8 +93,8 @@ class RunConfig:
     def make(cls, dataset: str, family: str, hparams: dict | None = None,
              train: dict | None = None, split_seed: int = 0, features: dict | None = None,
              modality: str | None = None) -> "RunConfig":
-        """Validate and normalise a config. modality defaults to the registered dataset's."""
-        fam = get_family(family)
+        """Validate and normalise a classifier's config. modality defaults to the registered dataset's."""
+        fam = get_classifier(family)
         if modality is None:
             # The registry's own name: a path or a spelling of a name gives one identity.
             from nnapps.data import get_spec

@@ -26,14 +26,14 @@ SEED = "seed"  # the training seed: TRAIN_SCHEMA's param, the one a sweep's seed
 def _params(modality: str | None = None) -> dict:
     """Every setting a sweep may vary, by name: training, representation and model params."""
     from nnapps.features import FEATURE_SCHEMAS
-    from nnapps.models import FAMILIES
+    from nnapps.models import CLASSIFIERS
     from nnapps.training.loop import SCHEMA as TRAIN_SCHEMA
 
     found = {p.name: p for p in TRAIN_SCHEMA}
     for name, schema in FEATURE_SCHEMAS.items():
         if modality is None or name == modality:
             found.update({p.name: p for p in schema if p.name not in found})
-    for family in FAMILIES.values():
+    for family in CLASSIFIERS.values():
         found.update({p.name: p for p in family.schema if p.name not in found})
     return found
 

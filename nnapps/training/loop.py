@@ -82,11 +82,17 @@ class EpochStats:
 
 @dataclass
 class History:
+    """A run's measurements in order. unit says what EpochStats.epoch counts: epochs for a
+    classifier; gradient steps for a language model, which measures every few steps (its
+    accuracies are next-character accuracies, its seconds the training time since the last
+    measurement)."""
+
     epochs: list[EpochStats] = field(default_factory=list)
     best_epoch: int = 0
     stopped_early: bool = False
     stopped_by_user: bool = False
     device: str = "cpu"
+    unit: str = "epoch"
 
     def stop_note(self, patience: int, epochs: int) -> str:
         """Why training ended before its last epoch, in words ("" when it did not stop early)."""

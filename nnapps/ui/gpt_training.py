@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+from nnapps.charts.results import curves_chart
 from nnapps.execution.jobs import Job
+from nnapps.gpt.runs import history_from_curve
 from nnapps.models.gpt import FAMILY
 from nnapps.store.runs import Run
-from nnapps.ui import gpt_views
 from nnapps.ui.escape import escape
 from nnapps.ui.progress import POLL_SECONDS, interrupted_jobs, session_jobs
 from nnapps.ui.services import get_queue
@@ -68,7 +69,9 @@ def _draw(pick_key: str, was_active: bool) -> None:
             text = job.message + (f" · validation loss {last.val_loss:.3f}" if last else "")
         st.progress(1.0 if job.finished else (last.step / steps if last else 0.0), text=text)
         if len(job.points) > 1:
-            st.altair_chart(gpt_views.loss_by_step_chart({job.config.label(): job.points}), width="stretch")
+            history = history_from_curve(job.points)
+            st.altair_chart(curves_chart({job.config.label(): history.epochs}, "loss", unit=history.unit),
+                            width="stretch")
         if last is not None:
             st.markdown(f"Sample at step {last.step:,} (temperature 1):")
             st.code(last.sample, language=None, wrap_lines=True)

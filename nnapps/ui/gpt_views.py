@@ -1,5 +1,5 @@
-"""What the GPT page draws: characters made visible, next-character tables, attention maps,
-loss curves by step."""
+"""What the GPT page draws: characters made visible, next-character tables, attention maps.
+(Its loss curves are the shared curves chart, by step.)"""
 
 
 import altair as alt
@@ -83,18 +83,3 @@ def attention_chart(weights: np.ndarray, text: str, title: str) -> alt.Chart:
         tooltip=["reading", "read", alt.Tooltip("weight:Q", format=".1%")],
     ).properties(width=max(300, 13 * T), height=max(300, 13 * T)))  # a readable row per character
 
-
-def loss_by_step_chart(points: dict[str, list], height: int = 300) -> alt.Chart:
-    """Training and validation loss against steps, one colour per run, dashed for training."""
-    rows = [{"run": name, "step": p.step, "split": split, "loss": getattr(p, f"{split}_loss")}
-            for name, pts in points.items() for p in pts for split in ("train", "val")]
-    df = pd.DataFrame(rows)
-    return (alt.Chart(df).mark_line(point=True).encode(
-        x=alt.X("step:Q", title="Step"),
-        y=alt.Y("loss:Q", title="Cross-entropy (nats per character)", scale=alt.Scale(zero=False)),
-        # One run needs no colour key (the page names it); several get one above the plot.
-        color=alt.Color("run:N", title=None,
-                        legend=None if len(points) == 1 else alt.Legend(orient="top", labelLimit=400)),
-        strokeDash=alt.StrokeDash("split:N", title=None, sort=["val", "train"]),
-        tooltip=["run", "split", "step", alt.Tooltip("loss:Q", format=".3f")],
-    ).properties(height=height))
