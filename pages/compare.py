@@ -11,34 +11,28 @@ from nnapps.analysis.calibration import reliability_bins
 from nnapps.analysis.comparison import group_runs
 from nnapps.data import DatasetUnavailable
 from nnapps.analysis.epochs import run_at
-from nnapps.analysis.evaluation import FILTERS, filter_rows, probability_table, shown_rows
-from nnapps.analysis.explain import word_effects
-from nnapps.store.runs import Run
+from nnapps.analysis.evaluation import FILTERS, filter_rows, probability_table
 from nnapps.ui import compare_view, state
 from nnapps.ui.bundle_views import delete_widget, download_buttons, import_widget
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.compare_sections import (agreement_view, clicked_samples, forgetting_view, group_label, matrices,
                                         metrics_table, run_snapshots, verdict_view)
 from nnapps.ui.escape import dataset_title, escape
-from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, session_jobs
 from nnapps.ui.run_labels import unique_labels
-from nnapps.ui.services import cached_dataset, get_store, load_predictors
-from nnapps.ui.text_view import highlighted_html
+from nnapps.ui.services import cached_dataset, get_store
 from nnapps.ui.sidebar import dataset_picker
-from nnapps.ui.sounds import spectrograms, to_picture
+from nnapps.ui.views import view_for
 from nnapps.ui.visitor import visitor
 
 MAX_DEFAULT_RUNS = 4
-MAX_TABLE_ROWS = 500
-SOUNDS_PER_PAGE = 8
 SPLIT_SEED = 0
-AUDIO_SAMPLE = "compare_audio_sample"  # the test sound picked for details
 
 state.init_state()
 spec = dataset_picker()
+view = view_for(spec.modality)
 store = get_store()
 
 st.title("Compare")
@@ -52,81 +46,6 @@ if not runs:
     page_link("pages/train.py", "Train some models", ":material/model_training:")
     import_widget(spec.name, key="import_bundle")
     st.stop()
-
-
-def word_effects_view(sample: int, text: str, chosen_runs: list[Run], run_names: list[str],
-                      class_names: list[str]) -> None:
-    """For one test text, each model's words tinted by how much they moved its prediction."""
-    st.markdown("**Which words moved each prediction.** Each word is removed in turn: blue words "
-                "raised the probability of the model's predicted class, red words lowered it "
-                "(hover for the change).")
-    predictors, problems = load_predictors([r.run_id for r in chosen_runs],
-                                           {r.run_id: name for r, name in zip(chosen_runs, run_names)})
-    for problem in problems:
-        st.warning(escape(problem))
-    for name, run in zip(run_names, chosen_runs):
-        if name not in predictors:
-            continue
-        predictor = predictors[name]
-        # The stored test probabilities are what the loaded model gives (a tested promise).
-        predicted = int(run.test_proba[sample].argmax())
-        p, effects = word_effects(text, predictor, predicted)
-        st.markdown(f"{name} → **{escape(class_names[predicted])}** ({p:.0%})")
-        st.html(f'<div style="line-height: 2; font-size: 1.05rem">{highlighted_html(text, effects)}</div>')
-
-
-def choose_sound(sample: int) -> None:
-    st.session_state[AUDIO_SAMPLE] = sample
-
-
-def sound_rows(shown: pd.DataFrame, X: np.ndarray, run_names: list[str], rate: int) -> int:
-    """A page of test sounds, each with a player, its spectrogram and every model's prediction;
-    returns the sample picked for details."""
-    n_pages = max(1, -(-len(shown) // SOUNDS_PER_PAGE))
-    page = (st.columns([1, 4])[0].number_input(f"Page (of {n_pages})", 1, n_pages, 1, key="sound_page")
-            if n_pages > 1 else 1)
-    rows = shown_rows(shown.iloc[(page - 1) * SOUNDS_PER_PAGE:page * SOUNDS_PER_PAGE], run_names)
-    widths = [3, 1] + [1.5] * len(run_names)
-    header = st.columns(widths)
-    for col, title in zip(header, ["sound", "true"] + run_names):
-        col.markdown(f"**{title}**")
-    pictures = spectrograms(X[rows["#"].to_numpy()], rate)
-    for (_, row), db in zip(rows.iterrows(), pictures):
-        sample = int(row["#"])
-        cols = st.columns(widths, vertical_alignment="center")
-        cols[0].image(to_picture(db), width="stretch")
-        cols[0].audio(X[sample], sample_rate=rate)
-        cols[1].markdown(f"#{sample}  \n**{escape(row['true'])}**")
-        cols[1].button("Details", key=f"sound_details_{sample}", on_click=choose_sound, args=(sample,))
-        for col, n in zip(cols[2:], run_names):
-            col.markdown(escape(row[n]))
-            col.progress(float(row[f"{n} p"]), text=f"{row[f'{n} p']:.0%}")
-    picked = st.session_state.get(AUDIO_SAMPLE)
-    return picked if picked in set(shown["index"]) else int(rows["#"].iloc[0])
-
-
-def probability_dataframe(shown: pd.DataFrame, X: np.ndarray, run_names: list[str]) -> int:
-    """The table of test images or texts with every model's prediction; returns the clicked one."""
-    rows = shown_rows(shown, run_names)
-    # The sample itself leads each row: a thumbnail for images, the words for texts.
-    if spec.modality == "image":
-        view = pd.DataFrame({"image": [data_uri(X[i]) for i in rows["#"]]})
-        column_config = {"image": st.column_config.ImageColumn("image", width="small")}
-    else:
-        view = pd.DataFrame({"text": [X[i] for i in rows["#"]]})
-        column_config = {"text": st.column_config.TextColumn("text", width="large")}
-    view = pd.concat([view, rows[["#", "true"] + [c for n in run_names for c in (n, f"{n} p")]]], axis=1)
-    column_config["#"] = st.column_config.NumberColumn("#", help="index in the test split")
-    for n in run_names:
-        column_config[n] = st.column_config.TextColumn(n, help=f"{n}: its prediction (✓ right, ✗ wrong)")
-        column_config[f"{n} p"] = st.column_config.ProgressColumn(
-            "p", format="percent", min_value=0, max_value=1, help=f"{n}: probability of its prediction")
-    event = st.dataframe(view, hide_index=True, width="stretch", column_config=column_config, row_height=44,
-                         on_select="rerun", selection_mode="single-row", key="prob_table")
-
-    selected_rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
-    row = int(selected_rows[0]) if selected_rows else 0
-    return int(rows["#"].iloc[row])
 
 
 labels = unique_labels(runs)
@@ -269,38 +188,20 @@ if how == "A right, B wrong":
     run_b = filter_cols[2].selectbox("B (wrong)", names, index=1, key="filter_b")
 shown = filter_rows(table, how, run_a, run_b)
 shown = clicked_samples(shown, y_test, groups_now, chosen_now, vs, labels, class_names)
-st.caption(f"{len(shown):,} of {len(table):,} test samples"
-           # Sounds come a page at a time; a table of all the rest would be slow to send.
-           + (f"; the first {MAX_TABLE_ROWS} are listed"
-              if len(shown) > MAX_TABLE_ROWS and spec.modality != "audio" else "")
-           + (". Press Details beside a sound" if spec.modality == "audio" else ". Click a row")
+st.caption(f"{len(shown):,} of {len(table):,} test samples" + view.rows_caption(len(shown))
            + " to see every model's full distribution.")
 if shown.empty:
     st.info("No sample matches this filter.")
     st.stop()
-if spec.modality != "audio":
-    shown = shown.head(MAX_TABLE_ROWS)
 
-if spec.modality == "audio":
-    sample = sound_rows(shown, X_test, names, spec.sample_rate)
-else:
-    sample = probability_dataframe(shown, X_test, names)
+sample = view.sample_rows(shown, X_test, names, spec)
 st.markdown(f"**Test sample #{sample}**, true class **{escape(dataset.class_names[y_test[sample]])}**")
-if spec.modality == "image":
-    pic, dist = st.columns([1, 4])
-    pic.image(to_pil(X_test[sample], display_scale(X_test[sample], 160)))
-elif spec.modality == "audio":
-    pic, dist = st.columns([2, 3])
-    pic.image(to_picture(spectrograms(X_test[sample], spec.sample_rate)[0], scale=3), width="stretch")
-    pic.audio(X_test[sample], sample_rate=spec.sample_rate)
-else:
-    dist = st.container()
+dist = view.sample_view(X_test[sample], spec)
 show_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen_now)},
                                      dataset.class_names, dataset.class_names[y_test[sample]]),
            f"{spec.name}-test-item-{sample}", dist, width="stretch")
 
-if spec.modality == "text":
-    word_effects_view(sample, X_test[sample], chosen, names, dataset.class_names)
+view.sample_details(sample, X_test[sample], chosen, names, dataset.class_names)
 
 with st.expander("Download, import and delete runs"):
     st.markdown("**Download** a run as one zip, to keep it or import it on another copy of nnapps:")

@@ -1,6 +1,5 @@
 """Data: browse a dataset (examples per class, class balance, splits, origin) or upload your own."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -9,24 +8,20 @@ from nnapps.data import DatasetUnavailable, load_dataset
 from nnapps.data.text_table import detect_columns
 from nnapps.data.uploads import ARCHIVE_SUFFIXES, TEXT_SUFFIXES
 from nnapps.limits import CLIP_SECONDS, UPLOAD_MB
-from nnapps.features.text import split_words
 from nnapps.ui import state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.escape import dataset_description, dataset_title, escape
-from nnapps.ui.images import display_scale, to_pil
 from nnapps.ui.services import cached_dataset, get_store
 from nnapps.ui.sidebar import dataset_picker
-from nnapps.ui.sounds import spectrograms, to_picture
+from nnapps.ui.views import view_for
 from nnapps.ui.upload_jobs import forget_upload, show_progress, upload_job
 from nnapps.ui.visitor import visitor
 
-IMAGES_PER_CLASS = 8
-TEXTS_PER_CLASS = 5
-SOUNDS_PER_CLASS = 3
 MAX_CLASSES_SHOWN = 20
 
 state.init_state()
 spec = dataset_picker()
+view = view_for(spec.modality)
 
 st.title(dataset_title(spec))
 st.markdown(dataset_description(spec))
@@ -49,56 +44,6 @@ def download_prompt() -> bool:
         st.error(escape(exc))
         return False
     return True
-
-
-def image_examples(X: np.ndarray, y: np.ndarray, class_names: list[str]) -> None:
-    rng = np.random.default_rng(0)
-    for i, name in enumerate(class_names[:MAX_CLASSES_SHOWN]):
-        idx = np.flatnonzero(y == i)
-        picks = rng.choice(idx, size=min(IMAGES_PER_CLASS, len(idx)), replace=False) if len(idx) else []
-        row = st.columns([1, 8])
-        row[0].markdown(f"**{escape(name)}**  \n{len(idx):,} images")
-        if len(picks):
-            scale = display_scale(X[picks[0]], 64)
-            row[1].image([to_pil(X[j], scale) for j in picks])
-
-
-def text_examples(X: np.ndarray, y: np.ndarray, words: list[int], class_names: list[str]) -> None:
-    lengths = pd.DataFrame({"class": [class_names[i] for i in y], "words": words})
-    show_chart(charts.length_chart(lengths), "text-lengths", width="stretch")
-    rng = np.random.default_rng(0)
-    rows = []
-    for i, name in enumerate(class_names[:MAX_CLASSES_SHOWN]):
-        idx = np.flatnonzero(y == i)
-        for j in rng.choice(idx, size=min(TEXTS_PER_CLASS, len(idx)), replace=False):
-            rows.append({"class": name, "text": X[j]})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"text": st.column_config.TextColumn("text", width="large")})
-
-
-def sound_examples(X: np.ndarray, y: np.ndarray, class_names: list[str], rate: int) -> None:
-    st.caption("Each picture is a spectrogram: time runs left to right, pitch rises from bottom to "
-               "top, and brighter means louder. The CNN and the GRU take one like it as input (with "
-               "the window, hop and bands set on the Train page).")
-    rng = np.random.default_rng(0)
-    for i, name in enumerate(class_names[:MAX_CLASSES_SHOWN]):
-        idx = np.flatnonzero(y == i)
-        picks = rng.choice(idx, size=min(SOUNDS_PER_CLASS, len(idx)), replace=False) if len(idx) else []
-        row = st.columns([1, 3, 3, 3])
-        row[0].markdown(f"**{escape(name)}**  \n{len(idx):,} sounds")
-        for col, j, db in zip(row[1:], picks, spectrograms(X[picks], rate) if len(picks) else []):
-            col.image(to_picture(db), width="stretch")
-            col.audio(X[j], sample_rate=rate)
-
-
-def made_voices_note() -> None:
-    """For the made spoken digits: which voices the splits hold, from the generator's manifest."""
-    from nnapps.data.spoken_digits import voices
-    table = pd.DataFrame(voices())
-    held_out = sorted(set(table.loc[table["split"] == "test", "variant"]))
-    st.caption(f"{table['voice'].nunique()} voices: {table['accent'].nunique()} accents x "
-               f"{table['variant'].nunique()} voice variants. The test split's {len(held_out)} "
-               f"variants are never heard in training: {', '.join(held_out)}.")
 
 
 def open_dataset(name: str) -> None:
@@ -170,22 +115,13 @@ except DatasetUnavailable as exc:
     upload_section()
     st.stop()
 
-X_train, y_train = dataset.split("train")
-# Words per training text, counted once: the metric and the histogram both use them.
-words = [len(split_words(t)) for t in X_train] if spec.modality == "text" else []
 sizes = dataset.split_sizes()
 cols = st.columns(5)
 cols[0].metric("Classes", dataset.n_classes)
 cols[1].metric("Train", f"{sizes['train']:,}")
 cols[2].metric("Validation", f"{sizes['val']:,}")
 cols[3].metric("Test", f"{sizes['test']:,}")
-if spec.modality == "image":
-    cols[4].metric("Input", " x ".join(str(d) for d in dataset.input_shape), help="channels x height x width")
-elif spec.modality == "audio":
-    cols[4].metric("Clip length", f"{X_train.shape[1] / spec.sample_rate:.1f} s",
-                   help=f"mono, {spec.sample_rate:,} samples per second")
-else:
-    cols[4].metric("Median length", f"{int(np.median(words))} words")
+view.data_metric(cols[4], dataset)
 
 counts = pd.DataFrame([{"class": name, "split": split, "split_order": order,
                         "count": int((dataset.split(split)[1] == i).sum())}
@@ -194,14 +130,7 @@ counts = pd.DataFrame([{"class": name, "split": split, "split_order": order,
 show_chart(charts.class_balance_chart(counts), f"{spec.name}-class-balance", width="stretch")
 
 st.subheader("Examples from the training split")
-if spec.modality == "image":
-    image_examples(X_train, y_train, dataset.class_names)
-elif spec.modality == "audio":
-    if spec.name == "spoken-digits":
-        made_voices_note()
-    sound_examples(X_train, y_train, dataset.class_names, spec.sample_rate)
-else:
-    text_examples(X_train, y_train, words, dataset.class_names)
+view.data_examples(dataset, MAX_CLASSES_SHOWN)
 if dataset.n_classes > MAX_CLASSES_SHOWN:
     st.caption(f"Showing the first {MAX_CLASSES_SHOWN} of {dataset.n_classes} classes.")
 

@@ -28,7 +28,7 @@ from nnapps.ui.progress import live_progress, submit
 from nnapps.ui.run_labels import unique_labels
 from nnapps.ui.services import cached_dataset, get_store, load_predictors
 from nnapps.ui.sidebar import dataset_picker
-from nnapps.ui.sounds import spectrograms, to_picture
+from nnapps.ui.views import view_for
 from nnapps.ui.visitor import visitor
 
 SPLIT_SEED = 0
@@ -50,8 +50,8 @@ st.markdown("What a trained network is made of and what it computes: its layers 
             "the gradients that flow back to change its weights.")
 
 def vanishing_example() -> None:
-    """One click to train the pair that shows the vanishing gradient (image datasets)."""
-    if spec.modality != "image":
+    """One click to train the pair that shows the vanishing gradient (where MLPs train)."""
+    if spec.modality not in get_family("mlp").modalities:
         return
     if st.button("Train a deep Sigmoid MLP and a deep ReLU MLP", icon=":material/play_arrow:",
                  help="6 hidden layers of 64 neurons each, one with Sigmoid, one with ReLU"):
@@ -187,13 +187,7 @@ with tabs[2]:
     else:
         item, x_forward = X_val[sample], x_sample
         st.markdown(f"Validation sample #{sample}, true class **{escape(dataset.class_names[y_val[sample]])}**")
-    if spec.modality == "image":
-        st.image(to_pil(item, display_scale(item, 120)))
-    elif spec.modality == "audio":
-        st.image(to_picture(spectrograms(item, spec.sample_rate)[0]))
-        st.audio(item, sample_rate=spec.sample_rate)
-    else:
-        st.text(item)  # as written: a visitor's text is never markdown
+    view_for(spec.modality).forward_item(item, spec)
     _, _, outputs, logits = trace(model, x_forward[None])
     for layer in layers:
         if not (layer.activation or layer.kind in ("GRU", "LSTM", "PoolStats")) or layer.name not in outputs:

@@ -19,9 +19,8 @@ from nnapps.store.runs import Run
 from nnapps.ui import compare_view as view
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.escape import escape
-from nnapps.ui.images import data_uri, png_uri
-from nnapps.ui.sounds import spectrograms, to_picture
 from nnapps.ui.services import cached_dataset, get_store
+from nnapps.ui.views import view_for
 
 MATRICES_PER_ROW = 3
 MATRIX_SIZE = 250  # pixels: three matrices side by side in the page's width
@@ -207,14 +206,8 @@ def agreement_view(spec, split_seed: int, X_test: np.ndarray, a: SeedGroup, b: S
                            "rank": [OUTCOMES.index(o) == 0 for o in who],  # agreements drawn first
                            "true": [class_names[k] for k in y], "A": top(a), "B": top(b)})
     points["rank"] = (~points["rank"]).astype(int)
-    if spec.modality == "image":
-        points["image"] = [data_uri(X_test[i], 64) for i in ids]
-    elif spec.modality == "text":
-        points["text"] = [str(X_test[i])[:120] for i in ids]
-    elif spec.modality == "audio":
-        # A tooltip cannot play a sound: it shows the clip's spectrogram, and a click lists the
-        # sample below, with its player.
-        points["image"] = [png_uri(to_picture(db, scale=1)) for db in spectrograms(X_test[ids], spec.sample_rate)]
+    column, tooltips = view_for(spec.modality).map_tooltip(X_test[ids], spec)
+    points[column] = tooltips
     counts = points["outcome"].value_counts()
     drawn = '' if len(ids) == len(X_test) else f' ({len(ids):,} of {len(X_test):,}, drawn at random)'
     st.caption(f"Each dot is a test sample{drawn}, "
