@@ -517,8 +517,7 @@ class RunStore:
         return Run(config=RunConfig.from_dict(json.loads(config)), status=status,
                    history=History.from_dict(json.loads(history)), metrics=json.loads(metrics),
                    class_names=extra["class_names"], input_info=InputInfo.from_dict(extra["input_info"]),
-                   preprocessor=extra["preprocessor"], test_proba=arrays["test_proba"],
-                   y_test=arrays["y_test"], created=created,
+                   preprocessor=extra["preprocessor"], test_proba=arrays, y_test=arrays, created=created,
                    provenance=Provenance(**provenance) if provenance else None)
 
 
