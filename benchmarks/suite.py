@@ -326,7 +326,12 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
         log("sweep: a 12-trial digits CNN sweep through each executor and local Ray, against one after another")
         results["sweep"] = sweep_run(quick=quick, log=log)
     if "memory" in only:
+        from .executor_memory import table, training_memory
         from .memory import server_memory
         log("memory: the server with ten stored runs, Compare open on each dataset, then the GPT page")
         results["server_memory"] = server_memory(log)
+        log("memory: a fresh server training each one-click example, public threads and local processes")
+        rows = training_memory(epochs=1 if quick else 3, log=log)
+        results["training_memory"] = rows
+        results["training_memory_table"] = "\n" + table(rows)  # printed as it is by the command line
     return results

@@ -53,3 +53,33 @@ def test_an_mlp_trains_on_digits_without_pandas_or_librosa():
     result = json.loads(done.stdout)
     assert (result["dataset"], result["model"], result["epochs_run"]) == ("digits", "mlp", 1)
     assert result["accuracy"] > 0.5  # it really trained: ten classes, chance is 0.1
+
+
+# What a worker does for a GPT: the task module (as the process backend imports it), then one
+# short training through perform. A GPT reads characters: no table, no sound, no solver.
+GPT_WORKER = """
+import sys
+from nnapps.execution.task import Training, perform
+from nnapps.gpt.runs import gpt_config
+
+config = gpt_config("builtin", {"n_layers": 1, "width": 32, "context": 16}, {"steps": 4, "eval_every": 2,
+                                                                           "batch_size": 4})
+outcome = perform(Training(config), report=lambda progress: None, should_stop=lambda: False)
+assert outcome.run.status == "complete" and outcome.weights
+print(sorted({m.split('.')[0] for m in sys.modules} & {heavy}))
+"""
+
+
+def test_a_gpt_trains_in_a_worker_without_scikit_learn_or_the_pages_libraries():
+    heavy = {"sklearn", "scipy", "pandas", "librosa", "numba", "streamlit", "altair"}
+    done = _python("-c", GPT_WORKER.replace("{heavy}", repr(heavy)), env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_naming_the_datasets_imports_no_scikit_learn():
+    done = _python("-c", "import sys\nfrom nnapps.data import dataset_specs, get_spec\n"
+                         "assert get_spec('digits').modality == 'image' and 'mnist' in dataset_specs()\n"
+                         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -412,3 +412,34 @@ def test_run_repr(tmp_path):
     run, _ = fake_run(0, 5)
     text = repr(run)
     assert run.run_id in text and "'digits'" in text and "accuracy=0.0500" in text
+
+
+def test_listing_runs_reads_no_array_file_until_one_is_used(tmp_path, monkeypatch):
+    from nnapps.store import runs as runs_module
+
+    store = RunStore(tmp_path)
+    made = [fake_run(0, i) for i in range(5)]
+    for run, weights in made:
+        store.put(run, weights)
+    reads = []
+    real = runs_module.load_arrays
+    monkeypatch.setattr(runs_module, "load_arrays", lambda path: reads.append(path) or real(path))
+    listed = store.list_runs()
+    assert [r.metrics for r in listed] == [r.metrics for r, _ in made] and reads == []
+    np.testing.assert_array_equal(listed[2].test_proba, made[2][0].test_proba)
+    np.testing.assert_array_equal(listed[2].y_test, made[2][0].y_test)
+    assert reads == [str(store.files / f"{made[2][0].run_id}.results.safetensors")]
+    again = store.list_runs()[2]  # a rerun of the page: the same arrays, from the process's cache
+    np.testing.assert_array_equal(again.test_proba, made[2][0].test_proba)
+    assert len(reads) == 1
+
+
+def test_a_run_stored_again_under_its_id_shows_its_new_arrays(tmp_path):
+    store = RunStore(tmp_path)
+    stopped, weights = fake_run(0, 1, status="stopped")
+    store.put(stopped, weights)
+    assert store.get(stopped.run_id).test_proba.shape == (7, 3)  # read, and cached
+    complete, weights = fake_run(0, 1, status="complete")
+    complete.test_proba = complete.test_proba[:, ::-1].copy()
+    store.put(complete, weights)
+    np.testing.assert_array_equal(store.get(complete.run_id).test_proba, complete.test_proba)

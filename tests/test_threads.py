@@ -9,6 +9,7 @@ undid each other's setting.
 import dataclasses
 import threading
 
+import numpy as np
 import pytest
 import torch
 
@@ -93,3 +94,16 @@ def test_trainings_side_by_side_in_the_thread_backend_keep_its_one_count(threads
         w.join(300)
     assert not errors
     assert seen == {"mlp": [backend.threads] * 3, "cnn": [backend.threads] * 3}
+
+
+def test_an_idle_thread_backend_lets_the_trainings_spectrograms_go():
+    from nnapps.features import audio
+
+    clips = np.random.default_rng(0).normal(size=(3, 800)).astype(np.float32)
+    first = audio.log_mel(clips, 8000, 25.0, 16.0, 16)
+    assert audio.log_mel(clips, 8000, 25.0, 16.0, 16) is first  # cached while trainings run
+    backend = ThreadBackend(slots=1, idle_seconds=0.0)
+    backend.tidy()
+    again = audio.log_mel(clips, 8000, 25.0, 16.0, 16)
+    assert again is not first
+    np.testing.assert_array_equal(again, first)

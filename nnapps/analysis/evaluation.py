@@ -7,13 +7,13 @@ import torch
 from sklearn import metrics as skm
 from torch import nn
 
-from nnapps.training.loop import as_input
+from nnapps.training.loop import EVAL_BATCH_SIZE, as_input
 
 if TYPE_CHECKING:  # pandas is imported where a table is made: a training never needs it
     import pandas as pd
 
 
-def softmax_proba(model: nn.Module, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def softmax_proba(model: nn.Module, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
     """(N, K) class probabilities from a logits model; the one place softmax is applied."""
     model.eval()
     device = next(model.parameters()).device

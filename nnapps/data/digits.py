@@ -1,12 +1,13 @@
 """scikit-learn's bundled 8x8 handwritten digits (1,797 images)."""
 
 import numpy as np
-from sklearn.datasets import load_digits
 
 from nnapps.data.dataset import DatasetSpec, RawData
 
 
 def load(seed: int = 0, progress=None) -> RawData:
+    from sklearn.datasets import load_digits  # imported here: naming datasets needs no scikit-learn
+
     bunch = load_digits()
     X = (bunch.images / 16.0).astype(np.float32)[:, None, :, :]  # (N, 1, 8, 8)
     return RawData(X=X, y=bunch.target.astype(np.int64), class_names=[str(d) for d in range(10)])

@@ -10,7 +10,6 @@ models never saw, not the same strokes moved elsewhere.
 
 import numpy as np
 from PIL import Image
-from sklearn.datasets import load_digits
 
 from nnapps.data.dataset import DatasetSpec, RawData
 from nnapps.data.splits import split_indices
@@ -24,6 +23,8 @@ N_CLUTTER = 2
 
 def make(seed: int = 0, canvases_per_glyph: int = CANVASES_PER_GLYPH, progress=None) -> RawData:
     """Generate the dataset; the same seed gives the same pixels and the same split."""
+    from sklearn.datasets import load_digits  # imported here: naming datasets needs no scikit-learn
+
     bunch = load_digits()
     glyphs = (bunch.images / 16.0).astype(np.float32)  # (G, 8, 8)
     labels = bunch.target.astype(np.int64)

@@ -3,7 +3,6 @@
 import math
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 VAL_FRACTION = 0.15
 TEST_FRACTION = 0.15
@@ -45,5 +44,7 @@ def _stratified(idx: np.ndarray, y: np.ndarray, fraction: float, seed: int):
     # for every class; a tiny upload is split at random instead.
     can_stratify = (counts[counts > 0].min() >= 2 and n_split >= n_classes
                     and len(idx) - n_split >= n_classes)
+    from sklearn.model_selection import train_test_split  # imported here: a GPT never splits
+
     return train_test_split(idx, test_size=fraction, random_state=seed,
                             stratify=labels if can_stratify else None)

@@ -12,6 +12,7 @@ first trains, and fit() never changes it. Either way nothing restores a count an
 """
 
 import os
+import sys
 import threading
 import time
 
@@ -60,6 +61,10 @@ class ThreadBackend:
             idle = self._running == 0 and time.monotonic() - self._last_end >= self.idle_seconds
         if idle:
             self.datasets.clear()
+            # The trainings' spectrograms too: kept, they would hold the server above its idle size.
+            audio = sys.modules.get("nnapps.features.audio")  # imported by a training on sound, or not
+            if audio is not None:
+                audio.clear_cache()
             release_memory()
 
     def worker_pids(self) -> list[int]:

@@ -19,8 +19,9 @@ from nnapps.models.family import InputInfo
 
 AMIN = 1e-10          # power floor before the logarithm (librosa.power_to_db's amin)
 # Bytes of STFT work per chunk of clips (complex spectrum, power, mel): memory stays flat
-# whatever the clip length and settings.
-CHUNK_BYTES = 64 * 2**20
+# whatever the clip length and settings. 16 MB: at 64 MB, extracting spoken digits' features
+# took 200 MB more at its peak (benchmarks/executor_memory.py) for no measurable speed.
+CHUNK_BYTES = 16 * 2**20
 # Spectrogram cells (bands x frames) per clip: beyond this a model's input would be huge.
 MAX_CELLS = 128 * 1024
 CACHE_BYTES = 192 * 2**20

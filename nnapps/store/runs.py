@@ -4,6 +4,7 @@ A run's identity is a hash of everything that determines it, so asking for a sto
 returns the stored run at once and a link naming configs finds the same run elsewhere.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -148,9 +149,50 @@ class Provenance:
         return asdict(self)
 
 
+class _Results:
+    """The arrays of a stored run's .results file, read on first use: listing many runs (every
+    rerun of Compare) then reads only their rows. One file's arrays are cached per process, keyed
+    by path and creation time (a stopped run trained again keeps its id, not its arrays)."""
+
+    def __init__(self, path: Path, created: float):
+        self.path, self.created = path, created
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        # The file's time too: an import may replace a run's files under the same id and time.
+        return _read_results(str(self.path), self.created, self.path.stat().st_mtime_ns)[name]
+
+
+@functools.lru_cache(maxsize=64)  # test probabilities are small: N_test x classes float32
+def _read_results(path: str, created: float, modified_ns: int) -> dict[str, np.ndarray]:
+    arrays = load_arrays(path)
+    for array in arrays.values():
+        array.flags.writeable = False  # shared by every Run that reads them
+    return arrays
+
+
+class _StoredArray:
+    """A Run field given as an array (a training's) or as _Results (a stored run's), read on first use."""
+
+    def __set_name__(self, owner, name: str):
+        self.name = name
+
+    def __get__(self, run, owner=None):
+        if run is None:  # the dataclass asks the class for a default: there is none
+            raise AttributeError(self.name)
+        value = run.__dict__[self.name]
+        if isinstance(value, _Results):
+            value = run.__dict__[self.name] = value[self.name]
+        return value
+
+    def __set__(self, run, value) -> None:
+        run.__dict__[self.name] = value
+
+
 @dataclass
 class Run:
-    """A finished (or stopped) training run and its results on the test split."""
+    """A finished (or stopped) training run and its results on the test split.
+
+    test_proba and y_test of a run read from the store are loaded when first used."""
 
     config: RunConfig
     status: str
@@ -159,8 +201,8 @@ class Run:
     class_names: list[str]
     input_info: InputInfo
     preprocessor: dict
-    test_proba: np.ndarray = field(repr=False)
-    y_test: np.ndarray = field(repr=False)
+    test_proba: np.ndarray = _StoredArray()
+    y_test: np.ndarray = _StoredArray()
     created: float = field(default_factory=time.time)
     provenance: Provenance | None = None  # None: trained here
     # Test probabilities at some epochs (epochs.SnapshotRecorder), written beside the run and
@@ -469,14 +511,13 @@ class RunStore:
         results_path, _ = self._paths(run_id)
         if not results_path.exists():  # deleted by another process between query and read
             return None
-        arrays = load_arrays(str(results_path))
+        arrays = _Results(results_path, created)
         extra = json.loads(extra)
         provenance = extra.get("provenance")
         return Run(config=RunConfig.from_dict(json.loads(config)), status=status,
                    history=History.from_dict(json.loads(history)), metrics=json.loads(metrics),
                    class_names=extra["class_names"], input_info=InputInfo.from_dict(extra["input_info"]),
-                   preprocessor=extra["preprocessor"], test_proba=arrays["test_proba"],
-                   y_test=arrays["y_test"], created=created,
+                   preprocessor=extra["preprocessor"], test_proba=arrays, y_test=arrays, created=created,
                    provenance=Provenance(**provenance) if provenance else None)
 
 

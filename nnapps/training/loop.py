@@ -14,6 +14,10 @@ from nnapps.training.optim import FusedOptimizer
 from nnapps.schema import Param, Schema
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+# Items per forward pass when a model is only evaluated. At 1024, the spoken-digits CNN's first
+# activations alone took 130 MB each (1024 x 16 x 32 x 63 floats), 300 MB at the training's
+# peak; 256 is as fast on a CPU.
+EVAL_BATCH_SIZE = 256
 
 SCHEMA = Schema((
     Param("optimizer", "choice", "adam", "How weights move along the gradient", choices=OPTIMIZERS),
@@ -229,7 +233,7 @@ def weight_histograms(names: list[str], params: list[nn.Parameter], owner: torch
 
 
 def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
-                  batch_size: int = 1024) -> tuple[float, float]:
+                  batch_size: int = EVAL_BATCH_SIZE) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of model on (X, y), without gradients."""
     if len(y) == 0:
         return float("nan"), float("nan")
