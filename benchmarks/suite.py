@@ -259,8 +259,8 @@ def vanishing_gradient() -> list[dict]:
     return out
 
 
-SECTIONS = ("speed", "optim", "image", "text", "audio", "playground", "inside", "gpt", "memory", "snapshots",
-            "sweep")
+SECTIONS = ("speed", "optim", "image", "text", "audio", "examples", "playground", "inside", "gpt", "memory",
+            "snapshots", "sweep")
 
 
 def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
@@ -303,6 +303,10 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] = print,
         log("audio: log-mel extraction and every family on the made spoken digits (unheard voices)")
         results["audio_features"] = audio_features(repeats)
         results["audio_accuracy"] = accuracy_runs([("spoken-digits", family, {}) for family in AUDIO_FAMILIES])
+    if "examples" in only:
+        from .examples import home_examples
+        log("examples: each Home one-click example end to end, as the page trains it (fresh store and workers)")
+        results["home_examples"] = home_examples(1 if quick else 3, log)
     if "playground" in only:
         log("playground: one input of each kind through every run, against the models alone")
         results["playground_latency"] = playground_latency(repeats)

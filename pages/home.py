@@ -3,31 +3,12 @@
 import pandas as pd
 import streamlit as st
 
+from nnapps.examples import EXAMPLES, time_sentence
 from nnapps.models import CLASSIFIERS
-from nnapps.store.runs import RunConfig
 from nnapps.ui import state
 from nnapps.ui.nav import page_link, switch_page
 from nnapps.ui.progress import submit
 from nnapps.ui.sidebar import visible_specs
-
-# One-click examples: (button label, what it shows, dataset, model families).
-EXAMPLES = (
-    ("Train an MLP and a CNN on digits",
-     "Train an **MLP** (layers of neurons) and a **CNN** (filters that slide over the image) on "
-     "1,797 handwritten 8x8 digits, then compare them. Usually well under a minute.",
-     "digits", ("mlp", "cnn")),
-    ("Train TF-IDF and a GRU on reviews",
-     "Train **TF-IDF + logistic regression** (a bag of words: which words occur, in any order) and a "
-     "**GRU** (reads the words in order) "
-     "on reviews where \"not bad at all\" is praise, then see which words each one listened to. "
-     "Usually one to two minutes.",
-     "reviews", ("tfidf", "gru")),
-    ("Train a pooled MLP and a CNN on spoken digits",
-     "Listen to digits said by synthetic voices, then train an **MLP** on each pitch band's "
-     "average loudness and a **CNN** on the whole spectrogram, and test both on voices they "
-     "never heard. Usually a few minutes: the CNN reads whole spectrograms.",
-     "spoken-digits", ("pooled-mlp", "cnn")),
-)
 
 state.init_state()
 
@@ -39,12 +20,12 @@ st.markdown(
     "always give the same numbers.")
 
 st.subheader("Try it in one click")
-for column, (label, text, dataset, families) in zip(st.columns(len(EXAMPLES)), EXAMPLES):
+for column, example in zip(st.columns(len(EXAMPLES)), EXAMPLES):
     with column.container(border=True, height="stretch"):
-        st.markdown(text)
-        if st.button(label, type="primary", icon=":material/play_arrow:"):
-            submit([RunConfig.make(dataset, family) for family in families], example=True)
-            st.session_state[state.DATASET] = dataset
+        st.markdown(f"{example.text} {time_sentence(example)}.")
+        if st.button(example.label, type="primary", icon=":material/play_arrow:"):
+            submit(example.configs(), example=True)
+            st.session_state[state.DATASET] = example.dataset
             switch_page("pages/compare.py")
 
 st.subheader("What you can do here")

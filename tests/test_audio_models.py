@@ -457,7 +457,7 @@ def test_cnn_invalid_head_raises():
 def test_cnn_gets_audio_defaults_on_sounds_and_image_defaults_on_images():
     cnn = FAMILIES["cnn"]
     on_sound = RunConfig.make("spoken-digits", "cnn")
-    assert on_sound.hparams == {**cnn.schema.defaults(), "n_blocks": 4, "batch_norm": True,
+    assert on_sound.hparams == {**cnn.schema.defaults(), "n_blocks": 4, "channels": 8, "batch_norm": True,
                                 "head": "average", "dropout": 0.2}
     on_images = RunConfig.make("digits", "cnn")
     assert on_images.hparams == cnn.schema.defaults()

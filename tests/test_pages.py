@@ -15,6 +15,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from nnapps.analysis.evaluation import FILTERS
+from nnapps.examples import EXAMPLES, time_sentence
 from nnapps.training.pipeline import train_run
 from nnapps.store.runs import EVERYONE, RunConfig, RunStore
 from nnapps.ui import services, state
@@ -96,6 +97,12 @@ def test_home_shows_intro_example_and_tables(app):
     datasets, models = app.dataframe
     assert {"digits", "scattered-digits", "mnist"} <= set(datasets.value["name"])
     assert {"logreg", "mlp", "cnn"} <= set(models.value["name"])
+
+
+def test_every_home_card_says_its_measured_time(app):
+    shown = texts(app.markdown)
+    for example in EXAMPLES:
+        assert any(example.text in m and time_sentence(example) in m for m in shown), example.label
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from nnapps.models import InputInfo
 from nnapps.training.pipeline import build_model
 from nnapps.store.runs import RunConfig
 from nnapps.training.loop import (History, TrainConfig, evaluate_loss, fit, layer_groups, macs_per_sample,
-                             resolve_device, threads_for)
+                                  memory_format_for, resolve_device, threads_for)
 
 
 def make_model(family="mlp", hparams=None, seed=0, input_shape=(1, 8, 8), n_classes=10):
@@ -143,6 +143,17 @@ def test_cnn_trains_deterministically(digits_tensors):
     assert losses(history_a) == losses(history_b) and same_weights(model_a, model_b)
     assert history_a.epochs[-1].train_loss < history_a.epochs[0].train_loss
     assert set(history_a.epochs[0].grad_norms) == {"features.0", "features.3", "classifier.1"}
+
+
+def test_a_cnn_trains_channels_last_and_comes_back_in_the_usual_layout(digits_tensors):
+    cnn, mlp = make_model("cnn", {"channels": 4}), make_model("mlp")
+    X = digits_tensors.X_train
+    assert memory_format_for(cnn, X) == torch.channels_last
+    assert memory_format_for(mlp, X) == torch.contiguous_format
+    assert memory_format_for(cnn, X.flatten(1)) == torch.contiguous_format  # not (N, C, H, W)
+    model, _ = train(digits_tensors, family="cnn", hparams={"channels": 4}, epochs=1)
+    # Stored weights and the Inside page read tensors in the usual layout.
+    assert all(p.is_contiguous() for p in model.parameters())
 
 
 class StopAfter:

@@ -198,6 +198,18 @@ def threads_for(model: nn.Module, x: torch.Tensor, batch_size: int, available: i
     return max(available, 1)
 
 
+def memory_format_for(model: nn.Module, X: torch.Tensor) -> torch.memory_format:
+    """channels_last for a convolutional network on (N, C, H, W) inputs, else the usual layout.
+
+    oneDNN's convolutions, batch norm and pooling work on channels-last maps on CPU: a training
+    step of the spoken-digits CNN took 2.4 ms a clip against 3.3 ms, the digits CNN's 0.11 ms an
+    image against 0.14 ms (torch.profiler, one thread).
+    """
+    if X.dim() == 4 and any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
 def layer_groups(model: nn.Module) -> tuple[list[str], list[nn.Parameter], torch.Tensor]:
     """Layer names, the parameters in order, and for each parameter the index of its layer."""
     names: list[str] = []
@@ -270,23 +282,25 @@ def fit(model: nn.Module, data: TensorData, config: TrainConfig,
     """
     device = resolve_device(config.device)
     model.to(device)
+    memory_format = memory_format_for(model, data.X_train)
+    model.to(memory_format=memory_format)
     if threads is not None and device.type == "cpu" and len(data.X_train):
         was_training = model.training
         model.eval()
         torch.set_num_threads(threads_for(model, data.X_train[:1], config.batch_size, threads))
         model.train(was_training)
     try:
-        return _fit(model, data, config, device, on_epoch, should_stop)
+        return _fit(model, data, config, device, memory_format, on_epoch, should_stop)
     finally:
-        model.to("cpu")
+        model.to("cpu", memory_format=torch.contiguous_format)
         set_dropout_generator(model, None)
 
 
-def _fit(model, data, config, device, on_epoch, should_stop) -> History:
+def _fit(model, data, config, device, memory_format, on_epoch, should_stop) -> History:
     shuffle_gen = torch.Generator().manual_seed(config.seed)
     set_dropout_generator(model, torch.Generator(device=device).manual_seed(config.seed + 1))
-    X, y = data.X_train.to(device), data.y_train.to(device)
-    X_val, y_val = data.X_val.to(device), data.y_val.to(device)
+    X, y = data.X_train.to(device, memory_format=memory_format), data.y_train.to(device)
+    X_val, y_val = data.X_val.to(device, memory_format=memory_format), data.y_val.to(device)
     optimizer = make_optimizer(model, config)
     names, params, owner = layer_groups(model)
     owner = owner.to(device)
