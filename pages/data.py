@@ -31,7 +31,7 @@ for note in spec.notes:
     st.info(escape(note))
 
 
-def download_prompt() -> bool:
+def download_prompt(spec) -> bool:
     """For a dataset not downloaded yet: a button that fetches it with a progress bar."""
     st.info(f"{dataset_title(spec)} is not on this machine yet. It is downloaded once and cached.")
     if not st.button(f"Download {dataset_title(spec)}", icon=":material/download:"):
@@ -103,7 +103,7 @@ def upload_section() -> None:
     st.button(f"Open {dataset_title(new_spec)}", type="primary", on_click=open_dataset, args=(new_spec.name,))
 
 
-if not spec.is_cached() and not download_prompt():
+if not spec.is_cached() and not download_prompt(spec):
     upload_section()
     st.stop()
 

@@ -49,8 +49,8 @@ st.markdown("What a trained network is made of and what it computes: its layers 
             "activation functions between them, the values that flow forward for one input, and "
             "the gradients that flow back to change its weights.")
 
-def vanishing_example() -> None:
-    """One click to train the pair that shows the vanishing gradient (where MLPs train)."""
+def vanishing_example(spec) -> None:
+    """One click to train the pair that shows the vanishing gradient on spec (where MLPs train)."""
     if spec.modality not in get_family("mlp").modalities:
         return
     if st.button("Train a deep Sigmoid MLP and a deep ReLU MLP", icon=":material/play_arrow:",
@@ -71,7 +71,7 @@ if not runs:
     st.info(f"No trained neural networks on {dataset_title(spec)} yet (scikit-learn baselines have no "
             "layers to look inside).")
     page_link("pages/train.py", "Train some models", ":material/model_training:")
-    vanishing_example()
+    vanishing_example(spec)
     st.stop()
 labels = unique_labels(runs)
 by_id = {r.run_id: r for r in runs}
@@ -218,7 +218,7 @@ with tabs[3]:
     st.markdown("Each layer's gradient norm (how hard backpropagation pushes its weights) and weight "
                 "norm over the epochs, as the training loop recorded them. In a deep Sigmoid MLP the "
                 "first layers' gradients are far smaller than the last's: the vanishing gradient.")
-    vanishing_example()
+    vanishing_example(spec)
     # The run most like this one first (a deep ReLU MLP beside the deep Sigmoid one, say). Keyed
     # per run, as the epochs below, so each run starts from its own default and keeps its choice;
     # and per set of runs, so a run that finishes later (one of the example's two) is offered.

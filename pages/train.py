@@ -50,19 +50,19 @@ def remove_slot(slot_id: int) -> None:
                                            if s["id"] != slot_id]
 
 
-def architecture_slot(slot: dict, position: int, column) -> dict:
-    """One architecture: its family and that family's hyperparameter widgets."""
+def architecture_slot(slot: dict, position: int, column, modality: str, family_names: list[str]) -> dict:
+    """One architecture: its family (one of family_names) and that family's hyperparameter widgets."""
     with column.container(border=True):
         key = f"slot{slot['id']}"
-        defaults = state.DEFAULT_FAMILIES.get(spec.modality, family_names)
+        defaults = state.DEFAULT_FAMILIES.get(modality, family_names)
         current = slot["family"] if slot["family"] in family_names else defaults[position % len(defaults)]
         name = st.selectbox("Model", family_names, index=family_names.index(current),
-                            format_func=lambda n: get_family(n).title, key=f"{key}_{spec.modality}_family")
+                            format_func=lambda n: get_family(n).title, key=f"{key}_{modality}_family")
         slot["family"] = name
         family = get_family(name)
         st.caption(family.description)
-        hparams = schema_widgets(family.schema, f"{key}_{spec.modality}_{name}", n_columns=2,
-                                 defaults=family.defaults(spec.modality))
+        hparams = schema_widgets(family.schema, f"{key}_{modality}_{name}", n_columns=2,
+                                 defaults=family.defaults(modality))
         if len(st.session_state[state.TRAIN_SLOTS]) > 1:
             st.button("Remove", key=f"{key}_remove", on_click=remove_slot, args=(slot["id"],),
                       icon=":material/delete:")
@@ -71,7 +71,8 @@ def architecture_slot(slot: dict, position: int, column) -> dict:
 
 slots = st.session_state[state.TRAIN_SLOTS]
 columns = st.columns(min(len(slots), 3))
-choices = [architecture_slot(slot, i, columns[i % len(columns)]) for i, slot in enumerate(slots)]
+choices = [architecture_slot(slot, i, columns[i % len(columns)], spec.modality, family_names)
+           for i, slot in enumerate(slots)]
 st.button("Add an architecture", on_click=add_slot, disabled=len(slots) >= MAX_SLOTS,
           icon=":material/add:")
 
