@@ -24,7 +24,8 @@ from nnapps.ui.images import data_uri, display_scale, to_pil
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, session_jobs
-from nnapps.ui.run_labels import unique_labels
+from nnapps.ui.run_labels import RunLooks
+from nnapps.ui.run_picker import pick_runs
 from nnapps.ui.services import cached_dataset, get_store, load_predictors
 from nnapps.ui.text_view import highlighted_html
 from nnapps.ui.sidebar import dataset_picker
@@ -129,7 +130,8 @@ def probability_dataframe(shown: pd.DataFrame, X: np.ndarray, run_names: list[st
     return int(rows["#"].iloc[row])
 
 
-labels = unique_labels(runs)
+looks = RunLooks.of(runs)
+labels = looks.labels
 by_id = {r.run_id: r for r in runs}
 newest = [r.run_id for r in sorted(runs, key=lambda r: r.created, reverse=True)[:MAX_DEFAULT_RUNS]]
 # A run stored since this session last drew the page (a training that just finished) joins
@@ -142,9 +144,8 @@ if seen is not None and state.COMPARE_RUNS in st.session_state:
 st.session_state[state.COMPARE_SEEN] = set(by_id)
 follow_link("compare", state.COMPARE_RUNS, linked, by_id)
 # The default only matters when the widget starts (passing it beside a value set above warns).
-chosen_ids = st.multiselect("Runs to compare", list(by_id),
-                            default=None if state.COMPARE_RUNS in st.session_state else newest[::-1],
-                            format_func=lambda i: labels[i], key=state.COMPARE_RUNS)
+chosen_ids = pick_runs("Runs to compare", list(by_id), looks, key=state.COMPARE_RUNS,
+                       default=None if state.COMPARE_RUNS in st.session_state else newest[::-1])
 chosen = [by_id[i] for i in chosen_ids]
 sync_link("compare", [r.config for r in chosen])
 copy_link()
@@ -154,6 +155,8 @@ if not chosen:
 names = [labels[r.run_id] for r in chosen]
 groups = group_runs(chosen)
 group_names = [group_label(g, labels) for g in groups]
+# A seed group is drawn in its first run's colour.
+group_colours = {name: looks.colours[g.runs[0].run_id] for name, g in zip(group_names, groups)}
 class_names = chosen[0].class_names
 
 # --- metrics -----------------------------------------------------------------------------
@@ -186,14 +189,14 @@ if seeded and not each_seed:
                "A gap that grows means the model memorises.")
     seed_histories = {name: [r.history.epochs for r in g.runs] for name, g in zip(group_names, groups)}
     for col, metric in ((left, "loss"), (right, "accuracy")):
-        show_chart(compare_charts.seed_curves_chart(seed_histories, metric, epoch=epoch),
+        show_chart(compare_charts.seed_curves_chart(seed_histories, metric, epoch=epoch, colours=group_colours),
                    f"{spec.name}-{metric}-curves", col, width="stretch")
 else:
     st.caption("Solid: validation. Dashed: training. A gap that grows means the model memorises.")
     histories = {labels[r.run_id]: r.history.epochs for r in chosen}
     for col, metric in ((left, "loss"), (right, "accuracy")):
-        show_chart(charts.curves_chart(histories, metric, epoch=epoch), f"{spec.name}-{metric}-curves", col,
-                   width="stretch")
+        show_chart(charts.curves_chart(histories, metric, epoch=epoch, colours=looks.by_label(chosen_ids)),
+                   f"{spec.name}-{metric}-curves", col, width="stretch")
 forgetting_view(chosen, snapshots, labels)
 
 # --- confusion matrices, A against B -----------------------------------------------------
@@ -237,7 +240,7 @@ st.caption("Can its probabilities be trusted? Test samples binned by the model's
 pooled = {name: reliability_bins(np.concatenate([r.y_test for r in g.runs]),
                                  np.concatenate([r.test_proba for r in g.runs]))
           for name, g in zip(group_names, groups)}
-show_chart(compare_charts.reliability_chart(pooled), f"{spec.name}-reliability", width="stretch")
+show_chart(compare_charts.reliability_chart(pooled, colours=group_colours), f"{spec.name}-reliability", width="stretch")
 
 # --- per-sample views: the agreement map, every test sample ------------------------------
 try:
@@ -296,7 +299,8 @@ elif spec.modality == "audio":
 else:
     dist = st.container()
 show_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen_now)},
-                                     dataset.class_names, dataset.class_names[y_test[sample]]),
+                                     dataset.class_names, dataset.class_names[y_test[sample]],
+                                     colours=looks.by_label(chosen_ids)),
            f"{spec.name}-test-item-{sample}", dist, width="stretch")
 
 if spec.modality == "text":

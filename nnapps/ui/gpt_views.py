@@ -6,6 +6,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from nnapps.charts.colours import colour_scale
+from nnapps.charts.results import split_dash
 from nnapps.ui.escape import escape
 
 # Characters that would be invisible or break a table cell, shown as a sign a reader knows.
@@ -84,17 +86,19 @@ def attention_chart(weights: np.ndarray, text: str, title: str) -> alt.Chart:
     ).properties(width=max(300, 13 * T), height=max(300, 13 * T)))  # a readable row per character
 
 
-def loss_by_step_chart(points: dict[str, list], height: int = 300) -> alt.Chart:
-    """Training and validation loss against steps, one colour per run, dashed for training."""
-    rows = [{"run": name, "step": p.step, "split": split, "loss": getattr(p, f"{split}_loss")}
-            for name, pts in points.items() for p in pts for split in ("train", "val")]
+def loss_by_step_chart(points: dict[str, list], height: int = 300,
+                       colours: dict[str, str] | None = None) -> alt.Chart:
+    """Training and validation loss against steps, one colour per run (colours: label -> colour),
+    solid for validation and dashed for training, with a legend for each."""
+    rows = [{"run": name, "step": p.step, "split": split, "loss": getattr(p, f"{key}_loss")}
+            for name, pts in points.items() for p in pts for split, key in (("train", "train"), ("validation", "val"))]
     df = pd.DataFrame(rows)
     return (alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("step:Q", title="Step"),
         y=alt.Y("loss:Q", title="Cross-entropy (nats per character)", scale=alt.Scale(zero=False)),
-        # One run needs no colour key (the page names it); several get one above the plot.
-        color=alt.Color("run:N", title=None,
-                        legend=None if len(points) == 1 else alt.Legend(orient="top", labelLimit=400)),
-        strokeDash=alt.StrokeDash("split:N", title=None, sort=["val", "train"]),
+        # One run needs no colour key (the page names it); several get one below the plot.
+        color=alt.Color("run:N", title="Run", scale=colour_scale(list(points), colours),
+                        legend=None if len(points) == 1 else alt.Legend(orient="bottom", labelLimit=400)),
+        strokeDash=split_dash(),
         tooltip=["run", "split", "step", alt.Tooltip("loss:Q", format=".3f")],
     ).properties(height=height))
