@@ -65,14 +65,20 @@ def test_run_charts_draw_each_run_in_the_colour_given(build):
 
 
 def test_curves_have_a_legend_for_the_run_and_the_line_style():
-    for spec in (charts.curves_chart({"MLP": EPOCHS}, "loss").to_dict(),
-                 loss_by_step_chart({"a": [SimpleNamespace(step=1, train_loss=2.0, val_loss=2.1)],
-                                     "b": [SimpleNamespace(step=1, train_loss=2.0, val_loss=2.2)]}).to_dict()):
-        encoding = spec["encoding"]
-        assert encoding["color"].get("legend") is not None
-        dash = encoding["strokeDash"]
-        assert dash["legend"]["symbolType"] == "stroke"
-        assert dash["scale"]["domain"] == ["validation", "train"]  # solid validation, dashed train
+    import vl_convert
+
+    for chart in (charts.curves_chart({"MLP": EPOCHS}, "loss"),
+                  compare_charts.seed_curves_chart({"MLP": [EPOCHS, EPOCHS]}, "loss"),
+                  loss_by_step_chart({"a": [SimpleNamespace(step=1, train_loss=2.0, val_loss=2.1)],
+                                      "b": [SimpleNamespace(step=1, train_loss=2.0, val_loss=2.2)]})):
+        # The legends as Vega draws them: one for the runs' colours, one whose symbols are
+        # visible strokes in each split's dash (points overlaid on a line would make them
+        # transparent).
+        legends = vl_convert.vegalite_to_vega(chart.to_dict())["legends"]
+        assert any("fill" in legend or "stroke" in legend for legend in legends)
+        [dash] = [legend for legend in legends if "strokeDash" in legend]
+        assert dash["symbolType"] == "stroke"
+        assert "transparent" not in json.dumps(dash.get("encode", {}))
 
 
 def test_playground_bars_take_the_runs_colour():

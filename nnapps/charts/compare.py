@@ -4,7 +4,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from nnapps.charts.results import class_axis, curves_frame, run_colour, split_dash
+from nnapps.charts.results import class_axis, curves_frame, dots, run_colour, split_dash
 from nnapps.training.loop import EpochStats
 
 
@@ -81,13 +81,12 @@ def seed_curves_chart(histories: dict[str, list[list[EpochStats]]], metric: str,
     base = alt.Chart(df).encode(x=x, color=colour)
     band = base.transform_filter(alt.datum.split == "validation").mark_errorband(extent="stdev", opacity=0.25).encode(
         y=alt.Y(f"{metric}:Q", title=metric.capitalize(), scale=alt.Scale(zero=False), axis=y_axis))
-    mean = base.mark_line(point=alt.OverlayMarkDef(size=20)).encode(
-        y=alt.Y(f"mean({metric}):Q", title=metric.capitalize(), scale=alt.Scale(zero=False), axis=y_axis),
-        strokeDash=dash,
-        tooltip=["run", "split", "epoch", alt.Tooltip(f"mean({metric}):Q", title=f"mean {metric}",
-                                                      format=".2%" if metric == "accuracy" else ".4f"),
-                 alt.Tooltip("count():Q", title="seeds")])
-    layers = [band, mean]
+    tooltip = ["run", "split", "epoch", alt.Tooltip(f"mean({metric}):Q", title=f"mean {metric}",
+                                                    format=".2%" if metric == "accuracy" else ".4f"),
+               alt.Tooltip("count():Q", title="seeds")]
+    means = base.encode(y=alt.Y(f"mean({metric}):Q", title=metric.capitalize(), scale=alt.Scale(zero=False),
+                                axis=y_axis))
+    layers = [band, means.mark_line().encode(strokeDash=dash, tooltip=tooltip), dots(means, tooltip)]
     if epoch is not None:
         layers.append(alt.Chart(pd.DataFrame({"epoch": [epoch]})).mark_rule(color="#e4572e").encode(x="epoch:Q"))
     return alt.layer(*layers).properties(height=height, title=f"{metric.capitalize()} per epoch")

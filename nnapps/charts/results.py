@@ -46,22 +46,19 @@ def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: in
     y_axis = alt.Y(f"{metric}:Q", title=metric.capitalize(),
                    scale=alt.Scale(zero=False),
                    axis=alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis())
-    chart = (
-        alt.Chart(df)
-        .mark_line(point=alt.OverlayMarkDef(size=20))
-        .encode(
-            x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1)),
-            y=y_axis,
-            color=run_colour(list(histories), colours),
-            strokeDash=split_dash(),
-            tooltip=["run", "split", "epoch",
-                     alt.Tooltip(f"{metric}:Q", format=".2%" if metric == "accuracy" else ".4f")],
-        )
-    )
+    tooltip = ["run", "split", "epoch", alt.Tooltip(f"{metric}:Q", format=".2%" if metric == "accuracy" else ".4f")]
+    base = alt.Chart(df).encode(x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1)), y=y_axis,
+                                color=run_colour(list(histories), colours))
+    layers = [base.mark_line().encode(strokeDash=split_dash(), tooltip=tooltip), dots(base, tooltip)]
     if epoch is not None:
-        rule = alt.Chart(pd.DataFrame({"epoch": [epoch]})).mark_rule(color="#e4572e").encode(x="epoch:Q")
-        return alt.layer(chart, rule).properties(height=height, title=f"{metric.capitalize()} per epoch")
-    return chart.properties(height=height, title=f"{metric.capitalize()} per epoch")
+        layers.append(alt.Chart(pd.DataFrame({"epoch": [epoch]})).mark_rule(color="#e4572e").encode(x="epoch:Q"))
+    return alt.layer(*layers).properties(height=height, title=f"{metric.capitalize()} per epoch")
+
+
+def dots(base: alt.Chart, tooltip: list) -> alt.Chart:
+    """A curve's points as their own layer: points overlaid on the line mark itself would hide
+    the line-style legend's symbols (Vega-Lite draws them filled, with a transparent stroke)."""
+    return base.mark_circle(size=20, opacity=1).encode(detail="split:N", tooltip=tooltip)
 
 
 def class_axis(title: str, n_classes: int) -> alt.Axis:

@@ -93,12 +93,14 @@ def loss_by_step_chart(points: dict[str, list], height: int = 300,
     rows = [{"run": name, "step": p.step, "split": split, "loss": getattr(p, f"{key}_loss")}
             for name, pts in points.items() for p in pts for split, key in (("train", "train"), ("validation", "val"))]
     df = pd.DataFrame(rows)
-    return (alt.Chart(df).mark_line(point=True).encode(
+    # Points as their own layer: overlaid on the line they would hide the line-style legend's symbols.
+    lines = alt.Chart().mark_line().encode(strokeDash=split_dash())
+    dots = alt.Chart().mark_circle(size=30, opacity=1).encode(detail="split:N")
+    return alt.layer(lines, dots, data=df).encode(
         x=alt.X("step:Q", title="Step"),
         y=alt.Y("loss:Q", title="Cross-entropy (nats per character)", scale=alt.Scale(zero=False)),
         # One run needs no colour key (the page names it); several get one below the plot.
         color=alt.Color("run:N", title="Run", scale=colour_scale(list(points), colours),
                         legend=None if len(points) == 1 else alt.Legend(orient="bottom", labelLimit=400)),
-        strokeDash=split_dash(),
         tooltip=["run", "split", "step", alt.Tooltip("loss:Q", format=".3f")],
-    ).properties(height=height))
+    ).properties(height=height)
