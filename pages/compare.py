@@ -33,6 +33,7 @@ from nnapps.ui.sounds import spectrograms, to_picture
 from nnapps.ui.visitor import visitor
 
 MAX_DEFAULT_RUNS = 4
+CURVE_HEIGHT = 340  # pixels of plot, the legends below it
 MAX_TABLE_ROWS = 500
 SOUNDS_PER_PAGE = 8
 SPLIT_SEED = 0
@@ -190,13 +191,15 @@ if seeded and not each_seed:
     seed_histories = {name: [r.history.epochs for r in g.runs] for name, g in zip(group_names, groups)}
     for col, metric in ((left, "loss"), (right, "accuracy")):
         show_chart(compare_charts.seed_curves_chart(seed_histories, metric, epoch=epoch, colours=group_colours),
-                   f"{spec.name}-{metric}-curves", col, width="stretch")
+                   f"{spec.name}-{metric}-curves", col, width="stretch",
+                   height=charts.height_with_legend(CURVE_HEIGHT, len(seed_histories)))
 else:
     st.caption("Solid: validation. Dashed: training. A gap that grows means the model memorises.")
     histories = {labels[r.run_id]: r.history.epochs for r in chosen}
     for col, metric in ((left, "loss"), (right, "accuracy")):
         show_chart(charts.curves_chart(histories, metric, epoch=epoch, colours=looks.by_label(chosen_ids)),
-                   f"{spec.name}-{metric}-curves", col, width="stretch")
+                   f"{spec.name}-{metric}-curves", col, width="stretch",
+                   height=charts.height_with_legend(CURVE_HEIGHT, len(histories)))
 forgetting_view(chosen, snapshots, labels)
 
 # --- confusion matrices, A against B -----------------------------------------------------
@@ -240,7 +243,8 @@ st.caption("Can its probabilities be trusted? Test samples binned by the model's
 pooled = {name: reliability_bins(np.concatenate([r.y_test for r in g.runs]),
                                  np.concatenate([r.test_proba for r in g.runs]))
           for name, g in zip(group_names, groups)}
-show_chart(compare_charts.reliability_chart(pooled, colours=group_colours), f"{spec.name}-reliability", width="stretch")
+show_chart(compare_charts.reliability_chart(pooled, colours=group_colours), f"{spec.name}-reliability", width="stretch",
+           height=charts.height_with_legend(320, len(pooled)))
 
 # --- per-sample views: the agreement map, every test sample ------------------------------
 try:
@@ -301,7 +305,8 @@ else:
 show_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen_now)},
                                      dataset.class_names, dataset.class_names[y_test[sample]],
                                      colours=looks.by_label(chosen_ids)),
-           f"{spec.name}-test-item-{sample}", dist, width="stretch")
+           f"{spec.name}-test-item-{sample}", dist, width="stretch",
+           height=charts.height_with_legend(300, -(-len(names) // 2)))
 
 if spec.modality == "text":
     word_effects_view(sample, X_test[sample], chosen, names, dataset.class_names)

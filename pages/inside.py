@@ -2,8 +2,8 @@
 backpropagation step, all read from the stored model and its recorded history."""
 
 import copy
-import json
 import zlib
+from dataclasses import replace
 
 import altair as alt
 import numpy as np
@@ -107,12 +107,6 @@ def titled(name: str) -> str:
 def titled_order(names) -> list[str]:
     """Layer titles in the order of the layers (natural_order of their names in the code)."""
     return [titled(n) for n in natural_order(names)]
-
-
-def header_colours(run_ids: list[str]) -> str:
-    """A Vega expression giving each run's facet header (its label) the run's colour."""
-    cases = "".join(f"datum.value === {json.dumps(labels[i])} ? {json.dumps(looks.colours[i])} : " for i in run_ids)
-    return cases + '"black"'
 
 
 IN_CODE = st.column_config.TextColumn("in the code", help="The layer's name in the model's code (PyTorch's "
@@ -277,20 +271,24 @@ with tabs[3]:
         in_code = {row["layer"]: row["in the code"] for row in rows}
         code_order = natural_order(set(in_code.values()))
         layer_order = sorted(in_code, key=lambda title: code_order.index(in_code[title]))
-        # Each run in a column headed by its name in its colour; layers coloured and keyed below.
+        # A column per run (the picker's key gives its colour); layers coloured and keyed below.
         show_chart(alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
             x="epoch:Q", y=alt.Y("norm:Q", scale=alt.Scale(type="log")),
             color=alt.Color("layer:N", title="Layer", sort=layer_order,
                             legend=alt.Legend(orient="bottom", columns=3, labelLimit=260)),
             column=alt.Column("run:N", title=None, sort=[labels[i] for i in compared],
-                              header=alt.Header(labelFontWeight="bold", labelFontSize=13,
-                                                labelColor=alt.ExprRef(header_colours(compared)))),
+                              header=alt.Header(labelFontWeight="bold", labelFontSize=13)),
             row=alt.Row("what:N", title=None),
             tooltip=["run", "layer", "in the code", "epoch", alt.Tooltip("norm:Q", format=".3g")],
         ).properties(width=300, height=180).resolve_scale(y="independent"), "gradient-and-weight-norms")
-        ends = {labels[i]: gradient_ends([e.grad_norms for e in by_id[i].history.epochs]) for i in compared}
-        named = {layer: title for i in compared for layer, title in run_titles.get(i, {}).items()}
-        st.markdown(vanishing_sentence({label: e for label, e in ends.items() if e is not None}, named))
+        ends = {}
+        for i in compared:
+            e = gradient_ends([epoch.grad_norms for epoch in by_id[i].history.epochs])
+            if e is not None:  # its layers named as in the chart, from its own model
+                own = run_titles.get(i, {})
+                ends[labels[i]] = replace(e, first_layer=own.get(e.first_layer, e.first_layer),
+                                          last_layer=own.get(e.last_layer, e.last_layer))
+        st.markdown(vanishing_sentence(ends))
     epochs = run.history.epochs
     if epochs and epochs[-1].weight_hists:
         chosen = st.multiselect("Weight histograms at epochs", [e.epoch for e in epochs],

@@ -16,7 +16,7 @@ from nnapps.models.mlp import MLP, MLPConfig
 from nnapps.training.loop import EpochStats, layer_groups
 from nnapps.ui.gpt_views import loss_by_step_chart
 from nnapps.ui.run_labels import RunLooks
-from page_helpers import assert_ok, chart_specs, open_page, read, texts
+from page_helpers import assert_ok, chart_specs, open_page, read
 
 EPOCHS = [EpochStats(epoch=e, train_loss=1 / e, train_acc=0.5, val_loss=1.2 / e, val_acc=0.4, seconds=0.1)
           for e in (1, 2)]
@@ -133,8 +133,7 @@ def test_a_run_has_the_same_colour_on_compare_and_inside(app):
     open_page(app, "pages/inside.py")
     app.selectbox(key="inside_run_digits").set_value(mlp.run_id).run()
     assert_ok(app)
-    # The picker's colour key and the dynamics chart's run headers give the MLP Compare's colour.
-    assert any(on_compare[mlp.label] in c and mlp.label in read(c) for c in texts(app.caption))
-    [norms] = [s for s in chart_specs(app) if s.get("encoding", {}).get("y", {}).get("field") == "norm"]
-    header = norms["encoding"]["column"]["header"]["labelColor"]["expr"]
-    assert f'datum.value === {json.dumps(mlp.label)} ? "{on_compare[mlp.label]}"' in header
+    # The picker's colour key gives the MLP Compare's colour, and the CNN compared with it its own.
+    keys = [c for c in app.get("caption") if "■" in c.value]
+    assert any(on_compare[mlp.label] in c.value and mlp.label in read(c.value) for c in keys)
+    assert any(on_compare[cnn.label] in c.value and cnn.label in read(c.value) for c in keys)

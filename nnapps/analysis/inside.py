@@ -276,20 +276,17 @@ def _orders(n: float) -> str:
         f"{times:.1f} times"
 
 
-def vanishing_sentence(ends: dict[str, GradientEnds], titles: dict[str, str] | None = None) -> str:
+def vanishing_sentence(ends: dict[str, GradientEnds]) -> str:
     """What the gradient norms of the runs shown say, in words, from their numbers: how far each
-    run's gradient shrinks from its last layer to its first, and how the first layers compare.
-    titles (layer_titles) names the layers for people."""
+    run's gradient shrinks from its last layer to its first, and how the first layers compare."""
     if not ends:
         return ""
-    titles = titles or {}
     parts = []
     for label, e in ends.items():
         change = "smaller" if e.first < e.last else "larger"
-        first, last = titles.get(e.first_layer, e.first_layer), titles.get(e.last_layer, e.last_layer)
-        parts.append(f"in {label} the first layer's gradient norm ({first}, {e.first:.2g}) is "
+        parts.append(f"in {label} the first layer's gradient norm ({e.first_layer}, {e.first:.2g}) is "
                      f"{_orders(e.orders_first_below_last)} {change} than the last layer's "
-                     f"({last}, {e.last:.2g})")
+                     f"({e.last_layer}, {e.last:.2g})")
     n_epochs = sorted({e.n_epochs for e in ends.values()})
     over = f"{n_epochs[0]}" if len(n_epochs) == 1 else f"{n_epochs[0]} to {n_epochs[-1]}"
     text = (f"Averaged over the {over} epochs (geometric mean), " + "; ".join(parts) + ".")

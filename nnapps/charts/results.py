@@ -29,6 +29,13 @@ def run_colour(names: list[str], colours: dict[str, str] | None, title: str = "R
                      legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
 
 
+def height_with_legend(plot_height: int, n_rows: int) -> int:
+    """The height to give Streamlit for a chart whose plot is plot_height high with a legend of
+    n_rows rows below it: Streamlit fits plot and legend into the height it is given, so a long
+    run list would squash the plot to a strip."""
+    return plot_height + 80 + 22 * n_rows
+
+
 def split_dash(domain=("validation", "train")) -> alt.StrokeDash:
     """Line style per split, with its own legend: the first of domain solid, the second dashed."""
     return alt.StrokeDash("split:N", title="Split", scale=alt.Scale(domain=list(domain), range=[[1, 0], [4, 3]]),

@@ -102,9 +102,10 @@ def _draw(dataset: str, show_curves: bool, was_active: bool) -> None:
             labels, colours = job_looks(dataset, jobs)
             histories = {labels[j.config.run_id]: j.epochs for j in jobs if j.epochs}
             left, right = st.columns(2)
-            left.altair_chart(charts.curves_chart(histories, "loss", height=300, colours=colours), width="stretch")
-            right.altair_chart(charts.curves_chart(histories, "accuracy", height=300, colours=colours),
-                               width="stretch")
+            height = charts.height_with_legend(300, len(histories))
+            for col, metric in ((left, "loss"), (right, "accuracy")):
+                col.altair_chart(charts.curves_chart(histories, metric, height=300, colours=colours), width="stretch",
+                                 height=height)
 
 
 def job_looks(dataset: str, jobs: list[Job]) -> tuple[dict[str, str], dict[str, str]]:
