@@ -21,13 +21,15 @@ from nnapps.ui.escape import dataset_title, escape
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, session_jobs
-from nnapps.ui.run_labels import unique_labels
+from nnapps.ui.run_labels import RunLooks
+from nnapps.ui.run_picker import pick_runs
 from nnapps.ui.services import cached_dataset, get_store
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.views import view_for
 from nnapps.ui.visitor import visitor
 
 MAX_DEFAULT_RUNS = 4
+CURVE_HEIGHT = 340  # pixels of plot, the legends below it
 SPLIT_SEED = 0
 
 state.init_state()
@@ -48,7 +50,8 @@ if not runs:
     st.stop()
 
 
-labels = unique_labels(runs)
+looks = RunLooks.of(runs)
+labels = looks.labels
 by_id = {r.run_id: r for r in runs}
 newest = [r.run_id for r in sorted(runs, key=lambda r: r.created, reverse=True)[:MAX_DEFAULT_RUNS]]
 # A run stored since this session last drew the page (a training that just finished) joins
@@ -61,9 +64,8 @@ if seen is not None and state.COMPARE_RUNS in st.session_state:
 st.session_state[state.COMPARE_SEEN] = set(by_id)
 follow_link("compare", state.COMPARE_RUNS, linked, by_id)
 # The default only matters when the widget starts (passing it beside a value set above warns).
-chosen_ids = st.multiselect("Runs to compare", list(by_id),
-                            default=None if state.COMPARE_RUNS in st.session_state else newest[::-1],
-                            format_func=lambda i: labels[i], key=state.COMPARE_RUNS)
+chosen_ids = pick_runs("Runs to compare", list(by_id), looks, key=state.COMPARE_RUNS,
+                       default=None if state.COMPARE_RUNS in st.session_state else newest[::-1])
 chosen = [by_id[i] for i in chosen_ids]
 sync_link("compare", [r.config for r in chosen])
 copy_link()
@@ -73,6 +75,8 @@ if not chosen:
 names = [labels[r.run_id] for r in chosen]
 groups = group_runs(chosen)
 group_names = [group_label(g, labels) for g in groups]
+# A seed group is drawn in its first run's colour.
+group_colours = {name: looks.colours[g.runs[0].run_id] for name, g in zip(group_names, groups)}
 class_names = chosen[0].class_names
 
 # --- metrics -----------------------------------------------------------------------------
@@ -105,14 +109,16 @@ if seeded and not each_seed:
                "A gap that grows means the model memorises.")
     seed_histories = {name: [r.history.epochs for r in g.runs] for name, g in zip(group_names, groups)}
     for col, metric in ((left, "loss"), (right, "accuracy")):
-        show_chart(compare_charts.seed_curves_chart(seed_histories, metric, epoch=epoch),
-                   f"{spec.name}-{metric}-curves", col, width="stretch")
+        show_chart(compare_charts.seed_curves_chart(seed_histories, metric, epoch=epoch, colours=group_colours),
+                   f"{spec.name}-{metric}-curves", col, width="stretch",
+                   height=charts.height_with_legend(CURVE_HEIGHT, len(seed_histories)))
 else:
     st.caption("Solid: validation. Dashed: training. A gap that grows means the model memorises.")
     histories = {labels[r.run_id]: r.history.epochs for r in chosen}
     for col, metric in ((left, "loss"), (right, "accuracy")):
-        show_chart(charts.curves_chart(histories, metric, epoch=epoch), f"{spec.name}-{metric}-curves", col,
-                   width="stretch")
+        show_chart(charts.curves_chart(histories, metric, epoch=epoch, colours=looks.by_label(chosen_ids)),
+                   f"{spec.name}-{metric}-curves", col, width="stretch",
+                   height=charts.height_with_legend(CURVE_HEIGHT, len(histories)))
 forgetting_view(chosen, snapshots, labels)
 
 # --- confusion matrices, A against B -----------------------------------------------------
@@ -156,7 +162,8 @@ st.caption("Can its probabilities be trusted? Test samples binned by the model's
 pooled = {name: reliability_bins(np.concatenate([r.y_test for r in g.runs]),
                                  np.concatenate([r.test_proba for r in g.runs]))
           for name, g in zip(group_names, groups)}
-show_chart(compare_charts.reliability_chart(pooled), f"{spec.name}-reliability", width="stretch")
+show_chart(compare_charts.reliability_chart(pooled, colours=group_colours), f"{spec.name}-reliability", width="stretch",
+           height=charts.height_with_legend(320, len(pooled)))
 
 # --- per-sample views: the agreement map, every test sample ------------------------------
 try:
@@ -198,8 +205,10 @@ sample = view.sample_rows(shown, X_test, names, spec)
 st.markdown(f"**Test sample #{sample}**, true class **{escape(dataset.class_names[y_test[sample]])}**")
 dist = view.sample_view(X_test[sample], spec)
 show_chart(charts.distribution_chart({n: r.test_proba[sample] for n, r in zip(names, chosen_now)},
-                                     dataset.class_names, dataset.class_names[y_test[sample]]),
-           f"{spec.name}-test-item-{sample}", dist, width="stretch")
+                                     dataset.class_names, dataset.class_names[y_test[sample]],
+                                     colours=looks.by_label(chosen_ids)),
+           f"{spec.name}-test-item-{sample}", dist, width="stretch",
+           height=charts.height_with_legend(300, -(-len(names) // 2)))
 
 view.sample_details(sample, X_test[sample], chosen, names, dataset.class_names)
 

@@ -3,6 +3,7 @@ backpropagation step, all read from the stored model and its recorded history.""
 
 import copy
 import zlib
+from dataclasses import replace
 
 import altair as alt
 import numpy as np
@@ -12,7 +13,7 @@ import torch
 
 from nnapps.charts import results as charts
 from nnapps.analysis.inside import (activation_curves, activation_usage, backprop_step, dense_layers, gradient_ends,
-                           hardest_item, natural_order, trace, vanishing_sentence)
+                                    hardest_item, layer_titles, natural_order, trace, vanishing_sentence)
 from nnapps.models import get_family
 from nnapps.analysis.playground import as_batch
 from nnapps.ui import state
@@ -25,7 +26,8 @@ from nnapps.ui.images import display_scale, to_pil
 from nnapps.store.runs import RunConfig
 from nnapps.ui.nav import page_link
 from nnapps.ui.progress import live_progress, submit
-from nnapps.ui.run_labels import unique_labels
+from nnapps.ui.run_labels import RunLooks
+from nnapps.ui.run_picker import pick_run, pick_runs
 from nnapps.ui.services import cached_dataset, get_store, load_predictors
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.views import view_for
@@ -65,18 +67,20 @@ linked = apply_link("inside", spec.name, store, SPLIT_SEED, single=True,
                     accept=lambda c: None if get_family(c.family).kind == "torch"
                     else "a scikit-learn baseline has no layers to look inside")
 live_progress(spec.name, show_curves=False)
-runs = [r for r in store.list_runs(spec.name, SPLIT_SEED, visitor=visitor())
-        if r.status == "complete" and get_family(r.config.family).kind == "torch"]
+stored = store.list_runs(spec.name, SPLIT_SEED, visitor=visitor())
+runs = [r for r in stored if r.status == "complete" and get_family(r.config.family).kind == "torch"]
 if not runs:
     st.info(f"No trained neural networks on {dataset_title(spec)} yet (scikit-learn baselines have no "
             "layers to look inside).")
     page_link("pages/train.py", "Train some models", ":material/model_training:")
     vanishing_example(spec)
     st.stop()
-labels = unique_labels(runs)
+# Named and coloured among every stored run, as on the other pages.
+looks = RunLooks.of(stored)
+labels = looks.labels
 by_id = {r.run_id: r for r in runs}
 follow_link("inside", f"inside_run_{spec.name}", linked, by_id, single=True)
-run_id = st.selectbox("Run", list(by_id), format_func=lambda i: labels[i], key=f"inside_run_{spec.name}")
+run_id = pick_run("Run", list(by_id), looks, key=f"inside_run_{spec.name}")
 run = by_id[run_id]
 sync_link("inside", [run.config])
 copy_link()
@@ -93,6 +97,20 @@ if not len(y_val):  # a tiny upload may leave no validation items; look at train
     X_val, y_val = dataset.split("train")
 X_seen = torch.as_tensor(predictor.preprocessor.transform(X_val[:MAX_VAL_ITEMS]))
 layers, _, _, _ = trace(model, X_seen[:1])
+titles = layer_titles(model)  # "layers.1" -> "Layer 1: Linear 64 → 128"
+
+
+def titled(name: str) -> str:
+    return titles.get(name, name)
+
+
+def titled_order(names) -> list[str]:
+    """Layer titles in the order of the layers (natural_order of their names in the code)."""
+    return [titled(n) for n in natural_order(names)]
+
+
+IN_CODE = st.column_config.TextColumn("in the code", help="The layer's name in the model's code (PyTorch's "
+                                      "module name), as in the code shown under *Code*")
 
 tabs = st.tabs(["Architecture", "Activation functions", "Forward pass", "Training dynamics",
                 "Backpropagation"])
@@ -118,11 +136,12 @@ with tabs[0]:
         left.graphviz_chart(chain_dot(layers))
         left.caption("Blue boxes learn weights; yellow ones are activation functions; shapes are "
                      "per item (channels x height x width for feature maps).")
-    table = pd.DataFrame([{"layer": layer.name, "type": layer.kind,
-                           "output": " x ".join(map(str, layer.output_shape)), "parameters": layer.params}
+    table = pd.DataFrame([{"layer": layer.title, "output": " x ".join(map(str, layer.output_shape)),
+                           "parameters": layer.params, "in the code": layer.name}
                           for layer in layers])
     right.dataframe(table, hide_index=True, width="stretch",
-                    column_config={"parameters": st.column_config.NumberColumn(format="localized")})
+                    column_config={"parameters": st.column_config.NumberColumn(format="localized"),
+                                   "in the code": IN_CODE})
     right.metric("Parameters in all", f"{int(table['parameters'].sum()):,}")
     show_code(run)
 
@@ -146,20 +165,23 @@ with tabs[1]:
     else:
         st.markdown(f"**{labels[run_id]}**: what reaches each activation function on "
                     f"{len(X_seen):,} validation items.")
-        usage = [{"layer": name, "function": function, "units": u.units,
+        usage = [{"layer": titled(name), "function": function, "units": u.units,
                   "dead units (never positive)": u.dead if function == "relu" else None,
                   "saturated (slope near 0)": u.saturated if function in ("sigmoid", "tanh") else None,
-                  "at or below 0": u.negative}
+                  "at or below 0": u.negative, "in the code": name}
                  for name, (function, u, _) in usage_by_layer.items()]
-        hist_rows = [pd.DataFrame({"layer": name, "pre-activation": values})
+        hist_rows = [pd.DataFrame({"layer": titled(name), "in the code": name, "pre-activation": values})
                      for name, (_, _, values) in usage_by_layer.items()]
         st.dataframe(pd.DataFrame(usage), hide_index=True, width="stretch", column_config={
             "saturated (slope near 0)": st.column_config.NumberColumn(format="percent"),
-            "at or below 0": st.column_config.NumberColumn(format="percent")})
+            "at or below 0": st.column_config.NumberColumn(format="percent"), "in the code": IN_CODE})
+        # One panel per layer, named on its left: a colour legend would only repeat the names.
         show_chart(alt.Chart(pd.concat(hist_rows)).mark_bar(opacity=0.7).encode(
             x=alt.X("pre-activation:Q", bin=alt.Bin(maxbins=60)), y=alt.Y("count():Q", title="values"),
-            color=alt.Color("layer:N", sort=natural_order(usage_by_layer)),
-            row=alt.Row("layer:N", title=None, sort=natural_order(usage_by_layer)),
+            color=alt.Color("layer:N", sort=titled_order(usage_by_layer), legend=None),
+            row=alt.Row("layer:N", title=None, sort=titled_order(usage_by_layer),
+                        header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=220)),
+            tooltip=["layer:N", "in the code:N", alt.Tooltip("count():Q", title="values")],
         ).properties(height=90, width=600).resolve_scale(y="independent"), f"activations-{run_id}")
 
 # --- forward pass --------------------------------------------------------------------------
@@ -193,7 +215,7 @@ with tabs[2]:
         if not (layer.activation or layer.kind in ("GRU", "LSTM", "PoolStats")) or layer.name not in outputs:
             continue
         values = outputs[layer.name][0]
-        st.markdown(f"**{layer.name}** ({layer.kind}, {' x '.join(map(str, values.shape))})")
+        st.markdown(f"**{layer.title}** ({' x '.join(map(str, values.shape))}; `{layer.name}` in the code)")
         if values.ndim == 3:  # feature maps: channels of height x width
             maps = values[:MAPS_SHOWN]
             lo, hi = float(maps.min()), float(maps.max())
@@ -226,31 +248,48 @@ with tabs[3]:
         by_id[i].config.family != run.config.family,
         sum(by_id[i].config.hparams.get(k) != v for k, v in run.config.hparams.items())))
     partner_key = f"inside_dynamics_{run_id}_{zlib.crc32(' '.join(sorted(others)).encode()):08x}"
-    partner = (st.multiselect("Compared with", others, default=others[:1], max_selections=1,
-                              format_func=lambda i: labels[i], key=partner_key, persist_state="page")
+    partner = (pick_runs("Compared with", others, looks, key=partner_key, default=others[:1], max_selections=1,
+                         persist_state="page")
                if others else [])
     compared = [run_id] + partner
-    rows = [{"run": labels[i], "epoch": e.epoch, "layer": layer, "what": what, "norm": value}
+    # The partner's layers named from its own model (it may be built otherwise).
+    partner_models, _ = load_predictors(partner, labels)
+    run_titles = {run_id: titles} | {i: layer_titles(partner_models[labels[i]].model)
+                                     for i in partner if labels[i] in partner_models}
+    rows = [{"run": labels[i], "epoch": e.epoch, "layer": run_titles.get(i, {}).get(layer, layer),
+             "in the code": layer, "what": what, "norm": value}
             for i in compared for e in by_id[i].history.epochs
             for what, norms in (("gradient norm", e.grad_norms), ("weight norm", e.weight_norms))
             for layer, value in norms.items()]
     if rows:
-        layer_order = natural_order({row["layer"] for row in rows})
+        in_code = {row["layer"]: row["in the code"] for row in rows}
+        code_order = natural_order(set(in_code.values()))
+        layer_order = sorted(in_code, key=lambda title: code_order.index(in_code[title]))
+        # A column per run (the picker's key gives its colour); layers coloured and keyed below.
         show_chart(alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
             x="epoch:Q", y=alt.Y("norm:Q", scale=alt.Scale(type="log")),
-            color=alt.Color("layer:N", sort=layer_order, legend=alt.Legend(orient="bottom", columns=8)),
-            column=alt.Column("run:N", title=None, sort=[labels[i] for i in compared]),
+            color=alt.Color("layer:N", title="Layer", sort=layer_order,
+                            legend=alt.Legend(orient="bottom", columns=3, labelLimit=260)),
+            column=alt.Column("run:N", title=None, sort=[labels[i] for i in compared],
+                              header=alt.Header(labelFontWeight="bold", labelFontSize=13)),
             row=alt.Row("what:N", title=None),
-            tooltip=["run", "layer", "epoch", alt.Tooltip("norm:Q", format=".3g")],
+            tooltip=["run", "layer", "in the code", "epoch", alt.Tooltip("norm:Q", format=".3g")],
         ).properties(width=300, height=180).resolve_scale(y="independent"), "gradient-and-weight-norms")
-        ends = {labels[i]: gradient_ends([e.grad_norms for e in by_id[i].history.epochs]) for i in compared}
-        st.markdown(vanishing_sentence({label: e for label, e in ends.items() if e is not None}))
+        ends = {}
+        for i in compared:
+            e = gradient_ends([epoch.grad_norms for epoch in by_id[i].history.epochs])
+            if e is not None:  # its layers named as in the chart, from its own model
+                own = run_titles.get(i, {})
+                ends[labels[i]] = replace(e, first_layer=own.get(e.first_layer, e.first_layer),
+                                          last_layer=own.get(e.last_layer, e.last_layer))
+        st.markdown(vanishing_sentence(ends))
     epochs = run.history.epochs
     if epochs and epochs[-1].weight_hists:
         chosen = st.multiselect("Weight histograms at epochs", [e.epoch for e in epochs],
                                 default=sorted({epochs[0].epoch, epochs[-1].epoch}),
                                 key=f"inside_hist_epochs_{run_id}", persist_state="page")
-        hist = [{"layer": layer, "epoch": str(e.epoch), "from": h["lo"] + (h["hi"] - h["lo"]) * k / len(h["counts"]),
+        hist = [{"layer": titled(layer), "in the code": layer, "epoch": str(e.epoch),
+                 "from": h["lo"] + (h["hi"] - h["lo"]) * k / len(h["counts"]),
                  "to": h["lo"] + (h["hi"] - h["lo"]) * (k + 1) / len(h["counts"]), "weights": c}
                 for e in epochs if e.epoch in chosen for layer, h in e.weight_hists.items()
                 for k, c in enumerate(h["counts"])]
@@ -259,7 +298,10 @@ with tabs[3]:
             show_chart(alt.Chart(pd.DataFrame(hist)).mark_bar(opacity=0.55).encode(
                 x=alt.X("from:Q", title="weight"), x2="to:Q", y=alt.Y("weights:Q", stack=None), y2=alt.datum(0),
                 color=alt.Color("epoch:N", legend=alt.Legend(orient="top")),
-                facet=alt.Facet("layer:N", columns=3, title=None, sort=natural_order(epochs[-1].weight_hists)),
+                facet=alt.Facet("layer:N", columns=3, title=None, sort=titled_order(epochs[-1].weight_hists),
+                                header=alt.Header(labelLimit=240)),
+                tooltip=["layer:N", "in the code:N", "epoch:N", alt.Tooltip("from:Q", format=".3g"),
+                         alt.Tooltip("to:Q", format=".3g"), "weights:Q"],
             ).properties(width=190, height=140).resolve_scale(x="independent", y="independent"),
                 f"weight-histograms-{run_id}")
     else:

@@ -12,7 +12,8 @@ from nnapps.ui.escape import dataset_title, escape
 from nnapps.ui.links_view import apply_link, copy_link, follow_link, sync_link
 from nnapps.ui.nav import page_link, switch_page
 from nnapps.ui.progress import live_progress
-from nnapps.ui.run_labels import unique_labels
+from nnapps.ui.run_labels import RunLooks
+from nnapps.ui.run_picker import pick_runs
 from nnapps.ui.services import get_store, load_predictors
 from nnapps.ui.sidebar import dataset_picker
 from nnapps.ui.views import view_for
@@ -33,19 +34,22 @@ st.markdown("Give every model the same input of yours and see what each one make
 
 linked = apply_link("playground", spec.name, store, SPLIT_SEED)
 live_progress(spec.name, show_curves=False)
-runs = [r for r in store.list_runs(spec.name, SPLIT_SEED, visitor=visitor()) if r.status == "complete"]
+stored = store.list_runs(spec.name, SPLIT_SEED, visitor=visitor())
+runs = [r for r in stored if r.status == "complete"]
 if not runs:
     st.info(f"No trained models on {dataset_title(spec)} yet.")
     page_link("pages/train.py", "Train some models", ":material/model_training:")
     st.stop()
-labels = unique_labels(runs)
+# Named and coloured among every stored run, as on the other pages.
+looks = RunLooks.of(stored)
+labels = looks.labels
 by_id = {r.run_id: r for r in runs}
 runs_key = f"playground_runs_{spec.name}"
 follow_link("playground", runs_key, linked, by_id)
 # A default beside a value set through session state (a link's runs) would warn: one or the other.
 best = None if runs_key in st.session_state else [r.run_id for r in best_per_family(runs)]
-chosen_ids = st.multiselect("Models", list(by_id), default=best, format_func=lambda i: labels[i],
-                            key=runs_key, help="At first, the best run of each model family")
+chosen_ids = pick_runs("Models", list(by_id), looks, key=runs_key, default=best,
+                       help="At first, the best run of each model family")
 sync_link("playground", [by_id[i].config for i in chosen_ids])
 copy_link()
 if not chosen_ids:
@@ -84,8 +88,9 @@ for start in range(0, len(names), RESULTS_PER_ROW):
             st.markdown(f"**{name}**")
             st.metric("prediction", escape(class_names[tops[name]]), f"{probas[name][tops[name]]:.0%} sure",
                       delta_color="off", delta_arrow="off")
-            show_chart(charts.probability_bars(probas[name], class_names), f"playground-{name}", width="stretch")
             run = by_id[id_of[name]]
+            show_chart(charts.probability_bars(probas[name], class_names, colour=looks.colours[run.run_id]),
+                       f"playground-{name}", width="stretch")
             if get_family(run.config.family).kind == "torch" and st.button(
                     f"Look inside with this {view.input_word}", key=f"playground_inside_{run.run_id}",
                     icon=":material/neurology:", help="The Inside page's forward pass, for this input"):

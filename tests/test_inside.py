@@ -313,18 +313,25 @@ def test_the_one_click_example_states_its_lesson_in_numbers(app):
                              f"magnitude (about {10 ** gap:,.0f} times) smaller than {runs['relu'].label}'s: "
                              "the vanishing gradient, its first layers barely learn.")
     shrink = np.log10(geometric_mean_grad(runs["sigmoid"], last) / geometric_mean_grad(runs["sigmoid"], first))
-    assert f"in {runs['sigmoid'].label} the first layer's gradient norm ({first}, " in sentence
+    # Layers named for people ("Layer 1: Linear 64 → 64"), the code's name beside them.
+    norms = chart_data(norms_chart(app))
+    titles = dict(zip(norms["in the code"], norms["layer"]))
+    assert titles[first] == "Layer 1: Linear 64 → 64" and titles[last] == "Layer 7: Linear 64 → 10"
+    assert f"in {runs['sigmoid'].label} the first layer's gradient norm ({titles[first]}, " in sentence
     assert f"is {shrink:.1f} orders of magnitude" in sentence
 
     # Thirteen layers counted as a person counts: layers.3 before layers.11, in every chart.
     counted = sorted({layer for r in runs.values() for layer in r.history.epochs[0].grad_norms},
                      key=lambda n: int(n.split(".")[1]))
     assert counted != sorted(counted)  # lexical order would differ
-    assert json.loads(norms_chart(app).proto.spec)["encoding"]["color"]["sort"] == counted
+    assert json.loads(norms_chart(app).proto.spec)["encoding"]["color"]["sort"] == [titles[n] for n in counted]
     facet = json.loads(hist_chart(app).proto.spec)["encoding"]["facet"]
-    assert facet["sort"] == counted
-    rows = [json.loads(c.proto.spec)["encoding"]["row"] for c in charts_by_field(app, "x", "pre-activation")]
-    assert [r["sort"] for r in rows] == [sorted(r["sort"], key=lambda n: int(n.split(".")[1])) for r in rows]
+    assert facet["sort"] == [titles[n] for n in counted]
+    for chart in charts_by_field(app, "x", "pre-activation"):
+        shown = chart_data(chart)
+        code_names = dict(zip(shown["layer"], shown["in the code"]))
+        order = json.loads(chart.proto.spec)["encoding"]["row"]["sort"]
+        assert [code_names[t] for t in order] == sorted(code_names.values(), key=lambda n: int(n.split(".")[1]))
 
 
 def test_weight_histograms_are_bars_from_zero(app):
@@ -387,7 +394,7 @@ def test_training_dynamics_and_histograms_follow_the_chosen_run(three_runs):
     assert spec["encoding"]["column"]["sort"][0] == other.label  # the chosen run first
     assert set(chart_data(hist_chart(at))["epoch"]) == {"1", "2"}  # its first and last epochs
     own = {layer for e in other.history.epochs for layer in e.weight_hists}
-    assert set(chart_data(hist_chart(at))["layer"]) == own
+    assert set(chart_data(hist_chart(at))["in the code"]) == own
     # back to the first run: its own choice of epochs is kept
     at.selectbox(key="inside_run_digits").set_value(shown.run_id).run()
     assert set(chart_data(hist_chart(at))["epoch"]) == {"2"}

@@ -987,8 +987,10 @@ def test_inside_architecture_of_an_mlp_and_a_cnn(inside_digits):
         assert f'label="{title}"' in dot
     assert dot.count('label="hidden 128 (relu)"') == 2 and "Conv2d" not in dot
     table = at.dataframe[0].value
-    assert list(table.columns) == ["layer", "type", "output", "parameters"]
-    assert list(table["type"]) == ["Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    assert list(table.columns) == ["layer", "output", "parameters", "in the code"]
+    assert list(table["layer"]) == ["Flatten", "Layer 1: Linear 64 → 128", "ReLU after layer 1",
+                                    "Layer 2: Linear 128 → 128", "ReLU after layer 2", "Layer 3: Linear 128 → 10"]
+    assert list(table["in the code"]) == [f"layers.{i}" for i in range(6)]
     assert int(table["parameters"].sum()) == mlp.metrics["params"] == 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
     assert {m.label: m.value for m in at.metric} == {"Parameters in all": f"{mlp.metrics['params']:,}"}
 
@@ -999,7 +1001,7 @@ def test_inside_architecture_of_an_mlp_and_a_cnn(inside_digits):
     assert "cluster_" not in dot and 'label="Conv2d\\n16 x 8 x 8"' in dot
     assert dot.count('label="Conv2d') == 2 and 'label="Linear\\n10"' in dot
     table = at.dataframe[0].value
-    assert "Conv2d" in set(table["type"])
+    assert any(title.startswith("Layer 1: Conv2d 1 → 16 channels") for title in table["layer"])
     assert int(table["parameters"].sum()) == cnn.metrics["params"] != mlp.metrics["params"]
     assert {m.label: m.value for m in at.metric} == {"Parameters in all": f"{cnn.metrics['params']:,}"}
 
@@ -1025,13 +1027,14 @@ def test_inside_activation_functions(inside_digits):
     assert f"**{mlp.label}**: what reaches each activation function on 270 validation items." in texts(at.markdown)
     usage = next(d.value for d in at.dataframe if "dead units (never positive)" in d.value.columns)
     pre = {name: inputs for name, (inputs, _) in module_io(model, X, torch.nn.ReLU).items()}
-    assert list(usage["layer"]) == list(pre) and len(pre) == 2  # one row per ReLU layer
+    assert list(usage["in the code"]) == list(pre) and len(pre) == 2  # one row per ReLU layer
+    assert list(usage["layer"]) == ["ReLU after layer 1", "ReLU after layer 2"]
     assert list(usage["function"]) == ["relu", "relu"] and list(usage["units"]) == [128, 128]
     expected = [unit_usage("relu", values) for values in pre.values()]
     assert list(usage["dead units (never positive)"]) == [u.dead for u in expected]
     np.testing.assert_allclose(usage["at or below 0"], [u.negative for u in expected])
     hist = chart_data(charts_by_field(at, "x", "pre-activation")[0])
-    assert set(hist["layer"]) == set(pre)
+    assert set(hist["in the code"]) == set(pre)
 
 
 def test_inside_forward_pass(inside_digits):
@@ -1041,7 +1044,8 @@ def test_inside_forward_pass(inside_digits):
     model, X, y, dataset = validation_items(mlp)
     hard = at.sidebar.number_input(key=f"inside_sample_{mlp.run_id}").value
     assert f"Validation sample #{hard}, true class **{dataset.class_names[y[hard]]}**" in texts(at.markdown)
-    assert "**layers.2** (ReLU, 128)" in texts(at.markdown) and "**layers.4** (ReLU, 128)" in texts(at.markdown)
+    assert "**ReLU after layer 1** (128; `layers.2` in the code)" in texts(at.markdown)
+    assert "**ReLU after layer 2** (128; `layers.4` in the code)" in texts(at.markdown)
 
     def check_sample(i):
         relus = module_io(model, X[i:i + 1], torch.nn.ReLU)
@@ -1077,7 +1081,7 @@ def test_inside_training_dynamics(inside_digits):
     assert [m.value for m in at.multiselect if m.label == "Compared with"] == [[cnn.run_id]]
     (norms_chart,) = charts_by_field(at, "y", "norm")
     norms = chart_data(norms_chart)
-    keys = list(zip(norms["run"], norms["epoch"], norms["layer"], norms["what"]))
+    keys = list(zip(norms["run"], norms["epoch"], norms["in the code"], norms["what"]))
     assert len(keys) == len(set(keys))  # one row per (run, epoch, layer, what)
     store = RunStore()
     layers = {r.label: own_params(Predictor(r, store).model) for r in (mlp, cnn)}
@@ -1089,7 +1093,7 @@ def test_inside_training_dynamics(inside_digits):
     assert at.multiselect(key=f"inside_hist_epochs_{mlp.run_id}").value == [1, 2]
     (hist_chart,) = charts_by_field(at, "y", "weights")
     hist = chart_data(hist_chart)
-    counts = hist.groupby(["layer", "epoch"])["weights"].sum()
+    counts = hist.groupby(["in the code", "epoch"])["weights"].sum()
     owned = layers[mlp.label]
     assert set(counts.index) == {(layer, epoch) for layer in owned for epoch in ("1", "2")}
     for (layer, _), total in counts.items():
@@ -1162,9 +1166,11 @@ def test_inside_gru_on_reviews(app):
            "live inside its cell." in infos
     assert not [d for d in app.dataframe if "dead units (never positive)" in d.value.columns]
     table = app.dataframe[0].value
-    assert "GRU" in set(table["type"]) and int(table["parameters"].sum()) == gru.metrics["params"]
+    assert any(": GRU " in title for title in table["layer"])
+    assert int(table["parameters"].sum()) == gru.metrics["params"]
     # the forward pass shows the GRU's last memory and the text itself
-    assert "**rnn** (GRU, 2 x 8)" in texts(app.markdown)
+    assert any(m.startswith("**Layer 2: GRU ") and m.endswith("** (2 x 8; `rnn` in the code)")
+               for m in texts(app.markdown))
     (prob_chart,) = charts_by_field(app, "x", "probability")
     assert chart_data(prob_chart)["probability"].sum() == pytest.approx(1.0, abs=1e-6)
     assert any("The step is written out for MLPs" in i for i in infos)
@@ -1184,7 +1190,9 @@ def test_inside_cnn_on_spoken_digits(app):
     assert [len(i.value) for i in app.image] == [1, 4, 8]
     assert [c.caption for c in app.image[2].proto.imgs] == [f"map {k}" for k in range(8)]
     markdown = texts(app.markdown)
-    assert "**features.2** (ReLU, 4 x 16 x 63)" in markdown and "**features.6** (ReLU, 8 x 8 x 31)" in markdown
+    for shape, name in (("4 x 16 x 63", "features.2"), ("8 x 8 x 31", "features.6")):
+        assert any(m.startswith("**ReLU after layer ") and m.endswith(f"** ({shape}; `{name}` in the code)")
+                   for m in markdown)
     assert {m.label: m.value for m in app.metric} == {"Parameters in all": f"{cnn.metrics['params']:,}"}
 
 

@@ -30,6 +30,42 @@ class Layer:
     output_shape: tuple[int, ...]
     params: int
     activation: str = ""
+    title: str = ""  # for people: "Layer 1: Linear 64 → 128" (layer_titles)
+
+
+def _what(module: nn.Module) -> str:
+    """A module's type and size in words: "Linear 64 → 128", "Conv2d 1 → 16 channels, 3x3"."""
+    kind = type(module).__name__
+    if isinstance(module, nn.Linear):
+        return f"{kind} {module.in_features} → {module.out_features}"
+    if isinstance(module, nn.modules.conv._ConvNd):
+        size = "x".join(map(str, module.kernel_size))
+        return f"{kind} {module.in_channels} → {module.out_channels} channels, {size}"
+    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+        return f"{kind} of {module.num_embeddings:,} x {module.embedding_dim}"
+    if isinstance(module, nn.RNNBase):
+        return f"{kind} {module.input_size} → {module.hidden_size}"
+    if isinstance(module, nn.modules.batchnorm._NormBase):
+        return f"{kind} of {module.num_features}"
+    if isinstance(module, nn.LayerNorm):
+        return f"{kind} of {' x '.join(map(str, module.normalized_shape))}"
+    return kind
+
+
+def layer_titles(model: nn.Module) -> dict[str, str]:
+    """Each module's name in the code (as named_modules and the recorded gradient norms give it,
+    "layers.1") -> its name for people: the modules that learn weights are numbered in order
+    ("Layer 1: Linear 64 → 128"), the others say where they sit ("ReLU after layer 1")."""
+    titles, number = {}, 0
+    for name, module in model.named_modules():
+        if any(True for _ in module.parameters(recurse=False)):
+            number += 1
+            titles[name or "model"] = f"Layer {number}: {_what(module)}"
+        elif name and not list(module.children()):
+            # Our seeded dropout is dropout to a reader.
+            kind = type(module).__name__.removeprefix("Seeded")
+            titles[name] = kind + (f" after layer {number}" if number else "")
+    return titles
 
 
 def _leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -75,11 +111,12 @@ def trace(model: nn.Module, X: torch.Tensor) -> tuple[list[Layer], dict[str, tor
             h.remove()
         model.train(was_training)
     leaves = {name for name, _ in _leaves(model)}
+    titles = layer_titles(model)
     # Containers may own parameters too (a learned start token, say): listed so counts add up.
     layers = [Layer(name=name or "model", kind=type(module).__name__,
                     output_shape=tuple(outputs[name].shape[1:]) if name in outputs else (),
                     params=sum(p.numel() for p in module.parameters(recurse=False)),
-                    activation=_NAMES.get(type(module), ""))
+                    activation=_NAMES.get(type(module), ""), title=titles.get(name or "model", name))
               for name, module in model.named_modules()
               if name in leaves or any(True for _ in module.parameters(recurse=False))]
     return layers, inputs, outputs, logits.detach()

@@ -4,7 +4,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from nnapps.charts.results import RUN_COLOURS, curves_frame
+from nnapps.charts.results import class_axis, curves_frame, dots, run_colour, split_dash
 from nnapps.training.loop import EpochStats
 
 
@@ -20,8 +20,8 @@ def difference_chart(difference: np.ndarray, class_names: list[str], title: str,
     order = list(class_names)
     reach = max(float(np.abs(diff).max()), 1e-9 if normalize else 1.0)
     fmt = ".0%" if normalize else ("+d" if np.allclose(diff, np.round(diff)) else "+.1f")
-    base = alt.Chart(df).encode(x=alt.X("predicted:N", sort=order, title="Predicted"),
-                                y=alt.Y("true:N", sort=order, title="True"))
+    base = alt.Chart(df).encode(x=alt.X("predicted:N", sort=order, axis=class_axis("Predicted", len(order))),
+                                y=alt.Y("true:N", sort=order, axis=class_axis("True", len(order))))
     cells = base.mark_rect(stroke="#eeeeee", strokeWidth=0.5).encode(
         color=alt.Color("A better by:Q", scale=alt.Scale(scheme="redblue", domain=[-reach, reach]),
                         legend=alt.Legend(title="blue: A better, red: B better", orient="bottom",
@@ -37,9 +37,11 @@ def difference_chart(difference: np.ndarray, class_names: list[str], title: str,
     return chart.properties(width=size, height=size, title=title)
 
 
-def reliability_chart(bins: dict[str, list[dict]], height: int = 320) -> alt.Chart:
-    """Each run's accuracy against its confidence per bin (calibration.reliability_bins), the
-    diagonal where a calibrated model lies; point size and tooltip give the samples per bin."""
+def reliability_chart(bins: dict[str, list[dict]], height: int = 320,
+                      colours: dict[str, str] | None = None) -> alt.Chart:
+    """Each run's accuracy against its confidence per bin (calibration.reliability_bins), each
+    run in its colour (colours: label -> colour), the diagonal where a calibrated model lies;
+    point size and tooltip give the samples per bin."""
     df = pd.DataFrame([{**b, "run": label} for label, rows in bins.items() for b in rows],
                       columns=["run", "lo", "hi", "count", "confidence", "accuracy"])
     axis = alt.Axis(format=".0%")
@@ -49,8 +51,7 @@ def reliability_chart(bins: dict[str, list[dict]], height: int = 320) -> alt.Cha
         x=alt.X("confidence:Q", title="Confidence (probability of the predicted class)",
                 scale=alt.Scale(domain=[0, 1]), axis=axis),
         y=alt.Y("accuracy:Q", title="Accuracy", scale=alt.Scale(domain=[0, 1]), axis=axis),
-        color=alt.Color("run:N", title="Run", scale=alt.Scale(scheme=RUN_COLOURS),
-                        legend=alt.Legend(orient="bottom", direction="vertical")),
+        color=run_colour(list(bins), colours),
         tooltip=["run", alt.Tooltip("lo:Q", format=".0%", title="from"), alt.Tooltip("hi:Q", format=".0%", title="to"),
                  alt.Tooltip("confidence:Q", format=".1%"), alt.Tooltip("accuracy:Q", format=".1%"),
                  alt.Tooltip("count:Q", title="samples")],
@@ -62,9 +63,10 @@ def reliability_chart(bins: dict[str, list[dict]], height: int = 320) -> alt.Cha
 
 
 def seed_curves_chart(histories: dict[str, list[list[EpochStats]]], metric: str, height: int = 340,
-                      epoch: int | None = None) -> alt.Chart:
+                      epoch: int | None = None, colours: dict[str, str] | None = None) -> alt.Chart:
     """Training curves of seed groups: per group the mean over its seeds, with a ±1 std band
-    where there are several; solid validation, dashed training. epoch draws a rule there."""
+    where there are several; solid validation, dashed training; each group in its colour
+    (colours: label -> colour). epoch draws a rule there."""
     frames = []
     for label, runs in histories.items():
         for i, epochs in enumerate(runs):
@@ -72,24 +74,19 @@ def seed_curves_chart(histories: dict[str, list[list[EpochStats]]], metric: str,
             frame["seed_index"] = i
             frames.append(frame)
     df = pd.concat(frames, ignore_index=True)
-    colour = alt.Color("run:N", title="Run", scale=alt.Scale(scheme=RUN_COLOURS),
-                       legend=alt.Legend(orient="bottom", direction="vertical"))
-    dash = alt.StrokeDash("split:N", title="Split",
-                          scale=alt.Scale(domain=["validation", "train"], range=[[1, 0], [4, 3]]),
-                          legend=alt.Legend(symbolType="stroke", symbolStrokeColor="gray", orient="bottom",
-                                            direction="vertical"))
+    colour = run_colour(list(histories), colours)
+    dash = split_dash()
     x = alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1))
     y_axis = alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis()
     base = alt.Chart(df).encode(x=x, color=colour)
     band = base.transform_filter(alt.datum.split == "validation").mark_errorband(extent="stdev", opacity=0.25).encode(
         y=alt.Y(f"{metric}:Q", title=metric.capitalize(), scale=alt.Scale(zero=False), axis=y_axis))
-    mean = base.mark_line(point=alt.OverlayMarkDef(size=20)).encode(
-        y=alt.Y(f"mean({metric}):Q", title=metric.capitalize(), scale=alt.Scale(zero=False), axis=y_axis),
-        strokeDash=dash,
-        tooltip=["run", "split", "epoch", alt.Tooltip(f"mean({metric}):Q", title=f"mean {metric}",
-                                                      format=".2%" if metric == "accuracy" else ".4f"),
-                 alt.Tooltip("count():Q", title="seeds")])
-    layers = [band, mean]
+    tooltip = ["run", "split", "epoch", alt.Tooltip(f"mean({metric}):Q", title=f"mean {metric}",
+                                                    format=".2%" if metric == "accuracy" else ".4f"),
+               alt.Tooltip("count():Q", title="seeds")]
+    means = base.encode(y=alt.Y(f"mean({metric}):Q", title=metric.capitalize(), scale=alt.Scale(zero=False),
+                                axis=y_axis))
+    layers = [band, means.mark_line().encode(strokeDash=dash, tooltip=tooltip), dots(means, tooltip)]
     if epoch is not None:
         layers.append(alt.Chart(pd.DataFrame({"epoch": [epoch]})).mark_rule(color="#e4572e").encode(x="epoch:Q"))
     return alt.layer(*layers).properties(height=height, title=f"{metric.capitalize()} per epoch")

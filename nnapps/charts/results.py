@@ -4,10 +4,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from nnapps.charts.colours import PALETTE, colour_scale
 from nnapps.training.loop import EpochStats
 
-# A categorical scheme: the theme's default shades of one hue make runs hard to tell apart.
-RUN_COLOURS = "tableau10"
 CURVE_METRICS = {"loss": ("train_loss", "val_loss"), "accuracy": ("train_acc", "val_acc")}
 
 
@@ -23,11 +22,33 @@ def curves_frame(histories: dict[str, list[EpochStats]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "epoch", "split", "loss", "accuracy"])
 
 
+def run_colour(names: list[str], colours: dict[str, str] | None, title: str = "Run") -> alt.Color:
+    """The colour channel of charts that draw runs: each run (by label) in its own colour
+    (colours: label -> colour, from nnapps.charts.colours), with a legend below the plot."""
+    return alt.Color("run:N", title=title, scale=colour_scale(names, colours),
+                     legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
+
+
+def height_with_legend(plot_height: int, n_rows: int) -> int:
+    """The height to give Streamlit for a chart whose plot is plot_height high with a legend of
+    n_rows rows below it: Streamlit fits plot and legend into the height it is given, so a long
+    run list would squash the plot to a strip."""
+    return plot_height + 80 + 22 * n_rows
+
+
+def split_dash(domain=("validation", "train")) -> alt.StrokeDash:
+    """Line style per split, with its own legend: the first of domain solid, the second dashed."""
+    return alt.StrokeDash("split:N", title="Split", scale=alt.Scale(domain=list(domain), range=[[1, 0], [4, 3]]),
+                          legend=alt.Legend(symbolType="stroke", symbolStrokeColor="gray", symbolStrokeWidth=2,
+                                            orient="bottom", direction="vertical"))
+
+
 def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: int = 340,
-                 epoch: int | None = None, unit: str = "epoch") -> alt.Chart:
-    """Overlaid training curves: one colour per run, solid validation and dashed train lines;
-    epoch draws a rule there (the epoch replayed). unit is what the histories count (their
-    History.unit): "epoch", or "step" for language models."""
+                 epoch: int | None = None, colours: dict[str, str] | None = None,
+                 unit: str = "epoch") -> alt.Chart:
+    """Overlaid training curves: one colour per run (colours: label -> colour), solid validation
+    and dashed train lines; epoch draws a rule there (the epoch replayed). unit is what the
+    histories count (their History.unit): "epoch", or "step" for language models."""
     if metric not in CURVE_METRICS:
         raise ValueError(f"metric must be one of {list(CURVE_METRICS)}, got {metric!r}")
     df = curves_frame(histories)
@@ -35,35 +56,38 @@ def curves_chart(histories: dict[str, list[EpochStats]], metric: str, height: in
     y_axis = alt.Y(f"{metric}:Q", title=metric.capitalize(),
                    scale=alt.Scale(zero=False),
                    axis=alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis())
-    chart = (
-        alt.Chart(df)
-        .mark_line(point=alt.OverlayMarkDef(size=20))
-        .encode(
-            x=alt.X("epoch:Q", title=x_title, axis=alt.Axis(tickMinStep=1)),
-            y=y_axis,
-            color=alt.Color("run:N", title="Run", scale=alt.Scale(scheme=RUN_COLOURS),
-                            legend=alt.Legend(orient="bottom", direction="vertical")),
-            strokeDash=alt.StrokeDash("split:N", title="Split",
-                                      scale=alt.Scale(domain=["validation", "train"], range=[[1, 0], [4, 3]]),
-                                      legend=alt.Legend(symbolType="stroke", symbolStrokeColor="gray",
-                                                        symbolStrokeWidth=2, orient="bottom",
-                                                        direction="vertical")),
-            tooltip=["run", "split", alt.Tooltip("epoch:Q", title=unit),
-                     alt.Tooltip(f"{metric}:Q", format=".2%" if metric == "accuracy" else ".4f")],
-        )
-    )
+    tooltip = ["run", "split", alt.Tooltip("epoch:Q", title=unit),
+               alt.Tooltip(f"{metric}:Q", format=".2%" if metric == "accuracy" else ".4f")]
+    base = alt.Chart(df).encode(x=alt.X("epoch:Q", title=x_title, axis=alt.Axis(tickMinStep=1)), y=y_axis,
+                                color=run_colour(list(histories), colours))
+    layers = [base.mark_line().encode(strokeDash=split_dash(), tooltip=tooltip), dots(base, tooltip)]
     if epoch is not None:
-        rule = alt.Chart(pd.DataFrame({"epoch": [epoch]})).mark_rule(color="#e4572e").encode(x="epoch:Q")
-        return alt.layer(chart, rule).properties(height=height, title=f"{metric.capitalize()} per {unit}")
-    return chart.properties(height=height, title=f"{metric.capitalize()} per {unit}")
+        layers.append(alt.Chart(pd.DataFrame({"epoch": [epoch]})).mark_rule(color="#e4572e").encode(x="epoch:Q"))
+    return alt.layer(*layers).properties(height=height, title=f"{metric.capitalize()} per {unit}")
+
+
+def dots(base: alt.Chart, tooltip: list) -> alt.Chart:
+    """A curve's points as their own layer: points overlaid on the line mark itself would hide
+    the line-style legend's symbols (Vega-Lite draws them filled, with a transparent stroke)."""
+    return base.mark_circle(size=20, opacity=1).encode(detail="split:N", tooltip=tooltip)
+
+
+def class_axis(title: str, n_classes: int) -> alt.Axis:
+    """An axis of class names that labels every class: Vega drops labels it finds overlapping
+    by default, which on a small matrix leaves every other row unnamed."""
+    return alt.Axis(title=title, labelOverlap=False, labelLimit=90, labelFontSize=10 if n_classes > 10 else 11)
 
 
 def confusion_chart(confusion: list[list[int]], class_names: list[str], title: str,
-                    normalize: bool = False, size: int = 300, select: str | None = None) -> alt.Chart:
-    """Heatmap of a confusion matrix (rows: true class, columns: predicted), numbers on cells.
+                    normalize: bool = False, size: int = 300, select: str | None = None,
+                    vmax: float | None = None) -> alt.Chart:
+    """Heatmap of a confusion matrix (rows: true class, columns: predicted), numbers on cells and
+    a colour legend below.
 
-    normalize divides each row by its count, so a cell reads "share of this class predicted as".
-    select names a point selection on a cell's (true, predicted), for a page to read clicks.
+    normalize divides each row by its count, so a cell reads "share of the true class predicted as".
+    vmax is the top of the colour scale: matrices drawn side by side pass the largest value over
+    all of them, so one shade means one number in each (shared_vmax). select names a point
+    selection on a cell's (true, predicted), for a page to read clicks.
     """
     cm = np.asarray(confusion, dtype=float)
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
@@ -74,15 +98,17 @@ def confusion_chart(confusion: list[list[int]], class_names: list[str], title: s
     # A mean over seeds may be fractional.
     fmt = ".0%" if normalize else ("d" if np.allclose(cm, np.round(cm)) else ".1f")
     base = alt.Chart(df).encode(
-        x=alt.X("predicted:N", sort=order, title="Predicted"),
-        y=alt.Y("true:N", sort=order, title="True"),
+        x=alt.X("predicted:N", sort=order, axis=class_axis("Predicted", len(order))),
+        y=alt.Y("true:N", sort=order, axis=class_axis("True", len(order))),
     )
-    vmax = 1.0 if normalize else max(float(values.max()), 1.0)
+    if vmax is None:
+        vmax = 1.0 if normalize else max(float(values.max()), 1.0)
+    legend = alt.Legend(title="share of the true class" if normalize else "count", orient="bottom",
+                        direction="horizontal", gradientLength=size * 0.6, format=".0%" if normalize else "d")
     cells = base.mark_rect(stroke="#eeeeee", strokeWidth=0.5).encode(
         # Empty cells white, the rest shaded, so the few mistakes stand out.
         color=alt.condition(alt.datum.count == 0, alt.value("white"),
-                            alt.Color("value:Q", scale=alt.Scale(scheme="blues", domain=[0, vmax]),
-                                      legend=None)),
+                            alt.Color("value:Q", scale=alt.Scale(scheme="blues", domain=[0, vmax]), legend=legend)),
         tooltip=["true", "predicted", "count", alt.Tooltip("value:Q", format=".2%" if normalize else fmt,
                                                             title="share" if normalize else "count")],
     )
@@ -96,6 +122,14 @@ def confusion_chart(confusion: list[list[int]], class_names: list[str], title: s
     if len(order) > 15:  # numbers would overlap
         return cells.properties(width=size, height=size, title=title)
     return (cells + text).properties(width=size, height=size, title=title)
+
+
+def shared_vmax(confusions: list, normalize: bool) -> float:
+    """The top of one colour scale for matrices drawn side by side: 1 for shares, else the
+    largest count over all of them."""
+    if normalize or not confusions:
+        return 1.0
+    return max(1.0, max(float(np.max(np.asarray(c, dtype=float))) for c in confusions))
 
 
 def class_balance_chart(counts: pd.DataFrame, height: int = 240) -> alt.Chart:
@@ -115,8 +149,10 @@ def class_balance_chart(counts: pd.DataFrame, height: int = 240) -> alt.Chart:
 
 
 def distribution_chart(probas: dict[str, np.ndarray], class_names: list[str],
-                       true_class: str | None = None, height: int = 300) -> alt.Chart:
-    """Every run's probability for every class of one sample, as grouped bars."""
+                       true_class: str | None = None, height: int = 300,
+                       colours: dict[str, str] | None = None) -> alt.Chart:
+    """Every run's probability for every class of one sample, as grouped bars, each run in its
+    colour (colours: label -> colour)."""
     df = pd.DataFrame([{"run": label, "class": name, "probability": float(p[i]),
                         "is true": name == true_class}
                        for label, p in probas.items() for i, name in enumerate(class_names)])
@@ -129,16 +165,18 @@ def distribution_chart(probas: dict[str, np.ndarray], class_names: list[str],
             xOffset=alt.XOffset("run:N"),
             y=alt.Y("probability:Q", title="Probability", scale=alt.Scale(domain=[0, 1]),
                     axis=alt.Axis(format=".0%")),
-            color=alt.Color("run:N", title="Run", scale=alt.Scale(scheme=RUN_COLOURS),
-                            legend=alt.Legend(orient="bottom", columns=2)),
+            color=alt.Color("run:N", title="Run", scale=colour_scale(list(probas), colours),
+                            legend=alt.Legend(orient="bottom", columns=2, labelLimit=400)),
             tooltip=["run", "class", alt.Tooltip("probability:Q", format=".2%")],
         )
         .properties(height=height, title="Predicted probability for every class")
     )
 
 
-def probability_bars(proba: np.ndarray, class_names: list[str], height: int | None = None) -> alt.Chart:
-    """One run's probability for every class as horizontal bars, the predicted class in colour."""
+def probability_bars(proba: np.ndarray, class_names: list[str], height: int | None = None,
+                     colour: str = "#e4572e") -> alt.Chart:
+    """One run's probability for every class as horizontal bars, the predicted class in colour
+    (the run's own, where a page shows several runs)."""
     top = int(np.argmax(proba))
     df = pd.DataFrame({"class": class_names, "probability": np.asarray(proba, dtype=float),
                        "predicted": [i == top for i in range(len(class_names))]})
@@ -149,7 +187,7 @@ def probability_bars(proba: np.ndarray, class_names: list[str], height: int | No
             y=alt.Y("class:N", sort=list(class_names), title=None, axis=alt.Axis(labelOverlap=False)),
             x=alt.X("probability:Q", title="Probability", scale=alt.Scale(domain=[0, 1]),
                     axis=alt.Axis(format=".0%")),
-            color=alt.condition("datum.predicted", alt.value("#e4572e"), alt.value("#9db4c0")),
+            color=alt.condition("datum.predicted", alt.value(colour), alt.value("#d0d7dc")),
             tooltip=["class", alt.Tooltip("probability:Q", format=".2%")],
         )
         .properties(height=height or max(120, 22 * len(class_names)))
@@ -182,7 +220,7 @@ def length_chart(lengths: pd.DataFrame, height: int = 220) -> alt.Chart:
         .encode(
             x=alt.X("words:Q", bin=alt.Bin(maxbins=40), title="Words per text"),
             y=alt.Y("count():Q", title="Texts", stack=None),
-            color=alt.Color("class:N", title="Class", scale=alt.Scale(scheme=RUN_COLOURS)),
+            color=alt.Color("class:N", title="Class", scale=alt.Scale(range=list(PALETTE))),
             tooltip=["class", alt.Tooltip("count():Q", title="texts")],
         )
         .properties(height=height, title="Text length")
@@ -201,7 +239,7 @@ def memory_chart(tokens: list[str], states: np.ndarray, probas: np.ndarray, clas
     lines = alt.Chart(prediction).mark_line(point=True).encode(
         x=alt.X("word:N", sort=words, title=None, axis=alt.Axis(labels=False, ticks=False)),
         y=alt.Y("probability:Q", title="Prediction", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
-        color=alt.Color("class:N", title="Class", sort=list(class_names), scale=alt.Scale(scheme="tableau10"),
+        color=alt.Color("class:N", title="Class", sort=list(class_names), scale=alt.Scale(range=list(PALETTE)),
                         legend=alt.Legend(orient="top", columns=min(len(class_names), 5))),
         tooltip=["word", "class", alt.Tooltip("probability:Q", format=".1%")],
     ).properties(width=width, height=140, title="Prediction after each word")

@@ -24,6 +24,9 @@ from nnapps.ui.views import view_for
 
 MATRICES_PER_ROW = 3
 MATRIX_SIZE = 250  # pixels: three matrices side by side in the page's width
+# Streamlit's theme measures a chart with a legend below it too short: room for the title, the
+# class names on the axis and the colour legend.
+LEGEND_ROOM = 200
 
 
 def group_label(group: SeedGroup, labels: dict[str, str]) -> str:
@@ -119,21 +122,22 @@ def matrices(groups: list[SeedGroup], labels: dict[str, str], chosen: list[Run],
     clicked filters the sample table."""
     class_names = chosen[0].class_names
     shown_runs = chosen
+    # One colour scale for every matrix in the section: one shade means one count in each (a
+    # mean over seeds is never above its largest run's).
+    vmax = charts.shared_vmax([r.metrics["confusion"] for r in chosen], normalize)
     if vs is not None:
         a, b = groups[vs[0]], groups[vs[1]]
         la, lb = group_label(a, labels), group_label(b, labels)
         cols = st.columns([1, 1, 1.1])
         for col, group, label, by in ((cols[0], a, la, "a"), (cols[1], b, lb, "b")):
             clickable(charts.confusion_chart(mean_confusion(group.runs, False), class_names, label,
-                                             normalize=normalize, size=MATRIX_SIZE, select=view.SELECTION),
-                      f"{dataset}-confusion-{label}", by, class_names, col)
+                                             normalize=normalize, size=MATRIX_SIZE, select=view.SELECTION, vmax=vmax),
+                      f"{dataset}-confusion-{label}", by, class_names, col, height=MATRIX_SIZE + LEGEND_ROOM)
         difference = mean_confusion(a.runs, normalize) - mean_confusion(b.runs, normalize)
         clickable(compare_charts.difference_chart(difference, class_names, "A minus B", normalize=normalize,
                                                   size=MATRIX_SIZE, select=view.SELECTION),
                   f"{dataset}-confusion-difference", "either", class_names, cols[2],
-                  # Streamlit's theme measures a chart with a legend below it too short: room for
-                  # the title, the axis and the legend.
-                  height=MATRIX_SIZE + 200)
+                  height=MATRIX_SIZE + LEGEND_ROOM)
         st.caption("A minus B: blue where A does better (more right on the diagonal, fewer of a "
                    "mistake off it), red where B does. Click a cell of any matrix to list its samples below.")
         in_pair = {r.run_id for r in a.runs + b.runs}
@@ -145,8 +149,9 @@ def matrices(groups: list[SeedGroup], labels: dict[str, str], chosen: list[Run],
         cols = st.columns(MATRICES_PER_ROW)
         for col, run in zip(cols, shown_runs[start:start + MATRICES_PER_ROW]):
             clickable(charts.confusion_chart(run.metrics["confusion"], run.class_names, labels[run.run_id],
-                                             normalize=normalize, size=320, select=view.SELECTION),
-                      f"{dataset}-confusion-{run.run_id}", f"r{chosen.index(run)}", class_names, col)
+                                             normalize=normalize, size=MATRIX_SIZE, select=view.SELECTION, vmax=vmax),
+                      f"{dataset}-confusion-{run.run_id}", f"r{chosen.index(run)}", class_names, col,
+                      height=MATRIX_SIZE + LEGEND_ROOM)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -6,13 +6,15 @@ from typing import Callable
 import streamlit as st
 
 from nnapps.charts import results as charts
+from nnapps.charts.colours import run_colours
 from nnapps.execution.jobs import Job
 from nnapps.limits import LimitExceeded
 from nnapps.store.runs import EVERYONE, RunConfig
 from nnapps.ui import state
 from nnapps.ui.escape import escape
 from nnapps.ui.estimates import job_time_left
-from nnapps.ui.services import get_queue
+from nnapps.ui.run_labels import RunLooks
+from nnapps.ui.services import get_queue, get_store
 from nnapps.ui.visitor import visitor
 
 POLL_SECONDS = 0.5
@@ -96,11 +98,27 @@ def _draw(dataset: str, show_curves: bool, was_active: bool) -> None:
                 queue.stop(j.job_id)
         for j in jobs:
             _job_row(j, queue.position(j.job_id))
-        histories = {j.config.label(): j.epochs for j in jobs if j.epochs}
-        if show_curves and histories and any(len(h) > 1 for h in histories.values()):
+        if show_curves and any(len(j.epochs) > 1 for j in jobs):
+            labels, colours = job_looks(dataset, jobs)
+            histories = {labels[j.config.run_id]: j.epochs for j in jobs if j.epochs}
             left, right = st.columns(2)
-            left.altair_chart(charts.curves_chart(histories, "loss", height=300), width="stretch")
-            right.altair_chart(charts.curves_chart(histories, "accuracy", height=300), width="stretch")
+            height = charts.height_with_legend(300, len(histories))
+            for col, metric in ((left, "loss"), (right, "accuracy")):
+                col.altair_chart(charts.curves_chart(histories, metric, height=300, colours=colours), width="stretch",
+                                 height=height)
+
+
+def job_looks(dataset: str, jobs: list[Job]) -> tuple[dict[str, str], dict[str, str]]:
+    """Labels by run id and colours by label for jobs' runs, as the other pages will show them:
+    a stored run keeps its place among the dataset's stored runs; a training not stored yet takes
+    the next free place, in the order the jobs were submitted (as it will when stored, unless
+    trainings finish out of order)."""
+    stored = get_store().list_runs(dataset, jobs[0].config.split_seed, visitor=visitor())
+    looks = RunLooks.of(stored)
+    pending = [j.config.run_id for j in jobs if j.config.run_id not in looks.labels]
+    colours = run_colours([r.run_id for r in sorted(stored, key=lambda r: r.created)] + pending)
+    labels = {**{j.config.run_id: j.config.label() for j in jobs}, **looks.labels}
+    return labels, {labels[j.config.run_id]: colours[j.config.run_id] for j in jobs}
 
 
 def _job_row(job: Job, position: int) -> None:
