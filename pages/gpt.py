@@ -14,10 +14,12 @@ from nnapps.ui import gpt_views, state
 from nnapps.ui.charts_out import show_chart
 from nnapps.ui.code_view import show_code
 from nnapps.ui.escape import code_span, escape
-from nnapps.ui.gpt_compare import compare_gpt_runs
-from nnapps.ui.gpt_training import corpus_title, interrupted_training, live_training
+from nnapps.ui.gpt_compare import compare_gpt_runs, gpt_looks
+from nnapps.ui.gpt_training import interrupted_training, live_training
 from nnapps.ui.links_view import copy_link, open_gpt_link, sync_gpt_link
 from nnapps.ui.progress import submit
+from nnapps.ui.run_labels import RunLooks
+from nnapps.ui.run_picker import pick_run
 from nnapps.ui.services import LOAD_ERRORS, get_gpt, get_store, shipped_gpt
 from nnapps.ui.widgets import schema_widgets
 from nnapps.ui.visitor import visitor
@@ -127,9 +129,10 @@ with explore:
     if not by_id:
         st.info("No GPT yet: train one under *Train your own*.")
         st.stop()
-    run_id = st.selectbox("Model", list(by_id), key=RUN,
-                          format_func=lambda i: f"{by_id[i].label} · {corpus_title(by_id[i])} · "
-                                                f"validation loss {by_id[i].metrics['val_loss']:.2f}")
+    looks = gpt_looks(runs)
+    looks = RunLooks({i: f"{name} · validation loss {by_id[i].metrics['val_loss']:.2f}"
+                      for i, name in looks.labels.items()}, looks.colours)
+    run_id = pick_run("Model", list(by_id), looks, key=RUN)
     run = by_id[run_id]
     sync_gpt_link(run.config)
     copy_link()
@@ -240,8 +243,8 @@ with explore:
 
     with t_curve:
         points = [EvalPoint(**row) for row in run.metrics["curve"]]
-        show_chart(curves_chart({run.label: run.history.epochs}, "loss", unit=run.history.unit), f"gpt-loss-{run_id}",
-                   width="stretch")
+        show_chart(curves_chart({run.label: run.history.epochs}, "loss", unit=run.history.unit,
+                                colours={run.label: looks.colours[run_id]}), f"gpt-loss-{run_id}", width="stretch")
         show_code(run)
         st.markdown("What it wrote (temperature 1) as it learned:")
         for p in points:

@@ -59,6 +59,12 @@ def chart_specs(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
+def encodings(spec: dict) -> list[dict]:
+    """The encodings of a chart's spec: its own and its layers' (a curve is a line layer and a
+    points layer)."""
+    return [s["encoding"] for s in [spec, *spec.get("layer", [])] if "encoding" in s]
+
+
 def chart_titles(at: AppTest) -> list[str]:
     return [spec.get("title") for spec in chart_specs(at)]
 

@@ -413,7 +413,7 @@ def test_cnn_average_head_builds_for_any_input_size(shape):
     model = make_model("cnn", InputInfo(shape), head="average")
     assert isinstance(model.classifier[0], nn.AdaptiveAvgPool2d)
     # The classifier sees one number per channel of the last block, whatever the size.
-    assert model.classifier[-1].in_features == 16 * 2 ** (model.config.n_blocks - 1)
+    assert model.classifier[-1].in_features == model.config.channels * 2 ** (model.config.n_blocks - 1)
     X = spectrograms(3, InputInfo(shape), seed=8)
     assert logits_or_proba(model, X).shape == (3, N_CLASSES)
 
@@ -430,7 +430,7 @@ def test_cnn_average_head_takes_other_lengths_with_the_same_weights():
 def test_cnn_flatten_head_still_works():
     model = make_model("cnn", INFO, head="flatten", n_blocks=2)
     assert not any(isinstance(m, nn.AdaptiveAvgPool2d) for m in model.modules())
-    assert model.classifier[-1].in_features == 32 * (16 // 4) * (21 // 4)
+    assert model.classifier[-1].in_features == model.config.channels * 2 * (16 // 4) * (21 // 4)
     assert logits_or_proba(model, spectrograms(3, INFO)).shape == (3, N_CLASSES)
 
 

@@ -417,7 +417,7 @@ def test_markdown_in_an_uploads_labels_and_name_stays_text(server, page, tmp_pat
 def matrix_cell(page, title: str, true_class: str, predicted: str):
     """One cell of a confusion or difference matrix (Vega draws SVG; each cell names itself)."""
     return chart_titled(page, title).locator(
-        f'path[aria-label*="true: {true_class}; predicted: {predicted};"]')
+        f'path[aria-label*="true: {true_class};"][aria-label*="predicted: {predicted};"]')
 
 
 def test_a_difference_cell_lists_its_samples_and_the_scrubber_replays_an_epoch(server, page, tmp_path):

@@ -5,7 +5,7 @@ runs on the shared curves chart."""
 import json
 
 import pytest
-from page_helpers import assert_ok, open_page
+from page_helpers import assert_ok, encodings, open_page
 
 from nnapps.data import corpora
 from nnapps.gpt import runs as gpt_runs
@@ -106,7 +106,8 @@ def test_the_gpt_page_overlays_the_loss_of_the_runs_chosen(app):
         assert sorted(zip(mine["epoch"], mine["split"], mine["loss"])) == sorted(
             [(e.epoch, "validation", e.val_loss) for e in r.history.epochs]
             + [(e.epoch, "train", e.train_loss) for e in r.history.epochs])
-    assert spec["encoding"]["x"]["title"] == "Step" and spec["encoding"]["color"]["legend"]
+    line = encodings(spec)[0]
+    assert line["x"]["title"] == "Step" and line["color"]["legend"]
     picker.set_value([runs[0].run_id]).run()
     assert_ok(gpt)
     assert [c for c in loss_charts(gpt) if c[0] == {names[runs[0].run_id]}]

@@ -4,7 +4,8 @@ step-by-step generation, attention maps, longer generation, and training one's o
 import json
 
 import pytest
-from page_helpers import POLL_TIMEOUT, ROOT, RUN_TIMEOUT, assert_ok, button, chart_specs, open_page, poll, read
+from page_helpers import (POLL_TIMEOUT, ROOT, RUN_TIMEOUT, assert_ok, button, chart_specs, encodings, open_page, poll,
+                          read)
 from streamlit.testing.v1 import AppTest
 
 from nnapps.gpt.runs import SHIPPED, read_checkpoint
@@ -178,7 +179,7 @@ def test_generate_writes_the_same_text_for_the_same_seed(gpt):
 
 
 def test_how_it_trained_shows_the_loss_curve_and_samples(gpt):
-    specs = [s for s in chart_specs(gpt) if "step" in json.dumps(s.get("encoding", {}))]
+    specs = [s for s in chart_specs(gpt) if "step" in json.dumps(encodings(s))]
     assert specs, "no loss curve by step"
     run, _ = read_checkpoint(SHIPPED)
     assert sum(m.value.startswith("**Step") for m in gpt.markdown) == len(run.metrics["curve"])
