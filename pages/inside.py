@@ -262,9 +262,9 @@ with tabs[3]:
             for what, norms in (("gradient norm", e.grad_norms), ("weight norm", e.weight_norms))
             for layer, value in norms.items()]
     if rows:
-        in_code = {row["layer"]: row["in the code"] for row in rows}
-        code_order = natural_order(set(in_code.values()))
-        layer_order = sorted(in_code, key=lambda title: code_order.index(in_code[title]))
+        # The layers in the order the runs' models have them (names sort a CNN's classifier
+        # before its features), the first run's first.
+        layer_order = list(dict.fromkeys(row["layer"] for row in rows))
         # A column per run (the picker's key gives its colour); layers coloured and keyed below.
         show_chart(alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
             x="epoch:Q", y=alt.Y("norm:Q", scale=alt.Scale(type="log")),
