@@ -172,7 +172,8 @@ with tabs[1]:
                  for name, (function, u, _) in usage_by_layer.items()]
         hist_rows = [pd.DataFrame({"layer": titled(name), "in the code": name, "pre-activation": values})
                      for name, (_, _, values) in usage_by_layer.items()]
-        st.dataframe(pd.DataFrame(usage), hide_index=True, width="stretch", column_config={
+        # "n/a" where a measure is not the function's (a ReLU does not saturate), not "None".
+        st.dataframe(pd.DataFrame(usage), hide_index=True, width="stretch", placeholder="n/a", column_config={
             "saturated (slope near 0)": st.column_config.NumberColumn(format="percent"),
             "at or below 0": st.column_config.NumberColumn(format="percent"), "in the code": IN_CODE})
         # One panel per layer, named on its left: a colour legend would only repeat the names.
@@ -325,8 +326,9 @@ with tabs[4]:
                  r"p = \mathrm{softmax}(z^{(L)}),\quad L = -\log p_y")
         st.latex(r"\frac{\partial L}{\partial z^{(L)}} = p - \mathrm{onehot}(y),\quad "
                  r"\frac{\partial L}{\partial W^{(l)}} = \frac{\partial L}{\partial z^{(l)}} a^{(l-1)\top},\quad "
-                 r"\frac{\partial L}{\partial b^{(l)}} = \frac{\partial L}{\partial z^{(l)}},\quad "
-                 r"\frac{\partial L}{\partial z^{(l-1)}} = "
+                 r"\frac{\partial L}{\partial b^{(l)}} = \frac{\partial L}{\partial z^{(l)}}")
+        # A line of its own: on one line with the three above, 1280 px cut off its end.
+        st.latex(r"\frac{\partial L}{\partial z^{(l-1)}} = "
                  r"\left(W^{(l)\top} \frac{\partial L}{\partial z^{(l)}}\right) \odot f'(z^{(l-1)})")
         st.latex(r"W \leftarrow W - \eta \frac{\partial L}{\partial W},\quad "
                  r"b \leftarrow b - \eta \frac{\partial L}{\partial b}")

@@ -403,4 +403,5 @@ def backprop_step(layers: list[tuple[np.ndarray, np.ndarray, str]], x: np.ndarra
     updated = [(s.W - lr * s.dW, s.b - lr * s.db, s.activation) for s in steps]
     p_after = _softmax(forward_dense(updated, x)[-1].z)
     return BackpropStep(layers=steps, probabilities=p, target=int(target), loss=loss, lr=lr,
-                        loss_after=float(-np.log(p_after[target])))
+                        # max: a probability rounded to 1.0 gives -log 1 = -0.0, shown as "-0.0000"
+                        loss_after=max(0.0, float(-np.log(p_after[target]))))
