@@ -184,15 +184,16 @@ if vs is not None:
 st.subheader("Every test sample")
 
 table = probability_table(y_test, {n: r.test_proba for n, r in zip(names, chosen_now)}, dataset.class_names)
-filter_cols = st.columns([3, 2, 2])
-how = filter_cols[0].segmented_control("Show", FILTERS, default="all", key="prob_filter", required=True)
+# The whole width: in a column, a 1280 px window cut the last choice short.
+how = st.segmented_control("Show", FILTERS, default="all", key="prob_filter", required=True)
 run_a = run_b = None
 if how == "A right, B wrong":
     if len(names) < 2:
         st.warning("Pick two runs to use this filter.")
         st.stop()
-    run_a = filter_cols[1].selectbox("A (right)", names, index=0, key="filter_a")
-    run_b = filter_cols[2].selectbox("B (wrong)", names, index=1, key="filter_b")
+    filter_cols = st.columns(2)
+    run_a = filter_cols[0].selectbox("A (right)", names, index=0, key="filter_a")
+    run_b = filter_cols[1].selectbox("B (wrong)", names, index=1, key="filter_b")
 shown = filter_rows(table, how, run_a, run_b)
 shown = clicked_samples(shown, y_test, groups_now, chosen_now, vs, labels, class_names)
 st.caption(f"{len(shown):,} of {len(table):,} test samples" + view.rows_caption(len(shown))

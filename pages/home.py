@@ -35,7 +35,8 @@ LINKS = (("pages/data.py", "Data: browse a dataset or upload your own", ":materi
          ("pages/playground.py", "Playground: try your own input", ":material/draw:"),
          ("pages/inside.py", "Inside: neurons, activations, gradients", ":material/neurology:"),
          ("pages/gpt.py", "GPT: how a tiny GPT picks the next character", ":material/text_fields:"))
-for column, (page, label, icon) in zip(st.columns(3) + st.columns(3), LINKS):
+# Two to a row: at three, a 1280 px window cuts the longer labels short.
+for column, (page, label, icon) in zip(st.columns(2) + st.columns(2) + st.columns(2), LINKS):
     page_link(page, label, icon, column)
 
 st.subheader("Datasets")
@@ -48,4 +49,4 @@ st.dataframe(pd.DataFrame([{"name": f.name, "model": f.title, "data": ", ".join(
                             "what it is": f.description,
                             "settings": ", ".join(p.label for p in f.schema)}
                            for f in CLASSIFIERS.values()]),
-             hide_index=True, width="stretch")
+             hide_index=True, width="stretch", height="content")  # every model, not a scrolled ten

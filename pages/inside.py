@@ -172,7 +172,8 @@ with tabs[1]:
                  for name, (function, u, _) in usage_by_layer.items()]
         hist_rows = [pd.DataFrame({"layer": titled(name), "in the code": name, "pre-activation": values})
                      for name, (_, _, values) in usage_by_layer.items()]
-        st.dataframe(pd.DataFrame(usage), hide_index=True, width="stretch", column_config={
+        # "n/a" where a measure is not the function's (a ReLU does not saturate), not "None".
+        st.dataframe(pd.DataFrame(usage), hide_index=True, width="stretch", placeholder="n/a", column_config={
             "saturated (slope near 0)": st.column_config.NumberColumn(format="percent"),
             "at or below 0": st.column_config.NumberColumn(format="percent"), "in the code": IN_CODE})
         # One panel per layer, named on its left: a colour legend would only repeat the names.
@@ -262,9 +263,9 @@ with tabs[3]:
             for what, norms in (("gradient norm", e.grad_norms), ("weight norm", e.weight_norms))
             for layer, value in norms.items()]
     if rows:
-        in_code = {row["layer"]: row["in the code"] for row in rows}
-        code_order = natural_order(set(in_code.values()))
-        layer_order = sorted(in_code, key=lambda title: code_order.index(in_code[title]))
+        # The layers in the order the runs' models have them (names sort a CNN's classifier
+        # before its features), the first run's first.
+        layer_order = list(dict.fromkeys(row["layer"] for row in rows))
         # A column per run (the picker's key gives its colour); layers coloured and keyed below.
         show_chart(alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
             x="epoch:Q", y=alt.Y("norm:Q", scale=alt.Scale(type="log")),
@@ -325,8 +326,9 @@ with tabs[4]:
                  r"p = \mathrm{softmax}(z^{(L)}),\quad L = -\log p_y")
         st.latex(r"\frac{\partial L}{\partial z^{(L)}} = p - \mathrm{onehot}(y),\quad "
                  r"\frac{\partial L}{\partial W^{(l)}} = \frac{\partial L}{\partial z^{(l)}} a^{(l-1)\top},\quad "
-                 r"\frac{\partial L}{\partial b^{(l)}} = \frac{\partial L}{\partial z^{(l)}},\quad "
-                 r"\frac{\partial L}{\partial z^{(l-1)}} = "
+                 r"\frac{\partial L}{\partial b^{(l)}} = \frac{\partial L}{\partial z^{(l)}}")
+        # A line of its own: on one line with the three above, 1280 px cut off its end.
+        st.latex(r"\frac{\partial L}{\partial z^{(l-1)}} = "
                  r"\left(W^{(l)\top} \frac{\partial L}{\partial z^{(l)}}\right) \odot f'(z^{(l-1)})")
         st.latex(r"W \leftarrow W - \eta \frac{\partial L}{\partial W},\quad "
                  r"b \leftarrow b - \eta \frac{\partial L}{\partial b}")

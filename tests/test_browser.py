@@ -477,7 +477,7 @@ def test_a_sweep_started_on_the_train_page_shows_progress_and_opens_the_sweep_vi
         box = page.get_by_label(label, exact=True)
         box.fill(value)
         box.press("Enter")
-    expect(page.get_by_text("2 trials (2 configs x 1 seeds): 0 stored, 2 to train")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("2 trials (2 configs x 1 seed): 0 stored, 2 to train")).to_be_visible(timeout=30_000)
     page.get_by_role("button", name="Start the sweep (2 to train)").click()
     expect(page.get_by_text("2 done, 0 running, 0 queued of 2 trials")).to_be_visible(
         timeout=TRAINING_TIMEOUT * 1000)

@@ -244,6 +244,9 @@ def test_gradient_ends_are_geometric_means_of_the_first_and_last_layer():
     assert gradient_ends([{"layers.1": 0.5}]) is None and gradient_ends([]) is None
     # a layer whose norm was 0 in some epoch cannot be averaged in log: the next one is used
     assert gradient_ends([{"a.1": 0.0, "a.2": 1.0, "a.3": 2.0}]).first_layer == "a.2"
+    # the model's order, not the names': a CNN's classifier comes after its features
+    cnn = gradient_ends([{"features.0": 0.1, "features.3": 0.2, "classifier.1": 0.8}])
+    assert (cnn.first_layer, cnn.last_layer) == ("features.0", "classifier.1")
 
 
 def test_the_vanishing_sentence_says_by_how_many_orders_from_the_numbers():

@@ -256,10 +256,13 @@ class GradientEnds:
 
 
 def gradient_ends(grad_norms_by_epoch: list[dict[str, float]]) -> GradientEnds | None:
-    """GradientEnds from each epoch's {layer: gradient norm}; None when fewer than two layers
-    have positive, finite norms in every epoch (nothing to compare)."""
+    """GradientEnds from each epoch's {layer: gradient norm}, its layers in the model's order as
+    the training loop recorded them; None when fewer than two layers have positive, finite norms
+    in every epoch (nothing to compare)."""
     epochs = [norms for norms in grad_norms_by_epoch if norms]
-    layers = [name for name in natural_order(epochs[0] if epochs else [])
+    # Not natural_order: a CNN's "classifier.1" sorts before its "features.0", and the sentence
+    # named its output layer as the first.
+    layers = [name for name in (epochs[0] if epochs else [])
               if all(0 < norms.get(name, 0) < math.inf for norms in epochs)]
     if len(layers) < 2:
         return None
@@ -400,4 +403,5 @@ def backprop_step(layers: list[tuple[np.ndarray, np.ndarray, str]], x: np.ndarra
     updated = [(s.W - lr * s.dW, s.b - lr * s.db, s.activation) for s in steps]
     p_after = _softmax(forward_dense(updated, x)[-1].z)
     return BackpropStep(layers=steps, probabilities=p, target=int(target), loss=loss, lr=lr,
-                        loss_after=float(-np.log(p_after[target])))
+                        # max: a probability rounded to 1.0 gives -log 1 = -0.0, shown as "-0.0000"
+                        loss_after=max(0.0, float(-np.log(p_after[target]))))

@@ -218,7 +218,9 @@ def length_chart(lengths: pd.DataFrame, height: int = 220) -> alt.Chart:
         alt.Chart(lengths)
         .mark_bar(opacity=0.7)
         .encode(
-            x=alt.X("words:Q", bin=alt.Bin(maxbins=40), title="Words per text"),
+            # Whole words: bins at least one word wide, labelled 3, 5, 7 rather than 3.0, 5.0, 7.0.
+            x=alt.X("words:Q", bin=alt.Bin(maxbins=40, minstep=1), title="Words per text",
+                    axis=alt.Axis(format="d")),
             y=alt.Y("count():Q", title="Texts", stack=None),
             color=alt.Color("class:N", title="Class", scale=alt.Scale(range=list(PALETTE))),
             tooltip=["class", alt.Tooltip("count():Q", title="texts")],

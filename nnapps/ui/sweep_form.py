@@ -27,6 +27,10 @@ def get_sweeps() -> SweepRunner:
     return SweepRunner(get_queue())
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _text_inputs(schema, defaults: dict, key: str, shown: set[str]) -> dict[str, str]:
     """A text box per setting not shown yet; the ones changed from their default, as typed."""
     changed = {}
@@ -101,7 +105,8 @@ def sweep_form(spec: DatasetSpec) -> None:
     good = [t for t in found if t.config is not None]
     stored = {t.config.run_id for t in good if (run := get_store().get(t.config.run_id)) and run.status == "complete"}
     missing = [t for t in good if t.config.run_id not in stored]
-    st.markdown(f"**{len(found)} trials** ({len(found) // sweep.n_seeds} configs x {sweep.n_seeds} seeds): "
+    n_configs = len(found) // sweep.n_seeds
+    st.markdown(f"**{_count(len(found), 'trial')}** ({_count(n_configs, 'config')} x {_count(sweep.n_seeds, 'seed')}): "
                 f"{len(stored)} stored, {len(missing)} to train" + (f", {len(bad)} refused" if bad else "")
                 + (f"; {_estimate(missing, spec.name)}." if missing else "."))
     if st.button(f"Start the sweep ({len(missing)} to train)", type="primary", icon=":material/play_arrow:",
