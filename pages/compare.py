@@ -185,12 +185,14 @@ st.subheader("Every test sample")
 
 table = probability_table(y_test, {n: r.test_proba for n, r in zip(names, chosen_now)}, dataset.class_names)
 # The whole width: in a column, a 1280 px window cut the last choice short.
-how = st.segmented_control("Show", FILTERS, default="all", key="prob_filter", required=True)
+# One run has nothing to disagree with: it is shown all, or where it is wrong.
+filters = FILTERS if len(names) > 1 else ("all", "all wrong")
+if st.session_state.get("prob_filter") not in filters:
+    st.session_state["prob_filter"] = "all"
+how = st.segmented_control("Show", filters, key="prob_filter", required=True,
+                           format_func=lambda f: "wrong" if len(names) == 1 and f == "all wrong" else f)
 run_a = run_b = None
 if how == "A right, B wrong":
-    if len(names) < 2:
-        st.warning("Pick two runs to use this filter.")
-        st.stop()
     filter_cols = st.columns(2)
     run_a = filter_cols[0].selectbox("A (right)", names, index=0, key="filter_a")
     run_b = filter_cols[1].selectbox("B (wrong)", names, index=1, key="filter_b")

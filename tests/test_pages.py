@@ -414,10 +414,13 @@ def test_compare_page_deletes_a_run(compare):
     assert [r.run_id for r in store.list_runs("digits")] == [kept.run_id]
     assert at.multiselect(key="compare_runs").value == [kept.run_id]
     assert list(at.dataframe[0].value["run"]) == [kept.label]
-    # a filter that needs two runs says so instead of failing
-    at.segmented_control(key="prob_filter").set_value("A right, B wrong").run()
+    # one run has nothing to disagree with: its filter shows all of it, or where it is wrong
+    shown = at.segmented_control(key="prob_filter")
+    assert shown.value == "all" and [str(o) for o in shown.options] == ["all", "wrong"]
+    shown.set_value("all wrong").run()
     assert_ok(at)
-    assert texts(at.warning) == ["Pick two runs to use this filter."]
+    wrong = int((kept.test_proba.argmax(1) != kept.y_test).sum())
+    assert f"{wrong:,} of {len(kept.y_test):,} test samples" in " ".join(texts(at.caption))
 
 
 # --- text -----------------------------------------------------------------------------------
