@@ -251,7 +251,9 @@ def memory_chart(tokens: list[str], states: np.ndarray, probas: np.ndarray, clas
     heat = alt.Chart(cells).mark_rect().encode(
         x=x,
         y=alt.Y("unit:O", title="Memory unit", axis=alt.Axis(labels=False, ticks=False)),
-        color=alt.Color("state:Q", title="State", scale=alt.Scale(scheme="redblue", domain=[limit, -limit]),
+        # Reversed rather than a reversed domain, so the legend reads from + at the top to - below.
+        color=alt.Color("state:Q", title="State",
+                        scale=alt.Scale(scheme="redblue", domain=[-limit, limit], reverse=True),
                         legend=alt.Legend(orient="right")),
         tooltip=["word", "unit", alt.Tooltip("state:Q", format=".3f")],
     ).properties(width=width, height=min(4 * states.shape[1], 260), title="Memory after each word")
