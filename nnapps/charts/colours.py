@@ -3,9 +3,10 @@ stored runs (oldest first), so it is the same on Compare, Inside, the Playground
 
 import altair as alt
 
-# Tableau 10: categorical, and told apart by most colour-blind readers.
-PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+# Tableau 10 (categorical, told apart by most colour-blind readers), reordered so that runs
+# next to each other differ in hue: in its own order the second and third are orange and red.
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1",
+           "#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#bab0ac")
 
 
 def run_colours(run_ids_oldest_first: list[str]) -> dict[str, str]:
