@@ -239,7 +239,7 @@ def test_gpt_page_scores_every_character_and_draws_each_heads_attention(server, 
     page.goto(f"{server}/gpt")
     expect(page.get_by_role("heading", name="GPT: one character at a time")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("and scores all", exact=False)).to_be_visible(timeout=30_000)
-    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(1)
+    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(1, timeout=30_000)
     page.get_by_role("tab", name="Attention").click()
     for head in range(1, config.hparams["n_heads"] + 1):
         expect(chart_titled(page, f"Head {head}")).to_have_count(1, timeout=30_000)
