@@ -1116,10 +1116,10 @@ def test_inside_backpropagation(inside_digits):
 
     at, mlp, cnn = inside_digits
     assert at.number_input(key="inside_lr").value == 0.1
-    latex = [element.value for element in at.latex]
-    assert len(latex) == 3
-    assert r"L = -\log p_y" in latex[0] and r"p - \mathrm{onehot}(y)" in latex[1]
-    assert r"W \leftarrow W - \eta" in latex[2]
+    # The equations in the order a step runs them (split over lines that fit 1280 px).
+    latex = "\n".join(element.value for element in at.latex)
+    steps = [r"L = -\log p_y", r"p - \mathrm{onehot}(y)", r"W \leftarrow W - \eta"]
+    assert all(s in latex for s in steps) and sorted(steps, key=latex.index) == steps
 
     model, X, y, dataset = validation_items(mlp)
     i = at.sidebar.number_input(key=f"inside_sample_{mlp.run_id}").value  # the run's hardest
