@@ -35,6 +35,14 @@ def test_a_runs_colour_stays_when_runs_are_added():
     assert after.labels["a"] != after.labels["c"] and after.labels["b"] == "CNN"
 
 
+def test_a_training_takes_the_colour_it_will_have_when_stored():
+    stored = [fake_run("a", "MLP", 1.0)]
+    training = RunLooks.of(stored, pending=["a", "b", "c"])  # a is stored already: not pending
+    assert "b" not in training.labels
+    assert training.colours["a"] == RunLooks.of(stored).colours["a"]
+    finished = RunLooks.of(stored + [fake_run("b", "CNN", 2.0), fake_run("c", "GRU", 3.0)])
+    assert training.colours == finished.colours
+
 def test_colours_cycle_the_palette_by_place():
     ids = [f"run{i}" for i in range(len(PALETTE) + 2)]
     colours = run_colours(ids)

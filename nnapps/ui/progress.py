@@ -6,7 +6,6 @@ from typing import Callable
 import streamlit as st
 
 from nnapps.charts import results as charts
-from nnapps.charts.colours import run_colours
 from nnapps.execution.jobs import Job
 from nnapps.limits import LimitExceeded
 from nnapps.store.runs import EVERYONE, RunConfig
@@ -114,11 +113,9 @@ def job_looks(dataset: str, jobs: list[Job]) -> tuple[dict[str, str], dict[str, 
     the next free place, in the order the jobs were submitted (as it will when stored, unless
     trainings finish out of order)."""
     stored = get_store().list_runs(dataset, jobs[0].config.split_seed, visitor=visitor())
-    looks = RunLooks.of(stored)
-    pending = [j.config.run_id for j in jobs if j.config.run_id not in looks.labels]
-    colours = run_colours([r.run_id for r in sorted(stored, key=lambda r: r.created)] + pending)
+    looks = RunLooks.of(stored, pending=[j.config.run_id for j in jobs])
     labels = {**{j.config.run_id: j.config.label() for j in jobs}, **looks.labels}
-    return labels, {labels[j.config.run_id]: colours[j.config.run_id] for j in jobs}
+    return labels, {labels[j.config.run_id]: looks.colours[j.config.run_id] for j in jobs}
 
 
 def _job_row(job: Job, position: int) -> None:

@@ -25,9 +25,14 @@ class RunLooks:
     colours: dict[str, str]
 
     @classmethod
-    def of(cls, all_runs: list[Run]) -> "RunLooks":
+    def of(cls, all_runs: list[Run], pending: list[str] = ()) -> "RunLooks":
+        """pending: ids of runs being trained, not stored yet; they take the next places, in
+        order (as they will when stored, unless trainings finish out of order), and no label."""
         ordered = sorted(all_runs, key=lambda r: r.created)
-        return cls(unique_labels(ordered), run_colours([r.run_id for r in ordered]))
+        places = [r.run_id for r in ordered]
+        stored = set(places)
+        places += [i for i in dict.fromkeys(pending) if i not in stored]
+        return cls(unique_labels(ordered), run_colours(places))
 
     def by_label(self, run_ids) -> dict[str, str]:
         """label -> colour for these runs: what a chart builder's colours parameter takes."""
